@@ -527,11 +527,12 @@ fn internal(src: &str, rest: &str) -> ParseError {
 
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = self.conditions.len().saturating_sub(1);
         for (i, c) in self.conditions.iter().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{c}")?;
+            write_condition(f, c, i == last)?;
         }
         Ok(())
     }
@@ -539,9 +540,23 @@ impl fmt::Display for Filter {
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key)?;
-        f.write_str(self.test.operator())?;
-        match &self.test {
+        write_condition(f, self, true)
+    }
+}
+
+/// Writes one condition; `last` says whether a `,` may follow it.
+fn write_condition(f: &mut fmt::Formatter<'_>, c: &Condition, last: bool) -> fmt::Result {
+    {
+        f.write_str(&c.key)?;
+        f.write_str(c.test.operator())?;
+        match &c.test {
+            // A regex ending in a backslash (`\\`) would escape the comma after it, and
+            // regexes cannot be quoted; `(?:…)` matches the same strings.
+            Test::Regex(p) if !last && p.source().ends_with('\\') => {
+                f.write_str("(?:")?;
+                write_escaped(f, p.source(), &[','])?;
+                f.write_str(")")
+            }
             Test::Regex(p) => write_escaped(f, p.source(), &[',']),
             Test::In(items) => {
                 f.write_str("[")?;
@@ -565,7 +580,15 @@ fn write_value(f: &mut fmt::Formatter<'_>, value: &Value, in_list: bool) -> fmt:
     match value {
         Value::Null => f.write_str("null"),
         Value::Bool(b) => write!(f, "{b}"),
-        Value::Number(n) => write!(f, "{n}"),
+        Value::Number(n) => {
+            let text = n.to_string();
+            if is_object_id(&text) {
+                // 24 digits would read back as an ObjectId.
+                write!(f, "{n:e}")
+            } else {
+                f.write_str(&text)
+            }
+        }
         Value::ObjectId(id) => f.write_str(id.as_str()),
         Value::DateTime(dt) => f.write_str(&format_datetime(dt)),
         Value::String(s) if needs_quotes(s, in_list) => {
@@ -580,6 +603,8 @@ fn write_value(f: &mut fmt::Formatter<'_>, value: &Value, in_list: bool) -> fmt:
 /// A string needs quotes when, written bare, it would read back as something else.
 fn needs_quotes(s: &str, in_list: bool) -> bool {
     (in_list && s.is_empty())
+        // A leading `=`, `~` or `|` would join the operator before it (`>` + `=x`).
+        || (!in_list && s.starts_with(['=', '~', '|']))
         // A trailing backslash would escape the separator after it.
         || s.ends_with('\\')
         || (s.len() >= 2 && s.starts_with('"') && s.ends_with('"'))
