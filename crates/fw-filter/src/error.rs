@@ -70,7 +70,11 @@ pub enum ErrorKind {
 ///   = expected a comparison operator or IN, LIKE, CONTAINS, EXISTS, found '>>'
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ParseError {
+pub struct ParseError(Box<Details>);
+
+/// Boxed so that a `Result<_, ParseError>` stays one pointer wide on the happy path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     kind: ErrorKind,
     message: String,
     offset: usize,
@@ -97,7 +101,7 @@ impl ParseError {
         let line_end = source[offset..]
             .find('\n')
             .map_or(source.len(), |i| offset + i);
-        ParseError {
+        ParseError(Box::new(Details {
             kind,
             message: message.into(),
             offset,
@@ -106,56 +110,57 @@ impl ParseError {
             expected: expected.into(),
             found: found.into(),
             line_text: source[line_start..line_end].to_string(),
-        }
+        }))
     }
 
     /// The kind of mistake.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
     /// A one-line description, e.g. `unknown operator '>>'`.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
     /// The 0-based byte offset of the error in the input.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.0.offset
     }
     /// The 1-based line of the error.
     pub fn line(&self) -> usize {
-        self.line
+        self.0.line
     }
     /// The 1-based column of the error, counted in characters.
     pub fn column(&self) -> usize {
-        self.column
+        self.0.column
     }
     /// What the parser expected at the error position.
     pub fn expected(&self) -> &str {
-        &self.expected
+        &self.0.expected
     }
     /// What the parser found there (`end of input` at the end).
     pub fn found(&self) -> &str {
-        &self.found
+        &self.0.found
     }
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
         writeln!(
             f,
             "error: {} at line {}, column {}",
-            self.message, self.line, self.column
+            d.message, d.line, d.column
         )?;
-        writeln!(f, "  | {}", self.line_text)?;
+        writeln!(f, "  | {}", d.line_text)?;
         // Pad with the line's own whitespace so tabs keep the caret aligned.
-        let pad: String = self
+        let pad: String = d
             .line_text
             .chars()
-            .take(self.column - 1)
+            .take(d.column - 1)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         writeln!(f, "  | {pad}^")?;
-        write!(f, "  = expected {}, found {}", self.expected, self.found)
+        write!(f, "  = expected {}, found {}", d.expected, d.found)
     }
 }
 

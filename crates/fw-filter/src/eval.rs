@@ -54,7 +54,7 @@ pub(crate) fn any_at(doc: &Json, path: &str, visit: &mut dyn FnMut(&Json) -> boo
 /// True when `pred` holds for `value` or, if it is an array, for any of its elements.
 pub(crate) fn any_element(value: &Json, pred: &mut dyn FnMut(&Json) -> bool) -> bool {
     match value {
-        Json::Array(items) => items.iter().any(|item| pred(item)),
+        Json::Array(items) => items.iter().any(pred),
         other => pred(other),
     }
 }

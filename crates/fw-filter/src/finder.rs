@@ -14,8 +14,8 @@ use crate::error::{ErrorKind, ParseError, describe_at};
 use crate::eval::{self, Operand};
 use crate::pattern::{Pattern, PatternError, PatternKind};
 use crate::value::{
-    DateTimeText, Strictness, Value, format_datetime, is_finder_number, is_object_id,
-    parse_number, read_datetime,
+    DateTimeText, Strictness, Value, format_datetime, is_finder_number, is_object_id, parse_number,
+    read_datetime,
 };
 
 /// A finder filter: conditions that must all hold (`,` means AND).
@@ -128,9 +128,12 @@ impl Filter {
             let values: &[Value] = match &c.test {
                 Test::Regex(_) => &[],
                 Test::In(items) => items,
-                Test::Eq(v) | Test::Ne(v) | Test::Lt(v) | Test::Le(v) | Test::Gt(v) | Test::Ge(v) => {
-                    std::slice::from_ref(v)
-                }
+                Test::Eq(v)
+                | Test::Ne(v)
+                | Test::Lt(v)
+                | Test::Le(v)
+                | Test::Gt(v)
+                | Test::Ge(v) => std::slice::from_ref(v),
             };
             let pattern_text = match &c.test {
                 Test::Regex(p) => Some(p.source()),
@@ -250,7 +253,14 @@ fn condition<'a>(src: &str, input: &'a str) -> Result<(&'a str, Condition), Pars
             (ErrorKind::EmptyKey, "the condition has no key")
         };
         let expected = "a condition such as label=x";
-        return Err(ParseError::new(src, at, kind, message, expected, describe_at(src, at)));
+        return Err(ParseError::new(
+            src,
+            at,
+            kind,
+            message,
+            expected,
+            describe_at(src, at),
+        ));
     }
     let Ok((rest, op)) = operator(rest) else {
         return Err(missing_operator(src, key, at));
@@ -281,7 +291,13 @@ fn condition<'a>(src: &str, input: &'a str) -> Result<(&'a str, Condition), Pars
     if op == "=|" {
         let (rest, items) = list(src, rest)?;
         let test = Test::In(items);
-        return Ok((rest, Condition { key: key.to_string(), test }));
+        return Ok((
+            rest,
+            Condition {
+                key: key.to_string(),
+                test,
+            },
+        ));
     }
     let (rest, text) = escaped_text(rest, &[',']);
     let test = match op {
@@ -298,7 +314,13 @@ fn condition<'a>(src: &str, input: &'a str) -> Result<(&'a str, Condition), Pars
             }
         }
     };
-    Ok((rest, Condition { key: key.to_string(), test }))
+    Ok((
+        rest,
+        Condition {
+            key: key.to_string(),
+            test,
+        },
+    ))
 }
 
 /// `key = key-char , { key-char }`: everything up to the first operator character.
@@ -324,7 +346,8 @@ fn operator(input: &str) -> IResult<&str, &'static str> {
 fn missing_operator(src: &str, key: &str, at: usize) -> ParseError {
     let rest = &src[at..];
     let found = describe_at(src, at);
-    let error = |kind, message: String| ParseError::new(src, at, kind, message, OPERATORS, found.clone());
+    let error =
+        |kind, message: String| ParseError::new(src, at, kind, message, OPERATORS, found.clone());
     if rest.starts_with("!~") {
         return error(
             ErrorKind::UnsupportedOperator,
@@ -332,7 +355,10 @@ fn missing_operator(src: &str, key: &str, at: usize) -> ParseError {
         );
     }
     if rest.starts_with('!') {
-        return error(ErrorKind::MissingOperator, "'!' is not an operator; did you mean '!='?".into());
+        return error(
+            ErrorKind::MissingOperator,
+            "'!' is not an operator; did you mean '!='?".into(),
+        );
     }
     let lower = key.to_ascii_lowercase();
     let trimmed = lower.trim_end();
@@ -340,7 +366,9 @@ fn missing_operator(src: &str, key: &str, at: usize) -> ParseError {
         let field = field.trim();
         return error(
             ErrorKind::UnsupportedOperator,
-            format!("finder filters have no 'exists'; use '{field}!=null', or EXISTS in a structured query"),
+            format!(
+                "finder filters have no 'exists'; use '{field}!=null', or EXISTS in a structured query"
+            ),
         );
     }
     if let Some((field, _)) = lower.split_once(" in ") {
@@ -365,14 +393,13 @@ fn escaped_text<'a>(input: &'a str, stops: &[char]) -> (&'a str, String) {
         if stops.contains(&c) {
             return (&input[i..], out);
         }
-        if c == '\\' {
-            if let Some(&(_, next)) = chars.peek() {
-                if stops.contains(&next) {
-                    out.push(next);
-                    chars.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&(_, next)) = chars.peek()
+            && stops.contains(&next)
+        {
+            out.push(next);
+            chars.next();
+            continue;
         }
         out.push(c);
     }
@@ -456,9 +483,19 @@ fn list<'a>(src: &str, input: &'a str) -> Result<(&'a str, Vec<Value>), ParseErr
             let (kind, message) = if items.is_empty() && after.starts_with(']') {
                 (ErrorKind::EmptyList, "the list is empty")
             } else {
-                (ErrorKind::EmptyListItem, "empty list item; write \"\" for the empty string")
+                (
+                    ErrorKind::EmptyListItem,
+                    "empty list item; write \"\" for the empty string",
+                )
             };
-            return Err(ParseError::new(src, item_at, kind, message, "a list item", describe_at(src, item_at)));
+            return Err(ParseError::new(
+                src,
+                item_at,
+                kind,
+                message,
+                "a list item",
+                describe_at(src, item_at),
+            ));
         }
         items.push(type_value(src, item_at, text)?);
         match after.strip_prefix(',') {
@@ -509,7 +546,10 @@ fn type_value(src: &str, at: usize, text: String) -> Result<Value, ParseError> {
         "null" => Value::Null,
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
-        _ => match is_finder_number(&text).then(|| parse_number(&text)).flatten() {
+        _ => match is_finder_number(&text)
+            .then(|| parse_number(&text))
+            .flatten()
+        {
             Some(n) => Value::Number(n),
             None => Value::String(text),
         },
@@ -518,7 +558,14 @@ fn type_value(src: &str, at: usize, text: String) -> Result<Value, ParseError> {
 
 fn internal(src: &str, rest: &str) -> ParseError {
     let at = offset(src, rest);
-    ParseError::new(src, at, ErrorKind::MissingOperator, "cannot read the condition", "a condition", describe_at(src, at))
+    ParseError::new(
+        src,
+        at,
+        ErrorKind::MissingOperator,
+        "cannot read the condition",
+        "a condition",
+        describe_at(src, at),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -633,7 +680,10 @@ mod tests {
         assert_eq!(escaped_text(r"a\,b,c", &[',']), (",c", "a,b".to_string()));
         assert_eq!(escaped_text(r"\d+", &[',']), ("", r"\d+".to_string()));
         assert_eq!(escaped_text(r"a\\,b", &[',']), ("", r"a\,b".to_string()));
-        assert_eq!(escaped_text(r"x\]y]", &[',', ']']), ("]", "x]y".to_string()));
+        assert_eq!(
+            escaped_text(r"x\]y]", &[',', ']']),
+            ("]", "x]y".to_string())
+        );
     }
 
     #[test]

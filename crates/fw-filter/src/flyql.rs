@@ -101,7 +101,10 @@ pub enum Test {
     #[serde(rename = "LIKE", deserialize_with = "crate::pattern::serde_kind::like")]
     Like(Pattern),
     /// `CONTAINS`: the phrase occurs in the value, ignoring case.
-    #[serde(rename = "CONTAINS", deserialize_with = "crate::pattern::serde_kind::contains")]
+    #[serde(
+        rename = "CONTAINS",
+        deserialize_with = "crate::pattern::serde_kind::contains"
+    )]
     Contains(Pattern),
     /// `EXISTS`: present, not null, not an empty array.
     #[serde(rename = "EXISTS")]
@@ -211,7 +214,9 @@ impl Term {
                 eval::field_text_matches(doc, path, &|s| p.is_match(s))
             }
             Test::NotMatch(p) => !eval::field_text_matches(doc, path, &|s| p.is_match(s)),
-            Test::In(items) => eval::field_equals_any(doc, path, items.iter().map(Literal::operand)),
+            Test::In(items) => {
+                eval::field_equals_any(doc, path, items.iter().map(Literal::operand))
+            }
             Test::Exists => eval::field_exists(doc, path),
         }
     }
@@ -266,7 +271,10 @@ fn keyword(word: &str) -> Option<Keyword> {
 }
 
 fn is_operator(word: &str) -> bool {
-    matches!(word, "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "=~" | "!~")
+    matches!(
+        word,
+        "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "=~" | "!~"
+    )
 }
 
 const EXPECTED_OPERATOR: &str =
@@ -319,7 +327,14 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
             found
         } else {
             word(rest).map_err(|_| {
-                ParseError::new(src, at, ErrorKind::ExpectedField, "unreadable input", "a token", "?")
+                ParseError::new(
+                    src,
+                    at,
+                    ErrorKind::ExpectedField,
+                    "unreadable input",
+                    "a token",
+                    "?",
+                )
             })?
         };
         tokens.push(Token { tok, at });
@@ -395,7 +410,11 @@ pub(crate) fn parse(src: &str) -> Result<Query, ParseError> {
             "end of input",
         ));
     }
-    let mut parser = Parser { src, tokens, pos: 0 };
+    let mut parser = Parser {
+        src,
+        tokens,
+        pos: 0,
+    };
     let query = parser.or_expr(0)?;
     match parser.peek() {
         None => Ok(query),
@@ -448,7 +467,14 @@ impl Parser<'_> {
     }
 
     fn error(&self, kind: ErrorKind, message: impl Into<String>, expected: &str) -> ParseError {
-        ParseError::new(self.src, self.offset(), kind, message, expected, self.found())
+        ParseError::new(
+            self.src,
+            self.offset(),
+            kind,
+            message,
+            expected,
+            self.found(),
+        )
     }
 
     /// `or-expr = and-expr , { OR , and-expr }`
@@ -567,15 +593,22 @@ impl Parser<'_> {
             .iter()
             .find(|op| field.contains(*op));
         let message = match glued {
-            Some(op) => format!(
-                "'{field}' is read as one word; put spaces around the operator '{op}'"
-            ),
+            Some(op) => {
+                format!("'{field}' is read as one word; put spaces around the operator '{op}'")
+            }
             None => "expected an operator after the field".to_string(),
         };
         // Point at the field when the operator is glued to it, else after it.
         if glued.is_some() {
             let at = self.tokens[self.pos - 1].at;
-            return ParseError::new(self.src, at, ErrorKind::ExpectedOperator, message, EXPECTED_OPERATOR, format!("'{field}'"));
+            return ParseError::new(
+                self.src,
+                at,
+                ErrorKind::ExpectedOperator,
+                message,
+                EXPECTED_OPERATOR,
+                format!("'{field}'"),
+            );
         }
         self.error(ErrorKind::ExpectedOperator, message, EXPECTED_OPERATOR)
     }
@@ -606,7 +639,9 @@ impl Parser<'_> {
         let phrase = match self.peek() {
             Some(Tok::Quoted(q)) => (q.clone(), true, at),
             Some(Tok::Word(w)) if keyword(w).is_some() || is_operator(w) => {
-                let message = format!("'{w}' is a keyword or operator; quote it to use it as a value: \"{w}\"");
+                let message = format!(
+                    "'{w}' is a keyword or operator; quote it to use it as a value: \"{w}\""
+                );
                 return Err(self.error(ErrorKind::ExpectedValue, message, "a value"));
             }
             Some(Tok::Word(w)) => (w.clone(), false, at),
@@ -650,7 +685,11 @@ impl Parser<'_> {
     /// `"[" , phrase , { "," , phrase } , "]"` after IN.
     fn list(&mut self) -> Result<Vec<Literal>, ParseError> {
         if self.peek() != Some(&Tok::OpenBracket) {
-            return Err(self.error(ErrorKind::ExpectedList, "IN needs a bracketed list", "'[' as in IN [a, b]"));
+            return Err(self.error(
+                ErrorKind::ExpectedList,
+                "IN needs a bracketed list",
+                "'[' as in IN [a, b]",
+            ));
         }
         self.pos += 1;
         if self.peek() == Some(&Tok::CloseBracket) {
@@ -667,8 +706,20 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(items);
                 }
-                None => return Err(self.error(ErrorKind::UnclosedList, "the list is never closed", "',' or ']'")),
-                Some(_) => return Err(self.error(ErrorKind::UnclosedList, "expected ',' or ']' in the list", "',' or ']'")),
+                None => {
+                    return Err(self.error(
+                        ErrorKind::UnclosedList,
+                        "the list is never closed",
+                        "',' or ']'",
+                    ));
+                }
+                Some(_) => {
+                    return Err(self.error(
+                        ErrorKind::UnclosedList,
+                        "expected ',' or ']' in the list",
+                        "',' or ']'",
+                    ));
+                }
             }
         }
     }
@@ -684,10 +735,10 @@ fn type_phrase(src: &str, at: usize, text: String, quoted: bool) -> Result<Liter
         "false" => return Ok(Literal::Bool(false)),
         _ => {}
     }
-    if is_flyql_number(&text) {
-        if let Some(n) = parse_number(&text) {
-            return Ok(Literal::Number(n));
-        }
+    if is_flyql_number(&text)
+        && let Some(n) = parse_number(&text)
+    {
+        return Ok(Literal::Number(n));
     }
     match read_datetime(&text, Strictness::Query) {
         DateTimeText::Valid(dt) => Ok(Literal::DateTime(dt)),
@@ -797,7 +848,8 @@ impl fmt::Display for Literal {
 /// Writes a field or phrase bare when it reads back as itself, else quoted.
 fn write_word(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     let needs_quotes = s.is_empty()
-        || s.chars().any(|c| c.is_whitespace() || ",[]()'\"\\".contains(c))
+        || s.chars()
+            .any(|c| c.is_whitespace() || ",[]()'\"\\".contains(c))
         || keyword(s).is_some()
         || is_operator(s);
     if needs_quotes {

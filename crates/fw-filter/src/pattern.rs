@@ -230,7 +230,11 @@ mod tests {
             (Contains, "ÄRZTE", "die ärzte", true),
         ];
         for (kind, source, text, want) in table {
-            assert_eq!(matches(kind, source, text), want, "{kind:?} {source} ~ {text}");
+            assert_eq!(
+                matches(kind, source, text),
+                want,
+                "{kind:?} {source} ~ {text}"
+            );
         }
     }
 

@@ -354,7 +354,12 @@ mod tests {
 
     #[test]
     fn impossible_dates_are_invalid_not_strings() {
-        for text in ["2018-02-30", "2018-13-01", "2018-10-31T24:00", "2018-10-31T12:60"] {
+        for text in [
+            "2018-02-30",
+            "2018-13-01",
+            "2018-10-31T24:00",
+            "2018-10-31T12:60",
+        ] {
             assert!(
                 matches!(
                     read_datetime(text, Strictness::Query),
@@ -370,7 +375,9 @@ mod tests {
         for yes in ["0", "-1", "30", "1.5", "-0.25", "2e3", "2E-3", "1.5e+10"] {
             assert!(is_finder_number(yes), "{yes}");
         }
-        for no in ["", "-", "+7", " 42 ", "1.", ".5", "nan", "inf", "1e", "1e+", "0x10"] {
+        for no in [
+            "", "-", "+7", " 42 ", "1.", ".5", "nan", "inf", "1e", "1e+", "0x10",
+        ] {
             assert!(!is_finder_number(no), "{no}");
         }
         for yes in ["0", "-12", "3.25"] {

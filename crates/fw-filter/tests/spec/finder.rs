@@ -44,7 +44,11 @@ fn every_operator() {
 #[test]
 fn operator_detection_takes_the_first_and_longest() {
     let table = [
-        ("info.url=http://x?a=b", "info.url", Test::Eq(s("http://x?a=b"))),
+        (
+            "info.url=http://x?a=b",
+            "info.url",
+            Test::Eq(s("http://x?a=b")),
+        ),
         ("a=<5", "a", Test::Eq(s("<5"))),
         ("a<=>5", "a", Test::Le(s(">5"))),
         ("a>=b=c", "a", Test::Ge(s("b=c"))),
@@ -52,12 +56,18 @@ fn operator_detection_takes_the_first_and_longest() {
     for (src, key, test) in table {
         assert_eq!(only_test(src), (key.to_string(), test), "{src}");
     }
-    assert_eq!(parse_filter("a=|x").unwrap_err().kind(), ErrorKind::ExpectedList);
+    assert_eq!(
+        parse_filter("a=|x").unwrap_err().kind(),
+        ErrorKind::ExpectedList
+    );
 }
 
 #[test]
 fn escapes_and_backslashes() {
-    assert_eq!(only_test(r"label=a\,b"), ("label".into(), Test::Eq(s("a,b"))));
+    assert_eq!(
+        only_test(r"label=a\,b"),
+        ("label".into(), Test::Eq(s("a,b")))
+    );
     verified(r"label=a\,b");
     let (_, test) = only_test(r"subject.code=~\d+");
     assert!(matches!(test, Test::Regex(ref p) if p.source() == r"\d+"));
@@ -79,7 +89,10 @@ fn spaces_are_significant() {
     assert_eq!(only_test("label = x"), ("label ".into(), Test::Eq(s(" x"))));
     verified("label = x");
     assert_eq!(only_test("label=a b"), ("label".into(), Test::Eq(s("a b"))));
-    assert_eq!(only_test("a=|[ x, y ]"), ("a".into(), Test::In(vec![s(" x"), s(" y ")])));
+    assert_eq!(
+        only_test("a=|[ x, y ]"),
+        ("a".into(), Test::In(vec![s(" x"), s(" y ")]))
+    );
 }
 
 #[test]
@@ -140,9 +153,18 @@ fn value_typing_table() {
         ("x=5ebd4ff8bfda5102856aa08", s("5ebd4ff8bfda5102856aa08")),
         // row 3: datetimes, UTC without an offset
         ("x=2018-10-31", Value::DateTime(dt("2018-10-31T00:00:00Z"))),
-        ("x=2018-10-31T12:03", Value::DateTime(dt("2018-10-31T12:03:00Z"))),
-        ("x=2018-10-31T12:03:15.001+06:00", Value::DateTime(dt("2018-10-31T12:03:15.001+06:00"))),
-        ("x=2018-10-31T12:03:15.123456789Z", Value::DateTime(dt("2018-10-31T12:03:15.123456789Z"))),
+        (
+            "x=2018-10-31T12:03",
+            Value::DateTime(dt("2018-10-31T12:03:00Z")),
+        ),
+        (
+            "x=2018-10-31T12:03:15.001+06:00",
+            Value::DateTime(dt("2018-10-31T12:03:15.001+06:00")),
+        ),
+        (
+            "x=2018-10-31T12:03:15.123456789Z",
+            Value::DateTime(dt("2018-10-31T12:03:15.123456789Z")),
+        ),
         ("x=2018-10-31 12:03", s("2018-10-31 12:03")),
         // rows 4-5
         ("x=null", Value::Null),
@@ -303,7 +325,10 @@ fn canonical_printing() {
         ("a=2E3", "a=2000"),
         ("a=-0.50", "a=-0.5"),
         ("a=1.14425817508086480e23", "a=1.1442581750808648e23"),
-        ("created>2018-10-31T12:03:15.100+06:00", "created>2018-10-31T12:03:15.1+06:00"),
+        (
+            "created>2018-10-31T12:03:15.100+06:00",
+            "created>2018-10-31T12:03:15.1+06:00",
+        ),
         ("x=|[\"a\",\"1\"]", "x=|[a,\"1\"]"),
         (r#"x="a\,b""#, r"x=a\,b"),
         ("x=\"a\\\"", "x=\"a\\\""),
@@ -336,7 +361,9 @@ fn regex_ending_in_a_backslash() {
     assert!(matches!(&f.conditions[1].test, Test::Regex(p) if p.source() == r"x\\"));
     // Followed by another condition: `\\,` would read as a literal comma, so the printer
     // wraps the regex in a group that matches the same strings.
-    let ast = fw_filter::Filter { conditions: vec![f.conditions[1].clone(), f.conditions[0].clone()] };
+    let ast = fw_filter::Filter {
+        conditions: vec![f.conditions[1].clone(), f.conditions[0].clone()],
+    };
     let printed = ast.to_string();
     assert_eq!(printed, r"b=~(?:x\\),a=1");
     let back = parse_filter(&printed).unwrap();
@@ -363,7 +390,9 @@ fn lints_warn_without_failing() {
 
 #[test]
 fn ast_json_form_is_stable() {
-    let f = parse_filter("label=~rest,age<30,x=|[null,true],_id=5ebd4ff8bfda5102856aa084,t>2018-10-31").unwrap();
+    let f =
+        parse_filter("label=~rest,age<30,x=|[null,true],_id=5ebd4ff8bfda5102856aa084,t>2018-10-31")
+            .unwrap();
     let json = serde_json::to_value(&f).unwrap();
     assert_eq!(
         json,

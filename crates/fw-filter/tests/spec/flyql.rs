@@ -17,7 +17,10 @@ fn term(src: &str) -> Term {
 }
 
 fn t(field: &str, test: Test) -> Factor {
-    Factor::Term(Term { field: field.into(), test })
+    Factor::Term(Term {
+        field: field.into(),
+        test,
+    })
 }
 
 fn st(s: &str) -> Literal {
@@ -38,7 +41,10 @@ fn tokens() {
     query_parses_to(r"subject.code =~ ex\d+", r#"subject.code =~ "ex\\d+""#);
     assert_eq!(term("étude.nom = café").test, Test::Eq(st("café")));
     // Quoted strings and their escapes.
-    assert_eq!(term(r#"a = "x \"y\" \\ z\n""#).test, Test::Eq(st("x \"y\" \\ z\n")));
+    assert_eq!(
+        term(r#"a = "x \"y\" \\ z\n""#).test,
+        Test::Eq(st("x \"y\" \\ z\n"))
+    );
     assert_eq!(term(r#""field \"name\"" = b"#).field, "field \"name\"");
     // Keywords only when all upper or all lower case.
     assert_eq!(term("a = And").test, Test::Eq(st("And")));
@@ -71,7 +77,12 @@ fn every_operator() {
         verified_query(src);
         assert_eq!(term(src).test, test, "{src}");
     }
-    for (src, op) in [("a =~ x", "=~"), ("a !~ x", "!~"), ("a LIKE x", "LIKE"), ("a CONTAINS x", "CONTAINS")] {
+    for (src, op) in [
+        ("a =~ x", "=~"),
+        ("a !~ x", "!~"),
+        ("a LIKE x", "LIKE"),
+        ("a CONTAINS x", "CONTAINS"),
+    ] {
         verified_query(src);
         assert_eq!(term(src).test.operator(), op);
     }
@@ -123,7 +134,10 @@ fn spec_examples_parse() {
         "not (subject.sex == male and subject.age < 37)",
         "NOT (subject.sex == male AND subject.age < 37)",
     );
-    query_parses_to("project.label contains science", "project.label CONTAINS science");
+    query_parses_to(
+        "project.label contains science",
+        "project.label CONTAINS science",
+    );
 }
 
 // ----- B.3 typing -----
@@ -219,8 +233,14 @@ fn evaluation_table() {
         ("file.classification.Measurement = T2", false),
         ("not (subject.sex == male and subject.age < 37)", false),
         ("subject.sex == female or subject.age < 37", true),
-        ("subject.sex == female or subject.age < 30 and subject.age > 1", false),
-        ("(subject.sex == female or subject.age < 30) and subject.age > 1", false),
+        (
+            "subject.sex == female or subject.age < 30 and subject.age > 1",
+            false,
+        ),
+        (
+            "(subject.sex == female or subject.age < 30) and subject.age > 1",
+            false,
+        ),
         ("file.name = a AND file.name = b", false),
     ];
     for (src, want) in table {
@@ -235,7 +255,10 @@ fn evaluation_table() {
 fn canonical_printing() {
     let table = [
         ("a  =   b", "a = b"),
-        ("a = b and c = d or not e exists", "a = b AND c = d OR NOT e EXISTS"),
+        (
+            "a = b and c = d or not e exists",
+            "a = b AND c = d OR NOT e EXISTS",
+        ),
         ("a in [1,2 , 3]", "a IN [1, 2, 3]"),
         ("a = \"plain\"", "a = plain"),
         ("\"a\" = b", "a = b"),
@@ -278,8 +301,14 @@ fn ast_json_form_is_stable() {
 
 #[test]
 fn errors_have_the_documented_kinds() {
-    assert_eq!(parse_query("a==b").unwrap_err().kind(), ErrorKind::ExpectedOperator);
+    assert_eq!(
+        parse_query("a==b").unwrap_err().kind(),
+        ErrorKind::ExpectedOperator
+    );
     let e = parse_query("a\n >> some_text").unwrap_err();
-    assert_eq!((e.kind(), e.line(), e.column(), e.offset()), (ErrorKind::UnknownOperator, 2, 2, 3));
+    assert_eq!(
+        (e.kind(), e.line(), e.column(), e.offset()),
+        (ErrorKind::UnknownOperator, 2, 2, 3)
+    );
     assert_eq!(e.message(), "unknown operator '>>'");
 }

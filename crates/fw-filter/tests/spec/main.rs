@@ -1,8 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on broken fixtures
 //! The spec's tables as tests: one binary, one module per part of the spec.
 
 mod errors;
 mod finder;
 mod flyql;
+mod fwq;
 mod roundtrip;
 mod sort;
 

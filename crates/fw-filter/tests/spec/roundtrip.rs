@@ -19,15 +19,19 @@ fn finite_number() -> impl Strategy<Value = f64> {
 
 fn datetime() -> impl Strategy<Value = DateTime<FixedOffset>> {
     // Years 0001-9999, nanosecond precision, whole-minute offsets up to ±23:59.
-    (-62_135_596_800i64..253_402_214_400, 0u32..1_000_000_000, -1439i32..1440).prop_filter_map(
-        "in range",
-        |(secs, nanos, offset_minutes)| {
+    (
+        -62_135_596_800i64..253_402_214_400,
+        0u32..1_000_000_000,
+        -1439i32..1440,
+    )
+        .prop_filter_map("in range", |(secs, nanos, offset_minutes)| {
             let offset = FixedOffset::east_opt(offset_minutes * 60)?;
             let dt = offset.timestamp_opt(secs, nanos).single()?;
             // The printed year must stay four digits.
-            (1..=9999).contains(&dt.format("%Y").to_string().parse::<i32>().ok()?).then_some(dt)
-        },
-    )
+            (1..=9999)
+                .contains(&dt.format("%Y").to_string().parse::<i32>().ok()?)
+                .then_some(dt)
+        })
 }
 
 /// Strings with a bias towards the characters that are special in either language.
@@ -117,7 +121,13 @@ fn literal() -> impl Strategy<Value = Literal> {
 
 /// A pattern of the kind `op` gives, built through the parser so its kind is right.
 fn flyql_pattern(op: &'static str, source: String) -> FlyTest {
-    let quoted = format!("\"{}\"", source.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"));
+    let quoted = format!(
+        "\"{}\"",
+        source
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    );
     let q = parse_query(&format!("f {op} {quoted}")).unwrap();
     match &q.any[0].all[0] {
         Factor::Term(t) => t.test.clone(),
@@ -150,12 +160,15 @@ fn query() -> impl Strategy<Value = Query> {
         prop_oneof![
             inner.clone().prop_map(|f| Factor::Not(Box::new(f))),
             prop::collection::vec(prop::collection::vec(inner, 1..3), 1..3).prop_map(|any| {
-                Factor::Group(Query { any: any.into_iter().map(|all| Conjunction { all }).collect() })
+                Factor::Group(Query {
+                    any: any.into_iter().map(|all| Conjunction { all }).collect(),
+                })
             }),
         ]
     });
-    prop::collection::vec(prop::collection::vec(factor, 1..3), 1..3)
-        .prop_map(|any| Query { any: any.into_iter().map(|all| Conjunction { all }).collect() })
+    prop::collection::vec(prop::collection::vec(factor, 1..3), 1..3).prop_map(|any| Query {
+        any: any.into_iter().map(|all| Conjunction { all }).collect(),
+    })
 }
 
 // ----- the properties -----
@@ -195,12 +208,40 @@ fn hostile_input() -> impl Strategy<Value = String> {
         any::<String>(),
         prop::collection::vec(
             prop_oneof![
-                Just("a"), Just("label"), Just("="), Just("=="), Just("!="), Just("=~"),
-                Just("=|"), Just("<"), Just(">="), Just(","), Just("\\"), Just("\\,"),
-                Just("["), Just("]"), Just("("), Just(")"), Just("\""), Just("'"),
-                Just(" "), Just("\n"), Just("AND"), Just("or"), Just("NOT"), Just("IN"),
-                Just("LIKE"), Just("EXISTS"), Just("2018-10-31"), Just("42"), Just("null"),
-                Just(":"), Just("desc"), Just("é"), Just("(?="), Just(".*"),
+                Just("a"),
+                Just("label"),
+                Just("="),
+                Just("=="),
+                Just("!="),
+                Just("=~"),
+                Just("=|"),
+                Just("<"),
+                Just(">="),
+                Just(","),
+                Just("\\"),
+                Just("\\,"),
+                Just("["),
+                Just("]"),
+                Just("("),
+                Just(")"),
+                Just("\""),
+                Just("'"),
+                Just(" "),
+                Just("\n"),
+                Just("AND"),
+                Just("or"),
+                Just("NOT"),
+                Just("IN"),
+                Just("LIKE"),
+                Just("EXISTS"),
+                Just("2018-10-31"),
+                Just("42"),
+                Just("null"),
+                Just(":"),
+                Just("desc"),
+                Just("é"),
+                Just("(?="),
+                Just(".*"),
             ],
             0..16,
         )
