@@ -7,7 +7,7 @@
 //!   `session.age >= 0 AND file.classification.Measurement = T1`.
 //!
 //! The normative spec is `shared/reference/filter-language.md`; this crate implements it
-//! completely, including every decision marked [D] there.
+//! completely, including every decision marked \[D\] there.
 //!
 //! # The round-trip contract
 //!
