@@ -1,0 +1,50 @@
+//! The HTTP layer of the Flywheel Rust SDK: every byte the SDK sends goes through here.
+//!
+//! - [`ApiKey`]: every key form of the Python SDK, and the CLI's credentials file.
+//! - [`Request`]: a request as a plain value (method, path, query, headers, body), built
+//!   without IO; [`Client`] sends it with the headers of wire-protocol.md §1.1.
+//! - [`RetryPolicy`]: a pure, unit-tested decision: 429/502/503/504 and broken
+//!   connections, idempotent methods (POST only when marked safe), exponential backoff with
+//!   jitter and a cap, `Retry-After` honoured.
+//! - [`Client::paginate`]: a stream over a list endpoint, by keyset or page number.
+//! - [`Client::upload`] and [`Client::download_to`]: files streamed from and to disk, never
+//!   whole in memory; a failed download leaves nothing under its final name.
+//!
+//! ```no_run
+//! use fw_transport::{ApiKey, Client, Request};
+//! use futures_util::TryStreamExt;
+//!
+//! # async fn run() -> Result<(), fw_transport::Error> {
+//! let client = Client::new(ApiKey::parse("127.0.0.1:8080:__force_insecure:secret")?)?;
+//! let me: serde_json::Value = client.json(&Request::get(["users", "self"])).await?;
+//! let subjects: Vec<fw_model::Subject> = client
+//!     .paginate(Request::get(["subjects"]).query("filter", "sex=female"), 250)
+//!     .try_collect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+// An `Error` names the method and URL of the failed request, which makes it larger than
+// clippy likes in a `Result`; errors are the cold path, and callers match on its fields.
+#![allow(clippy::result_large_err)]
+
+mod client;
+mod error;
+mod files;
+mod key;
+mod paging;
+mod request;
+mod retry;
+
+pub use client::{Client, ClientBuilder, DEFAULT_FEATURES, USER_AGENT};
+pub use error::Error;
+pub use files::{
+    PART_ALIGNMENT, Progress, UploadMode, UploadSource, UploadTarget, content_type_for, part_ranges,
+};
+pub use key::{ApiKey, credentials_path};
+pub use paging::DEFAULT_PAGE_SIZE;
+pub use request::Request;
+pub use retry::{Attempt, Decision, Outcome, RetryPolicy, parse_retry_after};
+
+/// Re-exported so that callers name methods without depending on reqwest.
+pub use reqwest::Method;
