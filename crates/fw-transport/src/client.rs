@@ -378,7 +378,7 @@ async fn api_error(method: &Method, url: &str, mut response: Response) -> Error 
     }
     let parsed: Option<fw_model::ErrorBody> = serde_json::from_slice(&body).ok();
     let (message, detail, request_id) = match parsed {
-        Some(error) => (error.message, error.detail, error.request_id),
+        Some(error) => (error.message, error.detail.map(Box::new), error.request_id),
         None => {
             let text = String::from_utf8_lossy(&body);
             let first_line = text.lines().next().unwrap_or_default().trim();

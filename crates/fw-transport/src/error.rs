@@ -46,8 +46,8 @@ pub enum Error {
         status: u16,
         /// The `message` of the JSON error body.
         message: Option<String>,
-        /// The `detail` of the JSON error body.
-        detail: Option<serde_json::Value>,
+        /// The `detail` of the JSON error body (boxed: rare, and it keeps `Error` small).
+        detail: Option<Box<serde_json::Value>>,
         /// The `request_id` of the JSON error body, for the server's logs.
         request_id: Option<String>,
         /// The request's method.

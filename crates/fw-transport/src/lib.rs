@@ -24,10 +24,6 @@
 //! # Ok(()) }
 //! ```
 
-// An `Error` names the method and URL of the failed request, which makes it larger than
-// clippy likes in a `Result`; errors are the cold path, and callers match on its fields.
-#![allow(clippy::result_large_err)]
-
 mod client;
 mod error;
 mod files;

@@ -300,7 +300,7 @@ async fn api_errors_carry_the_json_error_body() {
         } => {
             assert_eq!(*status, 404);
             assert_eq!(message.as_deref(), Some("project 'nope' not found"));
-            assert_eq!(detail, &Some(json!(["x"])));
+            assert_eq!(detail.as_deref(), Some(&json!(["x"])));
             assert_eq!(request_id.as_deref(), Some("req-9"));
             assert_eq!(*method, Method::GET);
             assert!(url.ends_with("/api/projects/nope?ticket=<hidden>"), "{url}");
@@ -798,4 +798,130 @@ async fn auto_mode_asks_the_config_first() {
         .await
         .unwrap();
     assert_eq!(server.uris(), ["/api/config", "/api/sessions/s1/files"]);
+}
+
+mod fw_api {
+    use super::*;
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    fn binary() -> PathBuf {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            // The variables `cargo test` sets for this process (CARGO_PKG_NAME, …) would make
+            // the inner build differ from the outer one and recompile; drop them.
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| {
+                !k.starts_with("CARGO_") || k == "CARGO_HOME" || k == "CARGO_TARGET_DIR"
+            }))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "fw-transport",
+                "--example",
+                "fw-api",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exe = std::env::current_exe().unwrap();
+        exe.parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join("fw-api")
+    }
+
+    // Multi-threaded: the test blocks on the child process while the server answers it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sends_one_request_and_prints_the_reply() {
+        let server = Server::start(|seen, _| {
+            if seen.uri.starts_with("/api/projects/missing") {
+                json_reply(
+                    404,
+                    json!({"message": "project 'missing' not found", "status_code": 404}),
+                )
+            } else {
+                json_reply(
+                    200,
+                    json!({"echo": String::from_utf8_lossy(&seen.body), "uri": seen.uri}),
+                )
+            }
+        })
+        .await;
+        let key = format!("127.0.0.1:{}:__force_insecure:testkey", server.port);
+        let binary = binary();
+        let run = |args: &[&str], key: Option<&str>, home: &std::path::Path| {
+            let mut command = Command::new(&binary);
+            command
+                .args(args)
+                .env("HOME", home)
+                .env_remove("FW_API_KEY");
+            if let Some(key) = key {
+                command.env("FW_API_KEY", key);
+            }
+            command.output().unwrap()
+        };
+        let home = tempfile::tempdir().unwrap();
+
+        let out = run(&["GET", "/projects?limit=2"], Some(&key), home.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reply: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(reply["uri"], "/api/projects?limit=2");
+
+        let out = run(
+            &["post", "/lookup", "--data", r#"{"path": ["g", "p"]}"#],
+            Some(&key),
+            home.path(),
+        );
+        let reply: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(reply["echo"], r#"{"path":["g","p"]}"#);
+
+        let out = run(&["GET", "/projects/missing"], Some(&key), home.path());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("404") && stderr.contains("project 'missing' not found"),
+            "{stderr}"
+        );
+
+        // No FW_API_KEY: the CLI's credentials file.
+        let creds = credentials_path(home.path());
+        std::fs::create_dir_all(creds.parent().unwrap()).unwrap();
+        std::fs::write(&creds, format!(r#"{{"key": "{key}"}}"#)).unwrap();
+        let out = run(&["GET", "/version"], None, home.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            server.seen().last().unwrap().header("authorization"),
+            Some("scitran-user testkey")
+        );
+
+        // A malformed key: exit 1, the expected shapes, never the secret.
+        let out = run(&["GET", "/version"], Some("nocolonsecret"), home.path());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("host:port:__force_insecure:key") && !stderr.contains("nocolonsecret"),
+            "{stderr}"
+        );
+
+        let out = run(
+            &["GET", "/version", "--data", "{nope"],
+            Some(&key),
+            home.path(),
+        );
+        assert_eq!(out.status.code(), Some(2));
+    }
 }

@@ -11,6 +11,12 @@ fn fwq_binary() -> &'static PathBuf {
     BINARY.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
+            // The variables `cargo test` sets for this process (CARGO_PKG_NAME, …) would make
+            // the inner build differ from the outer one and recompile; drop them.
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| {
+                !k.starts_with("CARGO_") || k == "CARGO_HOME" || k == "CARGO_TARGET_DIR"
+            }))
             .args(["build", "--quiet", "-p", "fw-filter", "--example", "fwq"])
             .status()
             .expect("cargo runs");

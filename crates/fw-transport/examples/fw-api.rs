@@ -1,0 +1,75 @@
+//! `fw-api`: send one request to a Flywheel API through fw-transport, with its retries.
+//!
+//! ```text
+//! FW_API_KEY=127.0.0.1:8080:__force_insecure:SECRET fw-api GET /projects?limit=2
+//! fw-api POST /lookup --data '{"path": ["grp1", "Proj"]}'
+//! ```
+//!
+//! The key comes from `FW_API_KEY`, else from the Flywheel CLI's
+//! `~/.config/flywheel/user.json`. The reply body goes to stdout; exit 0 on a 2xx, 1 on
+//! an error (status and the server's message on stderr), 2 on bad arguments.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use fw_transport::{ApiKey, Client, Error, Method, Request};
+
+/// Send one request to the Flywheel API and print the reply.
+#[derive(Parser)]
+#[command(name = "fw-api")]
+struct Args {
+    /// GET, POST, PUT, PATCH or DELETE.
+    method: String,
+    /// The path under /api, with its query: `/projects?limit=2`.
+    path: String,
+    /// A JSON body.
+    #[arg(long)]
+    data: Option<String>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let Ok(method) = args.method.to_ascii_uppercase().parse::<Method>() else {
+        eprintln!("fw-api: {:?} is not an HTTP method", args.method);
+        return ExitCode::from(2);
+    };
+    let mut request = Request::from_raw_path(method, &args.path);
+    if let Some(data) = &args.data {
+        match serde_json::from_str::<serde_json::Value>(data) {
+            Ok(body) => request.body = Some(body.to_string().into_bytes()),
+            Err(e) => {
+                eprintln!("fw-api: --data is not JSON: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match run(&request).await {
+        Ok(body) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&body);
+            if !body.ends_with(b"\n") {
+                let _ = out.write_all(b"\n");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fw-api: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(request: &Request) -> Result<bytes::Bytes, Error> {
+    let key = match std::env::var("FW_API_KEY") {
+        Ok(key) => ApiKey::parse(&key)?,
+        Err(_) => ApiKey::from_credentials_file()?,
+    };
+    Client::new(key)?.bytes(request).await
+}
