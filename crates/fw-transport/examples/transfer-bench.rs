@@ -5,7 +5,7 @@
 //!   (`GET /api/acquisitions/{id}/files/{name}?size=N`), never holding them in memory;
 //! - `transfer-bench upload PORT FILE` / `transfer-bench download PORT DEST SIZE`: one
 //!   transfer through fw-transport, then a line with the seconds taken, the throughput and
-//!   this process's peak resident memory.
+//!   this process's peak resident memory. `NO_SYNC=1` turns off the download's fsync.
 
 use std::time::Instant;
 

@@ -27,6 +27,9 @@ pub const PART_ALIGNMENT: u64 = 256 * 1024;
 /// How much is read from disk at a time.
 const CHUNK: usize = 256 * 1024;
 
+/// How much of a download is gathered before a write to disk.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// What to upload.
 pub enum UploadSource {
     /// A file on disk. It can be read again, so a failed attempt is retried.
@@ -367,7 +370,8 @@ impl Client {
 
     /// Streams a file download (a `GET …/files/{name}` request) to `destination`: the
     /// bytes go to a temporary file beside it, whose size is checked against
-    /// `Content-Length`, then synced and renamed into place. If anything fails, or the
+    /// `Content-Length`, then synced (see [`ClientBuilder::sync_downloads`]) and renamed
+    /// into place. If anything fails, or the
     /// future is dropped halfway, the temporary file is removed and `destination` is left
     /// as it was. Returns the number of bytes written.
     pub async fn download_to(
@@ -384,9 +388,12 @@ impl Client {
         let url = redact_url(response.url().as_str());
         let expected = response.content_length();
         let temp = TempFile::beside(destination)?;
-        let mut file = tokio::fs::File::create(&temp.path)
+        let file = tokio::fs::File::create(&temp.path)
             .await
             .map_err(|source| io_error("create", &temp.path, source))?;
+        // Network chunks are small; every write to a tokio file is a trip to the blocking
+        // pool, so they are gathered into large writes.
+        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut received = 0u64;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
@@ -406,9 +413,15 @@ impl Client {
                 received,
             });
         }
-        file.sync_all()
+        file.flush()
             .await
-            .map_err(|source| io_error("sync", &temp.path, source))?;
+            .map_err(|source| io_error("write", &temp.path, source))?;
+        let file = file.into_inner();
+        if self.syncs_downloads() {
+            file.sync_all()
+                .await
+                .map_err(|source| io_error("sync", &temp.path, source))?;
+        }
         drop(file);
         temp.persist(destination).await?;
         Ok(received)

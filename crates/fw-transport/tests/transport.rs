@@ -347,6 +347,23 @@ async fn a_server_that_never_answers_times_out() {
     assert_eq!(server.seen().len(), 1, "a read timeout is not retried");
 }
 
+#[test]
+fn extra_ca_certificates_must_be_pem() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ApiKey::parse("h:k").unwrap();
+    let missing = Client::builder(key.clone())
+        .ca_certificate(dir.path().join("nope.pem"))
+        .build();
+    assert!(matches!(missing, Err(Error::Io { .. })), "{missing:?}");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let err = Client::builder(key)
+        .ca_certificate(&garbage)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no PEM certificate"), "{err}");
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_send_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -923,5 +940,26 @@ mod fw_api {
             home.path(),
         );
         assert_eq!(out.status.code(), Some(2));
+
+        // Proxies come from the environment: a request to another host goes to the proxy.
+        let out = Command::new(&binary)
+            .args(["GET", "/version"])
+            .env("HOME", home.path())
+            .env("FW_API_KEY", "flywheel.invalid:80:__force_insecure:k")
+            .env("HTTP_PROXY", format!("http://127.0.0.1:{}", server.port))
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            server.seen().last().unwrap().uri,
+            "http://flywheel.invalid/api/version"
+        );
     }
 }
