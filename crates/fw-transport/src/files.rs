@@ -11,7 +11,7 @@ use fw_model::{Config, FileEntry, UploadTicket};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Body, Method};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use crate::client::{Payload, send_error};
@@ -128,17 +128,7 @@ fn byte_stream(
 ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static, Error> {
     let source: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> =
         match (path, reader) {
-            (Some(path), _) => Box::pin(
-                stream::once(async move {
-                    let mut file = tokio::fs::File::open(&path).await?;
-                    file.seek(SeekFrom::Start(offset)).await?;
-                    Ok::<_, std::io::Error>(ReaderStream::with_capacity(
-                        tokio::io::AsyncReadExt::take(file, length),
-                        CHUNK,
-                    ))
-                })
-                .try_flatten(),
-            ),
+            (Some(path), _) => Box::pin(read_file_range(path, offset, length)),
             (None, Some(reader)) => {
                 let taken = reader
                     .lock()
@@ -161,6 +151,48 @@ fn byte_stream(
             progress(done, total);
         }
     }))
+}
+
+/// Reads `[offset, offset + length)` of a file on one blocking thread, handing chunks over
+/// a short channel: far fewer thread hops than async file reads, and memory stays bounded
+/// by the channel. A file that turns out shorter than `length` is an error, not a short
+/// upload.
+fn read_file_range(
+    path: PathBuf,
+    offset: u64,
+    length: u64,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let read = || -> std::io::Result<()> {
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut left = length;
+            while left > 0 {
+                let mut chunk = bytes::BytesMut::zeroed(CHUNK.min(left as usize));
+                let n = file.read(&mut chunk)?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("{} became shorter during the upload", path.display()),
+                    ));
+                }
+                chunk.truncate(n);
+                left -= n as u64;
+                if sender.blocking_send(Ok(chunk.freeze())).is_err() {
+                    return Ok(()); // the request was dropped: stop reading
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = read() {
+            let _ = sender.blocking_send(Err(e));
+        }
+    });
+    stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
 }
 
 impl Client {
