@@ -402,7 +402,7 @@ impl Client {
 
     /// Streams a file download (a `GET …/files/{name}` request) to `destination`: the
     /// bytes go to a temporary file beside it, whose size is checked against
-    /// `Content-Length`, then synced (see [`ClientBuilder::sync_downloads`]) and renamed
+    /// `Content-Length`, then synced (see [`ClientBuilder::sync_downloads`](crate::ClientBuilder::sync_downloads)) and renamed
     /// into place. If anything fails, or the
     /// future is dropped halfway, the temporary file is removed and `destination` is left
     /// as it was. Returns the number of bytes written.
