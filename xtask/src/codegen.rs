@@ -450,6 +450,10 @@ fn render_struct(out: &mut String, name: &str, doc: &str, fields: &[Field]) {
         "/// Fields this schema does not name, kept so that writing the value back loses nothing.\n\
          #[serde(flatten)]\npub extra: serde_json::Map<String, serde_json::Value>,\n}\n\n",
     );
+    let _ = writeln!(
+        out,
+        "impl WireModel for {name} {{\nfn extra(&self) -> &serde_json::Map<String, serde_json::Value> {{\n&self.extra\n}}\n}}\n"
+    );
 }
 
 fn rust_type(ty: &Type) -> String {

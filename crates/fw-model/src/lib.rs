@@ -35,3 +35,10 @@ pub use container::{Container, Page, SubjectRef};
 pub use generated::*;
 pub use ids::{ContainerId, FileId, FileVersionId, GroupId, RoleId, UserId};
 pub use time::{AgeHelpers, TimeZoneError, Timestamp, TimestampError, TimestampHelpers};
+
+/// What every generated model is: a serde type that keeps the fields the schema does not
+/// name. A server uses [`WireModel::extra`] to refuse unknown fields in request bodies.
+pub trait WireModel: serde::Serialize + serde::de::DeserializeOwned {
+    /// The fields read that the schema does not name.
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value>;
+}

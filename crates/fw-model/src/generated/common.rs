@@ -175,6 +175,12 @@ pub struct Origin {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Origin {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// A reference to a container: `{type, id}` (note `id`, not `_id`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerReference {
@@ -187,6 +193,12 @@ pub struct ContainerReference {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ContainerReference {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The ids of a container's ancestors.
@@ -213,6 +225,12 @@ pub struct ContainerParents {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ContainerParents {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A note attached to a container.
@@ -250,6 +268,12 @@ pub struct Note {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Note {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /{coll}/{id}/notes`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoteInput {
@@ -260,6 +284,12 @@ pub struct NoteInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for NoteInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /{coll}/{id}/tags` and of a tag rename.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagInput {
@@ -268,6 +298,12 @@ pub struct TagInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for TagInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A group permission: a user and an access level.
@@ -284,6 +320,12 @@ pub struct AccessPermission {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for AccessPermission {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `PUT /groups/{id}/permissions/{user}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccessPermissionUpdate {
@@ -293,6 +335,12 @@ pub struct AccessPermissionUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for AccessPermissionUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A role-based permission on a project or below: a user and roles.
@@ -309,6 +357,12 @@ pub struct RolePermission {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for RolePermission {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `PUT /projects/{id}/permissions/{user}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RolePermissionUpdate {
@@ -318,6 +372,12 @@ pub struct RolePermissionUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for RolePermissionUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A change to `info` (`PATCH …/info`): merge, replace, or delete keys.
@@ -337,6 +397,12 @@ pub struct InfoUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for InfoUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The reply to a create: the new object's id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InsertedId {
@@ -346,6 +412,12 @@ pub struct InsertedId {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for InsertedId {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The reply to an update.
@@ -360,6 +432,12 @@ pub struct ModifiedResult {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ModifiedResult {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The reply to a delete.
@@ -377,6 +455,12 @@ pub struct DeletedResult {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for DeletedResult {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The JSON body of an error reply.
@@ -397,4 +481,10 @@ pub struct ErrorBody {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ErrorBody {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }

@@ -51,6 +51,12 @@ pub struct Group {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Group {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /groups`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GroupInput {
@@ -71,6 +77,12 @@ pub struct GroupInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for GroupInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `PUT /groups/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GroupUpdate {
@@ -88,6 +100,12 @@ pub struct GroupUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for GroupUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /groups/{id}/roles`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GroupRole {
@@ -97,6 +115,12 @@ pub struct GroupRole {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for GroupRole {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A project (`ProjectOutput`, and the finder item `ProjectListOutput`).
@@ -204,6 +228,12 @@ pub struct Project {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Project {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /projects`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProjectInput {
@@ -237,6 +267,12 @@ pub struct ProjectInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ProjectInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The body of `PUT /projects/{id}`.
@@ -281,6 +317,12 @@ pub struct ProjectUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ProjectUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A subject's cohort.
@@ -495,6 +537,12 @@ pub struct Subject {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Subject {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /subjects`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubjectInput {
@@ -555,6 +603,12 @@ pub struct SubjectInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for SubjectInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The body of `PUT /subjects/{id}`; `project` moves the subject.
@@ -620,6 +674,12 @@ pub struct SubjectUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for SubjectUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A session (`SessionOutput`, and the finder item `SessionListOutput`).
@@ -718,6 +778,12 @@ pub struct Session {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Session {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /sessions`; a new subject code creates the subject.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionInput {
@@ -757,6 +823,12 @@ pub struct SessionInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for SessionInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The body of `PUT /sessions/{id}`.
@@ -803,6 +875,12 @@ pub struct SessionUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for SessionUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// A subject given inside a session body (`SessionEmbeddedSubject`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddedSubject {
@@ -827,6 +905,12 @@ pub struct EmbeddedSubject {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for EmbeddedSubject {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// An acquisition (`AcquisitionOutput`, and the finder item `AcquisitionListOutput`).
@@ -910,6 +994,12 @@ pub struct Acquisition {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Acquisition {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /acquisitions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AcquisitionInput {
@@ -936,6 +1026,12 @@ pub struct AcquisitionInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for AcquisitionInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `PUT /acquisitions/{id}` (`AcquisitionModifyInput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AcquisitionUpdate {
@@ -960,6 +1056,12 @@ pub struct AcquisitionUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for AcquisitionUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// An analysis (`AnalysisOutput`, and the finder item `AnalysisListOutput`).
@@ -1034,6 +1136,12 @@ pub struct Analysis {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Analysis {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /{coll}/{id}/analyses` for an analysis without a job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisInput {
@@ -1052,4 +1160,10 @@ pub struct AnalysisInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for AnalysisInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }

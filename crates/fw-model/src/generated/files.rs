@@ -123,6 +123,12 @@ pub struct FileEntry {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for FileEntry {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// Upload metadata (`FileCreateInput`): the `metadata` part of an upload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileInput {
@@ -164,6 +170,12 @@ pub struct FileInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for FileInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `PUT …/files/{name}` (`FileModifyInput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileUpdate {
@@ -176,6 +188,12 @@ pub struct FileUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for FileUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A change to a file's classification (`PATCH …/classification`).
@@ -196,6 +214,12 @@ pub struct ClassificationUpdate {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ClassificationUpdate {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A modality and the classification values it allows (`ModalityOutput`).
@@ -221,6 +245,12 @@ pub struct Modality {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Modality {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body that opens a signed-URL upload (`POST …/files?ticket=`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UploadTicketRequest {
@@ -233,6 +263,12 @@ pub struct UploadTicketRequest {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for UploadTicketRequest {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A signed-URL upload ticket (`UploadTicketOutput`).
@@ -252,6 +288,12 @@ pub struct UploadTicket {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for UploadTicket {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// S3 multipart details sent when closing a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MultipartCompletion {
@@ -266,6 +308,12 @@ pub struct MultipartCompletion {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for MultipartCompletion {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body that closes an S3 multipart signed-URL upload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UploadTicketClose {
@@ -275,6 +323,12 @@ pub struct UploadTicketClose {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for UploadTicketClose {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The members of a zip file (`?info=true`).
@@ -289,6 +343,12 @@ pub struct ZipInfo {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ZipInfo {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// One member of a zip file.
@@ -308,6 +368,12 @@ pub struct ZipMember {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for ZipMember {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The reply to `GET …/files/{name}?ticket=` (a download ticket).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileDownloadTicket {
@@ -323,6 +389,12 @@ pub struct FileDownloadTicket {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for FileDownloadTicket {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The level of a node in a bulk download.
@@ -382,6 +454,12 @@ pub struct DownloadNode {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for DownloadNode {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// Values to include (`plus`) and exclude (`minus`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlusMinus {
@@ -394,6 +472,12 @@ pub struct PlusMinus {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for PlusMinus {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A file filter: a file passes when it meets every condition given.
@@ -411,6 +495,12 @@ pub struct DownloadFilter {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for DownloadFilter {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The body of `POST /download` (`Download`).
@@ -433,6 +523,12 @@ pub struct DownloadRequest {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for DownloadRequest {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The reply to `POST /download` (`DownloadTicketStub`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DownloadTicket {
@@ -451,4 +547,10 @@ pub struct DownloadTicket {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for DownloadTicket {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }

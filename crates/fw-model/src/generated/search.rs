@@ -17,6 +17,12 @@ pub struct LookupInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for LookupInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The reply to `POST /resolve`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResolveOutput {
@@ -29,6 +35,12 @@ pub struct ResolveOutput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for ResolveOutput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// What a search returns.
@@ -92,6 +104,12 @@ pub struct SearchSort {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for SearchSort {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /dataexplorer/search`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchQuery {
@@ -121,6 +139,12 @@ pub struct SearchQuery {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for SearchQuery {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The container a search result belongs to; `type` is required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchParent {
@@ -133,6 +157,12 @@ pub struct SearchParent {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for SearchParent {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// One search result (with `simple=true`).
@@ -174,4 +204,10 @@ pub struct SearchResponse {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for SearchResponse {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }

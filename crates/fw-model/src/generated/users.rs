@@ -77,6 +77,12 @@ pub struct AuthStatus {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for AuthStatus {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// An API key of a user (`ApiKeyOutput`); the secret is shown only once.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -106,6 +112,12 @@ pub struct ApiKey {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for ApiKey {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The legacy single API key of a user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LegacyApiKey {
@@ -121,6 +133,12 @@ pub struct LegacyApiKey {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for LegacyApiKey {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// A user (`UserOutput`, `CurrentUserOutput`).
@@ -200,6 +218,12 @@ pub struct User {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for User {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /users`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserInput {
@@ -227,6 +251,12 @@ pub struct UserInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for UserInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The built-in access level a role corresponds to.
@@ -287,6 +317,12 @@ pub struct Role {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Role {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The body of `POST /roles`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoleInput {
@@ -298,6 +334,12 @@ pub struct RoleInput {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for RoleInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The reply to `GET /version`.
@@ -332,6 +374,12 @@ pub struct Version {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Version {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// The site part of the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Site {
@@ -355,6 +403,12 @@ pub struct Site {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl WireModel for Site {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
 /// Feature flags (about 60 booleans; those the SDK reads are named).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Features {
@@ -367,6 +421,12 @@ pub struct Features {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for Features {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }
 
 /// The reply to `GET /config` (`ConfigOut`).
@@ -405,4 +465,10 @@ pub struct Config {
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl WireModel for Config {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
 }

@@ -1,0 +1,210 @@
+//! Users, API keys, and who is calling.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::{db, meta, set_meta};
+use crate::util::{new_secret, now};
+
+/// The user the server creates on first start.
+pub const BOOTSTRAP_ADMIN: &str = "admin@local";
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The user id.
+    pub(crate) user_id: String,
+    /// Whether the user is a site admin.
+    pub(crate) site_admin: bool,
+    /// The request asked for `exhaustive=true` (site admins then see everything).
+    pub(crate) exhaustive: bool,
+}
+
+impl Caller {
+    /// Whether this caller sees every container regardless of permissions.
+    pub(crate) fn sees_all(&self) -> bool {
+        self.site_admin && self.exhaustive
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("no API key: send `Authorization: scitran-user <key>`")
+            })?;
+        let secret = header
+            .strip_prefix("scitran-user ")
+            .or_else(|| header.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "the Authorization header must be `scitran-user <key>` or `Bearer <key>`",
+                )
+            })?
+            .trim()
+            .to_string();
+        let exhaustive = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == "exhaustive=true"));
+        let user = state
+            .store
+            .run(move |c| user_for_key(c, &secret))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+        if user.get("disabled") == Some(&Value::Bool(true)) {
+            return Err(ApiError::unauthorized("this user is disabled"));
+        }
+        Ok(Caller {
+            user_id: user["_id"].as_str().unwrap_or_default().to_string(),
+            site_admin: is_site_admin(&user),
+            exhaustive,
+        })
+    }
+}
+
+/// Whether a user document holds the `site_admin` role (or the legacy `root` flag).
+pub(crate) fn is_site_admin(user: &Value) -> bool {
+    user.get("root") == Some(&Value::Bool(true))
+        || user["roles"]
+            .as_array()
+            .is_some_and(|roles| roles.iter().any(|r| r == "site_admin"))
+}
+
+fn user_for_key(c: &Connection, secret: &str) -> Result<Option<Value>, ApiError> {
+    let doc: Option<String> = c
+        .query_row(
+            "SELECT u.doc FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.secret = ?1",
+            [secret],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    Ok(doc.and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// A user's document.
+pub(crate) fn user(c: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
+    let doc: Option<String> = c
+        .query_row("SELECT doc FROM users WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    Ok(doc.and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// Every user, in id order.
+pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
+    let mut statement = c.prepare("SELECT doc FROM users ORDER BY id").map_err(db)?;
+    let docs = statement
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(db)?
+        .filter_map(|d| d.ok().and_then(|d| serde_json::from_str(&d).ok()))
+        .collect();
+    Ok(docs)
+}
+
+/// Checks a user id as given by a person: an e-mail-like string, not too long.
+pub(crate) fn check_user_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 254
+        && !id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{id:?} is not a valid user id (an e-mail address, at most 254 characters)"
+        )))
+    }
+}
+
+/// Creates a user if missing; returns whether it was created.
+pub(crate) fn ensure_user(c: &Connection, id: &str, fields: &Value) -> Result<bool, ApiError> {
+    check_user_id(id)?;
+    if user(c, id)?.is_some() {
+        return Ok(false);
+    }
+    let when = now();
+    let mut doc = json!({
+        "_id": id, "user_id": id, "email": id, "firstname": "", "lastname": "",
+        "roles": ["user"], "disabled": false, "created": when, "modified": when,
+        "info": {}, "preferences": {},
+    });
+    if let (Some(doc), Some(fields)) = (doc.as_object_mut(), fields.as_object()) {
+        for key in [
+            "firstname",
+            "lastname",
+            "email",
+            "roles",
+            "disabled",
+            "info",
+        ] {
+            if let Some(value) = fields.get(key) {
+                doc.insert(key.to_string(), value.clone());
+            }
+        }
+        if fields.get("root") == Some(&Value::Bool(true)) {
+            let roles = doc.entry("roles").or_insert_with(|| json!([]));
+            if let Some(roles) = roles.as_array_mut()
+                && !roles.iter().any(|r| r == "site_admin")
+            {
+                roles.push(json!("site_admin"));
+            }
+        }
+    }
+    c.execute(
+        "INSERT INTO users (id, doc) VALUES (?1, ?2)",
+        params![id, doc.to_string()],
+    )
+    .map_err(db)?;
+    Ok(true)
+}
+
+/// Adds an API key for a user; a given secret is used as is, else a random one.
+pub(crate) fn add_key(
+    c: &Connection,
+    user_id: &str,
+    secret: Option<&str>,
+) -> Result<String, ApiError> {
+    let secret = secret.map_or_else(new_secret, str::to_string);
+    if secret.is_empty() || secret.contains(|ch: char| ch.is_whitespace() || ch == ':') {
+        return Err(ApiError::bad_request(
+            "an API key secret must be non-empty, without spaces or ':'",
+        ));
+    }
+    c.execute(
+        "INSERT INTO api_keys (secret, user_id, created) VALUES (?1, ?2, ?3)
+         ON CONFLICT (secret) DO UPDATE SET user_id = excluded.user_id",
+        params![secret, user_id, now()],
+    )
+    .map_err(db)?;
+    Ok(secret)
+}
+
+/// Makes sure the bootstrap site admin exists with a key: `admin_key` when given, else the
+/// key kept from an earlier start, else a new random one. Returns the secret.
+pub(crate) fn bootstrap(c: &Connection, admin_key: Option<&str>) -> Result<String, ApiError> {
+    ensure_user(
+        c,
+        BOOTSTRAP_ADMIN,
+        &json!({"firstname": "Site", "lastname": "Admin", "roles": ["site_admin", "user"]}),
+    )?;
+    let secret = match (admin_key, meta(c, "admin_key")?) {
+        (Some(given), _) => given.to_string(),
+        (None, Some(kept)) => kept,
+        (None, None) => new_secret(),
+    };
+    add_key(c, BOOTSTRAP_ADMIN, Some(&secret))?;
+    set_meta(c, "admin_key", &secret)?;
+    Ok(secret)
+}

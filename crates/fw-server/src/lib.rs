@@ -1,0 +1,187 @@
+//! A local, Flywheel-compatible server: an embedded SQLite database in a data directory
+//! behind the Flywheel REST API, faithful enough that the official Python SDK
+//! (flywheel-sdk 23.0.0) runs against it unmodified. The embedded default of the Rust SDK's
+//! examples and tests.
+//!
+//! This first part serves users, keys, version and configuration, the container hierarchy
+//! (groups, projects, subjects, sessions, acquisitions, analyses) with finders and paging,
+//! and permissions. Files, downloads and search come later (see the crate README).
+
+mod access;
+mod auth;
+mod containers;
+mod error;
+mod routes;
+mod store;
+mod util;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub use auth::BOOTSTRAP_ADMIN;
+use store::Store;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    base_url: String,
+    started: String,
+}
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// The bootstrap admin's key secret; random (and kept) when not given.
+    pub admin_key: Option<String>,
+}
+
+/// A running server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The bootstrap admin's key secret.
+    pub admin_secret: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The full API key of the bootstrap admin: `HOST:PORT:__force_insecure:SECRET`.
+    pub fn admin_api_key(&self) -> String {
+        api_key(self.addr, &self.admin_secret)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Waits until the server stops (after Ctrl-C or SIGTERM, when started by
+    /// [`start_until_signal`]).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// The API key string a client uses for `secret` on a server at `addr`.
+pub fn api_key(addr: SocketAddr, secret: &str) -> String {
+    format!("{}:{}:__force_insecure:{secret}", addr.ip(), addr.port())
+}
+
+/// Opens the data directory, makes sure the bootstrap admin exists, and starts serving.
+/// The returned server stops with [`Running::stop`].
+pub async fn start(config: ServerConfig) -> Result<Running, String> {
+    let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+    start_with(
+        config,
+        async move {
+            let _ = receiver.await;
+        },
+        Some(sender),
+    )
+    .await
+}
+
+/// Like [`start`], but stops on Ctrl-C or SIGTERM.
+pub async fn start_until_signal(config: ServerConfig) -> Result<Running, String> {
+    start_with(config, shutdown_signal(), None).await
+}
+
+async fn start_with(
+    config: ServerConfig,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<Running, String> {
+    let store = Store::open(&config.data_dir)?;
+    let admin_key = config.admin_key.clone();
+    let admin_secret = store
+        .write(move |c| auth::bootstrap(c, admin_key.as_deref()))
+        .await
+        .map_err(|e| e.message)?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState {
+        store,
+        base_url: format!("http://{addr}"),
+        started: util::now(),
+    };
+    let app = routes::router(state).layer(axum::middleware::from_fn(log_request));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(until)
+            .await
+    });
+    Ok(Running {
+        addr,
+        admin_secret,
+        shutdown,
+        task,
+    })
+}
+
+/// One log line per request: method, path, status, duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {path} {} {:.1}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// `fw-server user add`: creates the user if missing and adds a key; returns the secret.
+/// Safe while a server runs on the same directory (SQLite serializes the writers).
+pub fn add_user_key(
+    data_dir: &std::path::Path,
+    id: &str,
+    fields: &serde_json::Value,
+    secret: Option<&str>,
+) -> Result<String, String> {
+    let store = Store::open(data_dir)?;
+    store
+        .write_blocking(|c| {
+            auth::ensure_user(c, id, fields)?;
+            auth::add_key(c, id, secret)
+        })
+        .map_err(|e| e.message)
+}

@@ -1,0 +1,447 @@
+//! The HTTP API under `/api` (wire-protocol.md §1-§9).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{HeaderMap, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::access::default_roles;
+use crate::auth::{self, Caller};
+use crate::containers::{self, Kind, ListParams};
+use crate::error::ApiError;
+use crate::store::container;
+use crate::util::now;
+
+/// Every route of this part of the API.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/auth/status", get(auth_status))
+        .route("/api/users/self", get(current_user))
+        .route("/api/users/self/key", post(new_key))
+        .route("/api/users", get(list_users).post(add_user))
+        .route("/api/users/{id}", get(get_user))
+        .route("/api/version", get(version))
+        .route("/api/config", get(config))
+        .route("/api/roles", get(roles))
+        .route("/api/containers/{id}", get(get_container))
+        .route("/api/{collection}", get(list).post(create))
+        .route(
+            "/api/{collection}/{id}",
+            get(get_one).put(update).delete(delete),
+        )
+        .route("/api/{collection}/{id}/analyses", post(add_analysis))
+        .route("/api/{collection}/{id}/permissions", post(add_permission))
+        .route(
+            "/api/{collection}/{id}/permissions/{user}",
+            axum::routing::put(update_permission).delete(remove_permission),
+        )
+        .route("/api/{collection}/{id}/{children}", get(list_children))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+/// Query parameters; a malformed query is a JSON 400 like every other error.
+struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ApiError> {
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
+    }
+}
+
+impl Params {
+    fn number(&self, name: &str) -> Result<Option<usize>, ApiError> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!("{name} must be a whole number, not {v:?}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn list(&self) -> Result<ListParams, ApiError> {
+        Ok(ListParams {
+            filter: self.0.get("filter").cloned(),
+            sort: self.0.get("sort").cloned(),
+            limit: self.number("limit")?,
+            skip: self.number("skip")?,
+            page: self.number("page")?,
+            after_id: self.0.get("after_id").cloned(),
+        })
+    }
+}
+
+/// A JSON body; an empty body (even with `Content-Type: application/json`, as the SDK
+/// sends on DELETE) reads as `null`.
+struct Body(Value);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+    async fn from_request(request: Request, state: &S) -> Result<Body, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Value::Null));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    }
+}
+
+fn kind_of(collection: &str) -> Result<Kind, ApiError> {
+    Kind::from_collection(collection)
+        .ok_or_else(|| ApiError::not_found(format!("no such collection: {collection}")))
+}
+
+/// Whether the client asked for `{count, total, results}` envelopes.
+fn wants_envelope(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("x-accept-feature")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("pagination"))
+}
+
+fn listing_reply(listing: containers::Listing, envelope: bool) -> Response {
+    if envelope {
+        Json(
+            json!({"count": listing.items.len(), "total": listing.total, "results": listing.items}),
+        )
+        .into_response()
+    } else {
+        Json(listing.items).into_response()
+    }
+}
+
+async fn auth_status(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let id = caller.user_id.clone();
+    let user = state
+        .store
+        .run(move |c| auth::user(c, &id))
+        .await?
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "origin": {"type": "user", "id": caller.user_id},
+        "user_id": caller.user_id,
+        "user_is_admin": caller.site_admin,
+        "is_device": false,
+        "roles": user.get("roles").cloned().unwrap_or_else(|| json!([])),
+    })))
+}
+
+async fn current_user(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let id = caller.user_id.clone();
+    let user = state.store.run(move |c| auth::user(c, &id)).await?;
+    user.map(Json)
+        .ok_or_else(|| ApiError::not_found("the current user is gone"))
+}
+
+async fn new_key(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let id = caller.user_id.clone();
+    let secret = state
+        .store
+        .write(move |c| auth::add_key(c, &id, None))
+        .await?;
+    Ok(Json(json!({"key": secret, "created": now()})))
+}
+
+async fn list_users(
+    _: Caller,
+    state: axum::extract::State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(Value::Array(
+        state.store.run(|c| auth::users(c)).await?,
+    )))
+}
+
+async fn get_user(
+    _: Caller,
+    state: axum::extract::State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let shown = id.clone();
+    state
+        .store
+        .run(move |c| auth::user(c, &id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("user {shown} not found")))
+}
+
+async fn add_user(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.site_admin {
+        return Err(ApiError::forbidden("only site admins add users"));
+    }
+    let input: fw_model::UserInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid user: {e}")))?;
+    let id = input
+        .id
+        .as_ref()
+        .map(|id| id.as_str().to_string())
+        .ok_or_else(|| ApiError::bad_request("a user needs an `_id`"))?;
+    let fields = serde_json::to_value(&input).unwrap_or_default();
+    let created_id = id.clone();
+    let created = state
+        .store
+        .write(move |c| auth::ensure_user(c, &id, &fields))
+        .await?;
+    if !created {
+        return Err(ApiError::conflict(format!(
+            "user {created_id} exists already"
+        )));
+    }
+    Ok(Json(json!({"_id": created_id})))
+}
+
+async fn version() -> Json<Value> {
+    Json(json!({
+        "_id": "version",
+        "database": 1,
+        "database_target": 1,
+        "release": concat!("fw-server ", env!("CARGO_PKG_VERSION")),
+        "flywheel_release": "23.0.0",
+        "cli_version": "23.0.0",
+        "applied_checks": {},
+        "applied_fixes": {},
+    }))
+}
+
+async fn config(state: axum::extract::State<AppState>) -> Json<Value> {
+    Json(json!({
+        "site": {"id": "local", "name": "fw-server", "api_url": format!("{}/api", state.base_url)},
+        "features": {"signed_url": false, "multipart_signed_url": false},
+        "signed_url": false,
+        "created": state.started,
+        "modified": state.started,
+    }))
+}
+
+async fn roles(_: Caller) -> Json<Value> {
+    Json(Value::Array(default_roles()))
+}
+
+async fn get_container(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let doc = state
+        .store
+        .run(move |c| {
+            let row = containers::get(c, &caller, None, &id)?;
+            let mut doc = containers::render(c, &row)?;
+            doc["container_type"] = json!(row.kind);
+            Ok(doc)
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+async fn list(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path(collection): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&collection)?;
+    let params = params.list()?;
+    let envelope = wants_envelope(&headers);
+    let listing = state
+        .store
+        .run(move |c| containers::list(c, &caller, kind, None, &params, envelope))
+        .await?;
+    Ok(listing_reply(listing, envelope))
+}
+
+async fn list_children(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id, children)): Path<(String, String, String)>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let parent_kind = kind_of(&collection)?;
+    let child_kind = kind_of(&children)?;
+    let allowed = matches!(
+        (parent_kind, child_kind),
+        (Kind::Group, Kind::Project)
+            | (Kind::Project, Kind::Subject)
+            | (Kind::Project, Kind::Session)
+            | (Kind::Subject, Kind::Session)
+            | (Kind::Session, Kind::Acquisition)
+            | (
+                Kind::Project | Kind::Subject | Kind::Session | Kind::Acquisition,
+                Kind::Analysis
+            )
+    );
+    if !allowed {
+        return Err(ApiError::not_found(format!(
+            "no such endpoint: /{collection}/{{id}}/{children}"
+        )));
+    }
+    let params = params.list()?;
+    let envelope = wants_envelope(&headers);
+    let listing = state
+        .store
+        .run(move |c| {
+            let parent = containers::get(c, &caller, Some(parent_kind), &id)?;
+            containers::list(c, &caller, child_kind, Some(&parent), &params, envelope)
+        })
+        .await?;
+    Ok(listing_reply(listing, envelope))
+}
+
+async fn create(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path(collection): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let id = state
+        .store
+        .write(move |c| containers::create(c, &caller, kind, body))
+        .await?;
+    Ok(Json(json!({"_id": id})))
+}
+
+async fn add_analysis(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let id = state
+        .store
+        .write(move |c| {
+            let parent = containers::get(c, &caller, Some(kind), &id)?;
+            containers::create_analysis(c, &caller, &parent, body)
+        })
+        .await?;
+    Ok(Json(json!({"_id": id})))
+}
+
+async fn get_one(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let doc = state
+        .store
+        .run(move |c| {
+            let row = containers::get(c, &caller, Some(kind), &id)?;
+            containers::render(c, &row)
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+async fn update(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    state
+        .store
+        .write(move |c| containers::update(c, &caller, kind, &id, body))
+        .await?;
+    Ok(Json(json!({"modified": 1, "jobs_spawned": 0})))
+}
+
+async fn delete(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let exists = {
+        let id = id.clone();
+        state.store.run(move |c| container(c, &id)).await?.is_some()
+    };
+    if !exists {
+        return Err(ApiError::not_found(format!(
+            "{} {id} not found",
+            kind.name()
+        )));
+    }
+    state
+        .store
+        .write(move |c| containers::delete(c, &caller, kind, &id))
+        .await?;
+    Ok(Json(
+        json!({"deleted": 1, "not_found": 0, "delete_scheduled": 0}),
+    ))
+}
+
+async fn add_permission(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let permission = state
+        .store
+        .write(move |c| containers::set_permission(c, &caller, kind, &id, None, body))
+        .await?;
+    Ok(Json(permission))
+}
+
+async fn update_permission(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id, user)): Path<(String, String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let permission = state
+        .store
+        .write(move |c| containers::set_permission(c, &caller, kind, &id, Some(&user), body))
+        .await?;
+    Ok(Json(permission))
+}
+
+async fn remove_permission(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    Path((collection, id, user)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    state
+        .store
+        .write(move |c| containers::delete_permission(c, &caller, kind, &id, &user))
+        .await?;
+    Ok(Json(json!({"modified": 1, "jobs_spawned": 0})))
+}

@@ -1,0 +1,267 @@
+//! The embedded database: SQLite in WAL mode in the data directory. Containers are stored
+//! as their wire JSON plus the columns that finders and permission checks look up.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    secret TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    parent_id TEXT,
+    group_id TEXT NOT NULL,
+    project_id TEXT,
+    label TEXT,
+    doc TEXT NOT NULL
+);
+-- Finders: children of a parent, optionally by label (`project=<id>,label=x`).
+CREATE INDEX IF NOT EXISTS containers_by_parent ON containers(parent_id, kind, label, id);
+-- Finders over a whole project (sessions of a project, acquisitions of a project).
+CREATE INDEX IF NOT EXISTS containers_by_project ON containers(project_id, kind, id);
+-- Top-level finders (`fw.subjects.find(...)`), paged by id.
+CREATE INDEX IF NOT EXISTS containers_by_kind ON containers(kind, id);
+";
+
+/// The database, shared by all requests. SQLite allows one writer at a time, so one
+/// connection behind a mutex is both simple and as fast as it gets here; work runs on
+/// tokio's blocking pool.
+#[derive(Clone)]
+pub(crate) struct Store {
+    connection: Arc<Mutex<Connection>>,
+}
+
+/// One stored container.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    /// The `_id`.
+    pub(crate) id: String,
+    /// `group`, `project`, …
+    pub(crate) kind: String,
+    /// The direct parent's id.
+    pub(crate) parent_id: Option<String>,
+    /// The group the container belongs to.
+    pub(crate) group_id: String,
+    /// The project, for projects and everything below.
+    pub(crate) project_id: Option<String>,
+    /// The stored wire document.
+    pub(crate) doc: Value,
+}
+
+impl Store {
+    /// Opens (or creates) `fw.sqlite` in `data_dir`.
+    pub(crate) fn open(data_dir: &Path) -> Result<Store, String> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        let path = data_dir.join("fw.sqlite");
+        let connection =
+            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .and_then(|()| connection.execute_batch(SCHEMA))
+            .map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
+        Ok(Store {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection
+                .lock()
+                .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
+    }
+
+    /// Runs `work` in one transaction on this thread, outside any async runtime (the
+    /// `fw-server user add` command).
+    pub(crate) fn write_blocking<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut connection = self
+            .connection
+            .lock()
+            .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
+        let tx = connection.transaction().map_err(db)?;
+        let value = work(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+
+    /// Runs `work` in one transaction: all of it is written, or none.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.run(move |connection| {
+            let tx = connection.transaction().map_err(db)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+/// A database error is the server's fault: a 500 that names it.
+pub(crate) fn db(e: rusqlite::Error) -> ApiError {
+    ApiError::internal(format!("database error: {e}"))
+}
+
+/// Reads a value of the `meta` table.
+pub(crate) fn meta(connection: &Connection, key: &str) -> Result<Option<String>, ApiError> {
+    connection
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+        .map_err(db)
+}
+
+/// Writes a value of the `meta` table.
+pub(crate) fn set_meta(connection: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
+    connection
+        .execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map(|_| ())
+        .map_err(db)
+}
+
+const ROW_COLUMNS: &str = "id, kind, parent_id, group_id, project_id, doc";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let doc: String = r.get(5)?;
+    Ok(Row {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        parent_id: r.get(2)?,
+        group_id: r.get(3)?,
+        project_id: r.get(4)?,
+        doc: serde_json::from_str(&doc).unwrap_or(Value::Null),
+    })
+}
+
+/// The container with this id, of any kind.
+pub(crate) fn container(connection: &Connection, id: &str) -> Result<Option<Row>, ApiError> {
+    connection
+        .query_row(
+            &format!("SELECT {ROW_COLUMNS} FROM containers WHERE id = ?1"),
+            [id],
+            read_row,
+        )
+        .optional()
+        .map_err(db)
+}
+
+/// Which rows a listing reads, before the finder filter runs on them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Scan {
+    /// The kind listed.
+    pub(crate) kind: String,
+    /// Only children of this container.
+    pub(crate) parent_id: Option<String>,
+    /// Only containers of this project.
+    pub(crate) project_id: Option<String>,
+    /// Only containers of this group.
+    pub(crate) group_id: Option<String>,
+    /// Only this label.
+    pub(crate) label: Option<String>,
+    /// Only this id.
+    pub(crate) id: Option<String>,
+    /// Only ids after this one (keyset paging).
+    pub(crate) after_id: Option<String>,
+}
+
+/// Calls `visit` on each row the scan selects, in id order, until it returns false.
+pub(crate) fn scan(
+    connection: &Connection,
+    scan: &Scan,
+    visit: &mut dyn FnMut(Row) -> Result<bool, ApiError>,
+) -> Result<(), ApiError> {
+    let mut sql = format!("SELECT {ROW_COLUMNS} FROM containers WHERE kind = ?");
+    let mut values: Vec<&str> = vec![&scan.kind];
+    let optional = [
+        ("parent_id = ?", &scan.parent_id),
+        ("project_id = ?", &scan.project_id),
+        ("group_id = ?", &scan.group_id),
+        ("label = ?", &scan.label),
+        ("id = ?", &scan.id),
+        ("id > ?", &scan.after_id),
+    ];
+    for (clause, value) in optional {
+        if let Some(value) = value {
+            sql.push_str(" AND ");
+            sql.push_str(clause);
+            values.push(value);
+        }
+    }
+    sql.push_str(" ORDER BY id");
+    let mut statement = connection.prepare_cached(&sql).map_err(db)?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(values))
+        .map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        if !visit(read_row(row).map_err(db)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts or replaces a container row.
+pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> {
+    let label = row.doc.get("label").and_then(Value::as_str);
+    tx.execute(
+        "INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, parent_id = excluded.parent_id,
+           group_id = excluded.group_id, project_id = excluded.project_id,
+           label = excluded.label, doc = excluded.doc",
+        params![
+            row.id,
+            row.kind,
+            row.parent_id,
+            row.group_id,
+            row.project_id,
+            label,
+            row.doc.to_string()
+        ],
+    )
+    .map(|_| ())
+    .map_err(db)
+}
+
+/// Deletes a container and everything below it; returns how many rows went.
+pub(crate) fn delete_tree(tx: &Connection, id: &str) -> Result<usize, ApiError> {
+    tx.execute(
+        "WITH RECURSIVE tree(id) AS (
+             SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)
+         DELETE FROM containers WHERE id IN (SELECT id FROM tree)",
+        [id],
+    )
+    .map_err(db)
+}

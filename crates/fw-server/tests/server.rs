@@ -1,0 +1,721 @@
+//! fw-server over HTTP: a real server on 127.0.0.1:0 with a temporary data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::HashSet;
+
+use fw_server::{Running, ServerConfig};
+use serde_json::{Value, json};
+
+struct TestServer {
+    _running: Running,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+const ADMIN: &str = "admin-secret";
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    start_in(dir).await
+}
+
+async fn start_in(dir: tempfile::TempDir) -> TestServer {
+    let running = fw_server::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        admin_key: Some(ADMIN.into()),
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}/api", running.addr);
+    TestServer {
+        _running: running,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    async fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("scitran-user {key}"))
+            .header("Content-Type", "application/json");
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, reply) = self.call(method, path, ADMIN, body).await;
+        assert!(status < 300, "{method} {path}: {status} {reply}");
+        reply
+    }
+
+    async fn create(&self, collection: &str, body: Value) -> String {
+        self.ok("POST", &format!("/{collection}"), Some(body)).await["_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Adds a user with a key (as `fw-server user add` does) and returns the key.
+    fn add_user(&self, id: &str) -> String {
+        fw_server::add_user_key(self._dir.path(), id, &json!({}), Some(&format!("key-{id}")))
+            .unwrap()
+    }
+}
+
+/// grp1 / Proj / sub1 / ses1 / T1w
+async fn hierarchy(server: &TestServer) -> (String, String, String, String) {
+    server
+        .ok(
+            "POST",
+            "/groups",
+            Some(json!({"_id": "grp1", "label": "Group One"})),
+        )
+        .await;
+    let project = server
+        .create("projects", json!({"label": "Proj", "group": "grp1"}))
+        .await;
+    let session = server
+        .create(
+            "sessions",
+            json!({"label": "ses1", "project": project, "subject": {"code": "sub1"}}),
+        )
+        .await;
+    let subject = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await["subject"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let acquisition = server
+        .create("acquisitions", json!({"label": "T1w", "session": session}))
+        .await;
+    (project, subject, session, acquisition)
+}
+
+#[tokio::test]
+async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
+    let server = start().await;
+    let (project, subject, session, acquisition) = hierarchy(&server).await;
+
+    let status = server.ok("GET", "/auth/status", None).await;
+    assert_eq!(
+        (
+            status["user_id"].as_str(),
+            status["user_is_admin"].as_bool()
+        ),
+        (Some("admin@local"), Some(true))
+    );
+
+    // The subject made for the session's new code: code and label in sync, parents right.
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["code"].as_str(), sub["label"].as_str()),
+        (Some("sub1"), Some("sub1"))
+    );
+    assert_eq!(sub["parents"], json!({"group": "grp1", "project": project}));
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(
+        acq["parents"],
+        json!({"group": "grp1", "project": project, "subject": subject, "session": session})
+    );
+    assert!(acq["created"].as_str().unwrap().ends_with("+00:00"));
+
+    // A second session with the same code reuses the subject.
+    let again = server
+        .create(
+            "sessions",
+            json!({"label": "ses2", "project": project, "subject": {"code": "sub1"}}),
+        )
+        .await;
+    assert_eq!(
+        server.ok("GET", &format!("/sessions/{again}"), None).await["parents"]["subject"],
+        subject
+    );
+
+    // /containers/{id} says what it is.
+    let node = server
+        .ok("GET", &format!("/containers/{session}"), None)
+        .await;
+    assert_eq!(node["container_type"], "session");
+    assert_eq!(node["subject"]["code"], "sub1");
+
+    // Child lists.
+    let lists = [
+        ("/groups/grp1/projects", 1),
+        (&*format!("/projects/{project}/subjects"), 1),
+        (&*format!("/projects/{project}/sessions"), 2),
+        (&*format!("/subjects/{subject}/sessions"), 2),
+        (&*format!("/sessions/{session}/acquisitions"), 1),
+    ];
+    for (path, n) in lists {
+        assert_eq!(
+            server.ok("GET", path, None).await.as_array().unwrap().len(),
+            n,
+            "{path}"
+        );
+    }
+
+    // Updates: PUT replies ModifiedResult; subject code follows the label.
+    let reply = server
+        .ok(
+            "PUT",
+            &format!("/subjects/{subject}"),
+            Some(json!({"label": "sub-01", "sex": "female", "info": {"handedness": "left"}})),
+        )
+        .await;
+    assert_eq!(reply, json!({"modified": 1, "jobs_spawned": 0}));
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["code"].as_str(), sub["sex"].as_str()),
+        (Some("sub-01"), Some("female"))
+    );
+    assert_ne!(sub["modified"], sub["created"]);
+
+    // Analyses on a container.
+    let analysis = server
+        .ok(
+            "POST",
+            &format!("/sessions/{session}/analyses"),
+            Some(json!({"label": "fmriprep", "description": "d"})),
+        )
+        .await;
+    let analysis = analysis["_id"].as_str().unwrap();
+    let a = server
+        .ok("GET", &format!("/analyses/{analysis}"), None)
+        .await;
+    assert_eq!(a["parent"], json!({"type": "session", "id": session}));
+
+    // Deleting the session takes its acquisitions and analyses with it.
+    server
+        .ok("DELETE", &format!("/sessions/{session}"), None)
+        .await;
+    for path in [
+        format!("/sessions/{session}"),
+        format!("/acquisitions/{acquisition}"),
+        format!("/analyses/{analysis}"),
+    ] {
+        assert_eq!(
+            server.call("GET", &path, ADMIN, None).await.0,
+            404,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    for i in 0..999 {
+        server
+            .create(
+                "subjects",
+                json!({"label": format!("s{:04}", (i * 7919) % 1000), "project": project}),
+            )
+            .await;
+    }
+    let all: HashSet<String> = server
+        .ok("GET", "/subjects", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(all.len(), 1000);
+
+    // As the SDK's finders do it: keyset paging until an empty page.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(id) => format!("/subjects?limit=250&after_id={id}"),
+            None => "/subjects?limit=250".to_string(),
+        };
+        let page = server.ok("GET", &path, None).await;
+        let page = page.as_array().unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page
+            .last()
+            .and_then(|s| s["_id"].as_str())
+            .map(str::to_string);
+        seen.extend(page.iter().map(|s| s["_id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), all);
+
+    // Sorted: pages numbered from 1.
+    let mut labels = Vec::new();
+    for page in 1.. {
+        let reply = server
+            .ok(
+                "GET",
+                &format!("/subjects?sort=label:desc&limit=300&page={page}"),
+                None,
+            )
+            .await;
+        let reply = reply.as_array().unwrap();
+        if reply.is_empty() {
+            break;
+        }
+        labels.extend(
+            reply
+                .iter()
+                .map(|s| s["label"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(labels.len(), 1000);
+    let mut sorted = labels.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(labels, sorted);
+    assert_eq!(labels.iter().collect::<HashSet<_>>().len(), 1000);
+
+    // The envelope, when asked for.
+    let response = server
+        .http
+        .get(format!(
+            "{}/subjects?limit=10&filter=label%3D~%5Es00",
+            server.base
+        ))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .header("x-accept-feature", "Safe-Redirect,PAGINATION")
+        .send()
+        .await
+        .unwrap();
+    let page: Value = response.json().await.unwrap();
+    // s0000…s0099, less s0081: 999 labels (i·7919 mod 1000) skip exactly one.
+    assert_eq!(
+        (page["count"].as_u64(), page["total"].as_u64()),
+        (Some(10), Some(99))
+    );
+}
+
+#[tokio::test]
+async fn finder_results_equal_fw_filter_over_every_document() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    let other = server
+        .create("projects", json!({"label": "Other", "group": "grp1"}))
+        .await;
+    let (sexes, sites) = (["male", "female"], ["a", "b", "c"]);
+    for i in 0..60 {
+        let target = if i % 3 == 0 { &other } else { &project };
+        server
+            .create("subjects", json!({"label": format!("sub-{i:02}"), "project": target, "sex": sexes[i % 2], "info": {"site": sites[i % 3], "score": i}}))
+            .await;
+    }
+    let everything = server.ok("GET", "/subjects", None).await;
+    let filters = [
+        format!("project={project}"),
+        format!("parents.project={other},label=sub-03"),
+        "label=sub-07".to_string(),
+        "label=7".to_string(),
+        "sex=female,info.score<30".to_string(),
+        "info.site=|[a,c],label=~^sub-[0-2]".to_string(),
+        format!("group=grp1,project!={project}"),
+        "label>sub-50".to_string(),
+        format!("_id={}", everything[5]["_id"].as_str().unwrap()),
+        "info.score=null".to_string(),
+        "info.score>=57".to_string(),
+    ];
+    for filter in filters {
+        let parsed = fw_filter::parse_filter(&filter).unwrap();
+        let expected: Vec<&Value> = everything
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| parsed.matches(d))
+            .collect();
+        let encoded: String = filter.bytes().map(|b| format!("%{b:02X}")).collect();
+        let got = server
+            .ok("GET", &format!("/subjects?filter={encoded}"), None)
+            .await;
+        assert_eq!(
+            got.as_array().unwrap().iter().collect::<Vec<_>>(),
+            expected,
+            "{filter}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_permission_matrix() {
+    let server = start().await;
+    let (project, subject, ..) = hierarchy(&server).await;
+    let users = ["alice@x.org", "bob@x.org", "carol@x.org", "dave@x.org"];
+    let keys: Vec<String> = users.iter().map(|u| server.add_user(u)).collect();
+    for (user, role) in [
+        (users[0], "000000000000000000000a01"),
+        (users[1], "000000000000000000000a02"),
+        (users[2], "000000000000000000000a03"),
+    ] {
+        server
+            .ok(
+                "POST",
+                &format!("/projects/{project}/permissions"),
+                Some(json!({"_id": user, "role_ids": [role]})),
+            )
+            .await;
+    }
+    let who = [
+        ("site admin", ADMIN.to_string()),
+        ("admin", keys[0].clone()),
+        ("rw", keys[1].clone()),
+        ("ro", keys[2].clone()),
+        ("none", keys[3].clone()),
+    ];
+    // Expected statuses per caller: site admin, admin, rw, ro, none.
+    let checks: Vec<(&str, &str, String, Option<Value>, [u16; 5])> = vec![
+        (
+            "read",
+            "GET",
+            format!("/projects/{project}"),
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        (
+            "read below",
+            "GET",
+            format!("/subjects/{subject}"),
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        (
+            "create",
+            "POST",
+            "/subjects".into(),
+            Some(json!({"label": "new", "project": project})),
+            [200, 200, 200, 403, 404],
+        ),
+        (
+            "update",
+            "PUT",
+            format!("/projects/{project}"),
+            Some(json!({"description": "d"})),
+            [200, 200, 200, 403, 404],
+        ),
+        (
+            "set permissions",
+            "POST",
+            format!("/projects/{project}/permissions"),
+            Some(json!({"_id": "admin@local", "role_ids": []})),
+            [409, 409, 403, 403, 404],
+        ),
+        (
+            "delete",
+            "DELETE",
+            format!("/subjects/{subject}"),
+            None,
+            [200, 404, 404, 404, 404],
+        ),
+    ];
+    for (action, method, path, body, expected) in checks {
+        for ((name, key), want) in who.iter().zip(expected) {
+            // Deletion goes last and once: later callers see the subject gone (404).
+            let (status, reply) = server.call(method, &path, key, body.clone()).await;
+            assert_eq!(status, want, "{action} by {name}: {reply}");
+            if status >= 400 {
+                assert_eq!(reply["status_code"], want, "errors are JSON: {reply}");
+                assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
+            }
+        }
+    }
+    // Listing shows only projects with a permission.
+    for ((name, key), visible) in who.iter().zip([1, 1, 1, 1, 0]) {
+        let (_, projects) = server.call("GET", "/projects", key, None).await;
+        assert_eq!(projects.as_array().unwrap().len(), visible, "{name}");
+    }
+    // A site admin sees everything with exhaustive=true, even without a permission.
+    server
+        .ok(
+            "DELETE",
+            &format!("/projects/{project}/permissions/admin@local"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", "/projects", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        server
+            .ok("GET", "/projects?exhaustive=true", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Only site admins create groups and users.
+    assert_eq!(
+        server
+            .call("POST", "/groups", &keys[0], Some(json!({"_id": "mine"})))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/users",
+                &keys[0],
+                Some(json!({"_id": "eve@x.org"}))
+            )
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        server
+            .call("POST", "/users", ADMIN, Some(json!({"_id": "eve@x.org"})))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_4xx_and_change_nothing() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    let long = "x".repeat(300);
+    let cases: Vec<(&str, String, Option<Value>, &str, u16)> = vec![
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!({"label": 5, "group": "grp1"})),
+            "expected a string",
+            400,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!({"label": "x", "group": "grp1", "bogus": 1})),
+            "unknown field(s) in a project create body: bogus",
+            400,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!({"label": long, "group": "grp1"})),
+            "longer than 256",
+            400,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!({"label": "x", "group": "nope"})),
+            "group nope not found",
+            404,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!([1, 2])),
+            "must be a JSON object",
+            400,
+        ),
+        (
+            "POST",
+            "/subjects".into(),
+            Some(json!({"project": project})),
+            "needs a `label` or a `code`",
+            400,
+        ),
+        (
+            "POST",
+            "/sessions".into(),
+            Some(json!({"label": "s", "project": project})),
+            "needs a `subject`",
+            400,
+        ),
+        (
+            "POST",
+            "/groups".into(),
+            Some(json!({"_id": "Bad Id"})),
+            "not a valid group id",
+            400,
+        ),
+        (
+            "POST",
+            "/groups".into(),
+            Some(json!({"_id": "grp1"})),
+            "exists already",
+            409,
+        ),
+        (
+            "GET",
+            "/projects/000000000000000000000000".into(),
+            None,
+            "not found",
+            404,
+        ),
+        ("GET", format!("/subjects/{project}"), None, "subject", 404),
+        (
+            "GET",
+            "/projects?filter=label%3D%3Dx".into(),
+            None,
+            "column 6",
+            400,
+        ),
+        (
+            "GET",
+            "/projects?sort=label:up".into(),
+            None,
+            "unknown sort order",
+            400,
+        ),
+        (
+            "GET",
+            "/projects?limit=ten".into(),
+            None,
+            "whole number",
+            400,
+        ),
+        (
+            "GET",
+            "/projects?after_id=a&sort=label".into(),
+            None,
+            "after_id cannot be used with sort",
+            400,
+        ),
+        ("GET", "/nothing".into(), None, "no such collection", 404),
+        (
+            "PUT",
+            format!("/projects/{project}"),
+            Some(json!({"group": "elsewhere"})),
+            "not supported yet",
+            400,
+        ),
+    ];
+    for (method, path, body, message, status) in cases {
+        let (got, reply) = server.call(method, &path, ADMIN, body).await;
+        assert_eq!(got, status, "{method} {path}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{method} {path}: {reply}"
+        );
+        assert_eq!(reply["status_code"], status);
+        assert!(reply["request_id"].is_string());
+    }
+    // Malformed JSON, and no key or a wrong key.
+    let response = server
+        .http
+        .post(format!("{}/projects", server.base))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let response = server
+        .http
+        .get(format!("{}/projects", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(server.call("GET", "/projects", "wrong", None).await.0, 401);
+    // Nothing was written by the failed creates.
+    assert_eq!(
+        server
+            .ok("GET", "/projects", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // A DELETE with Content-Type: application/json and no body is fine.
+    let (status, _) = server
+        .call("DELETE", &format!("/projects/{project}"), ADMIN, None)
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn data_and_the_admin_key_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let first = fw_server::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: path.clone(),
+        admin_key: None,
+    })
+    .await
+    .unwrap();
+    let secret = first.admin_secret.clone();
+    assert_eq!(secret.len(), 64);
+    let base = format!("http://{}/api", first.addr);
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{base}/groups"))
+        .header("Authorization", format!("scitran-user {secret}"))
+        .body(r#"{"_id": "kept"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["_id"], "kept");
+    first.stop().await.unwrap();
+
+    let second = fw_server::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: path,
+        admin_key: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(second.admin_secret, secret, "a restart keeps the admin key");
+    let base = format!("http://{}/api", second.addr);
+    let group: Value = http
+        .get(format!("{base}/groups/kept"))
+        .header("Authorization", format!("scitran-user {secret}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group["_id"], "kept");
+    assert!(
+        second
+            .admin_api_key()
+            .ends_with(&format!(":__force_insecure:{secret}"))
+    );
+    second.stop().await.unwrap();
+}
