@@ -361,6 +361,9 @@ async fn finder_results_equal_fw_filter_over_every_document() {
     }
 }
 
+/// (action, method, path, body, expected status for: site admin, admin, rw, ro, none)
+type Check = (&'static str, &'static str, String, Option<Value>, [u16; 5]);
+
 #[tokio::test]
 async fn the_permission_matrix() {
     let server = start().await;
@@ -388,7 +391,7 @@ async fn the_permission_matrix() {
         ("none", keys[3].clone()),
     ];
     // Expected statuses per caller: site admin, admin, rw, ro, none.
-    let checks: Vec<(&str, &str, String, Option<Value>, [u16; 5])> = vec![
+    let checks: Vec<Check> = vec![
         (
             "read",
             "GET",
