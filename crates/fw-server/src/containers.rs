@@ -748,40 +748,6 @@ pub(crate) fn delete(
     delete_tree(c, &row.id)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_prefilter_pins_only_columns_equal_to_fields() {
-        let filter =
-            fw_filter::parse_filter("project=5ebd4ff8bfda5102856aa084,label=sub-01,age<30")
-                .unwrap();
-        let scan = prefilter(Kind::Subject, Some(&filter));
-        assert_eq!(scan.parent_id.as_deref(), Some("5ebd4ff8bfda5102856aa084"));
-        assert_eq!(scan.label.as_deref(), Some("sub-01"));
-        let scan = prefilter(Kind::Session, Some(&filter));
-        assert_eq!(scan.project_id.as_deref(), Some("5ebd4ff8bfda5102856aa084"));
-        assert_eq!(scan.parent_id, None);
-        let numeric = fw_filter::parse_filter("label=1001").unwrap();
-        assert_eq!(prefilter(Kind::Subject, Some(&numeric)).label, None);
-    }
-
-    #[test]
-    fn json_values_sort_by_type_then_value() {
-        let mut docs = vec![
-            json!({"_id": "c", "n": "x"}),
-            json!({"_id": "a", "n": 2}),
-            json!({"_id": "b"}),
-            json!({"_id": "d", "n": 1}),
-        ];
-        let sort = fw_filter::parse_sort("n:asc").unwrap();
-        sort_docs(&mut docs, &sort);
-        let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["b", "d", "a", "c"]);
-    }
-}
-
 /// Adds or replaces a user's permission on a group (`{_id, access}`) or a project
 /// (`{_id, role_ids}`); needs admin. With `user_id` set (a PUT), the body may omit `_id`.
 pub(crate) fn set_permission(
@@ -898,4 +864,38 @@ pub(crate) fn delete_permission(
     row.doc["permissions"] = Value::Array(kept);
     row.doc["modified"] = json!(now());
     put_container(c, &row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefilter_pins_only_columns_equal_to_fields() {
+        let filter =
+            fw_filter::parse_filter("project=5ebd4ff8bfda5102856aa084,label=sub-01,age<30")
+                .unwrap();
+        let scan = prefilter(Kind::Subject, Some(&filter));
+        assert_eq!(scan.parent_id.as_deref(), Some("5ebd4ff8bfda5102856aa084"));
+        assert_eq!(scan.label.as_deref(), Some("sub-01"));
+        let scan = prefilter(Kind::Session, Some(&filter));
+        assert_eq!(scan.project_id.as_deref(), Some("5ebd4ff8bfda5102856aa084"));
+        assert_eq!(scan.parent_id, None);
+        let numeric = fw_filter::parse_filter("label=1001").unwrap();
+        assert_eq!(prefilter(Kind::Subject, Some(&numeric)).label, None);
+    }
+
+    #[test]
+    fn json_values_sort_by_type_then_value() {
+        let mut docs = vec![
+            json!({"_id": "c", "n": "x"}),
+            json!({"_id": "a", "n": 2}),
+            json!({"_id": "b"}),
+            json!({"_id": "d", "n": 1}),
+        ];
+        let sort = fw_filter::parse_sort("n:asc").unwrap();
+        sort_docs(&mut docs, &sort);
+        let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["b", "d", "a", "c"]);
+    }
 }
