@@ -4,12 +4,14 @@
 //!   schema; `--check` only verifies that the checked-in files are fresh.
 //! - `cargo xtask test`: the whole suite, as CI runs it: the codegen check, the check that
 //!   dependencies between our crates point one way, every crate's unit, integration and doc
-//!   tests, then the docs built with warnings as errors.
+//!   tests, the docs built with warnings as errors, and the conformance suite: the official
+//!   Python SDK (flywheel-sdk 23.0.0, in a virtualenv under `target/`) against fw-server.
 
 mod codegen;
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,7 +45,99 @@ fn test() -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    conformance()
+}
+
+/// The Python SDK version the server must serve unmodified.
+const FLYWHEEL_SDK: &str = "flywheel-sdk==23.0.0";
+
+/// Runs `crates/fw-server/conformance/*.py` with the official Python SDK against a fresh
+/// fw-server.
+fn conformance() -> Result<(), String> {
+    let root = workspace_root();
+    let venv = root.join("target/conformance-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        FLYWHEEL_SDK,
+    ]))?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--locked",
+        "-p",
+        "fw-server",
+        "--bin",
+        "fw-server",
+    ]))?;
+    let scripts = std::fs::read_dir(root.join("crates/fw-server/conformance"))
+        .map_err(|e| format!("cannot list the conformance scripts: {e}"))?;
+    let mut scripts: Vec<PathBuf> = scripts
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    scripts.sort();
+    for script in scripts {
+        let data_dir = std::env::temp_dir().join(format!("fw-conformance-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let server = Server::start(&root.join("target/debug/fw-server"), &data_dir)?;
+        let result = run(Command::new(&python)
+            .arg(&script)
+            .arg(&server.api_key)
+            .arg(&data_dir));
+        drop(server);
+        let _ = std::fs::remove_dir_all(&data_dir);
+        result?;
+    }
     Ok(())
+}
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    api_key: String,
+}
+
+impl Server {
+    fn start(binary: &Path, data_dir: &Path) -> Result<Server, String> {
+        let mut child = Command::new(binary)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("the server has no stdout")?;
+        let mut server = Server {
+            child,
+            api_key: String::new(),
+        };
+        for line in std::io::BufReader::new(stdout).lines().take(2) {
+            let line = line.map_err(|e| format!("cannot read the server's output: {e}"))?;
+            if let Some(key) = line.strip_prefix("api key: ") {
+                server.api_key = key.to_string();
+            }
+        }
+        if server.api_key.is_empty() {
+            return Err("the server printed no `api key:` line".into());
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Which of our crates each crate may depend on (ARCHITECTURE.md, "Architecture

@@ -1,0 +1,100 @@
+"""Drives the official Flywheel Python SDK (flywheel-sdk 23.0.0), unmodified, against a
+running fw-server, through the Quick Reference workflows this part of the server covers.
+
+Usage: python quick_reference.py API_KEY DATA_DIR
+Exits non-zero on the first failed check; prints one line per check.
+"""
+import json
+import os
+import sys
+import tempfile
+
+import flywheel
+
+API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
+checks = 0
+
+
+def check(name, condition, detail=""):
+    global checks
+    checks += 1
+    if not condition:
+        print(f"FAIL {name} {detail}")
+        sys.exit(1)
+    print(f"ok   {name}")
+
+
+# Client from an API key, and from the CLI's credentials file.
+fw = flywheel.Client(API_KEY)
+home = tempfile.mkdtemp()
+os.makedirs(os.path.join(home, ".config", "flywheel"))
+with open(os.path.join(home, ".config", "flywheel", "user.json"), "w") as f:
+    json.dump({"key": API_KEY, "root": False}, f)
+old_home = os.environ.get("HOME")
+os.environ["HOME"] = home
+fw_from_file = flywheel.Client()
+os.environ["HOME"] = old_home or ""
+check("client from the credentials file", fw_from_file.get_current_user().id == "admin@local")
+
+me = fw.get_current_user()
+check("current user", me.id == "admin@local", me)
+check("version", fw.get_version().flywheel_release is not None)
+check("config", fw.get_config().features.signed_url is False)
+
+# Groups and projects.
+group_id = fw.add_group(flywheel.Group(id="sdkgrp", label="SDK Group"))
+check("add_group returns the id", group_id == "sdkgrp", group_id)
+group = fw.get_group("sdkgrp")
+check("get_group", group.label == "SDK Group", group)
+project = group.add_project(label="SDK Project")
+check("group.add_project returns the project", project.label == "SDK Project" and project.group == "sdkgrp", project)
+
+# Subjects, sessions, acquisitions through the container helpers.
+subject = project.add_subject(label="sub-01", sex="female")
+check("project.add_subject", subject.code == "sub-01" and subject.sex == "female", subject)
+session = subject.add_session(label="ses-01", age=946728000)
+check("subject.add_session", session.subject.id == subject.id, session)
+check("age helpers", (session.age_years, session.age_months, session.age_days) == (30.0, 365.25, 10957.5))
+acquisition = session.add_acquisition(label="T1w")
+check("session.add_acquisition", acquisition.parents.session == session.id, acquisition)
+direct = project.add_session(label="ses-direct", subject={"code": "sub-02"})
+check("project.add_session with a new subject code", direct.subject.code == "sub-02", direct)
+
+# Finders.
+for i in range(12):
+    project.add_subject(label=f"bulk-{i:02d}")
+subjects = fw.subjects.find(f"project={project.id}")
+check("fw.subjects.find (keyset paging)", len(subjects) == 14, len(subjects))
+check("find with a filter", [s.label for s in fw.subjects.find("label=~^bulk-0[0-4]$")] == [f"bulk-0{i}" for i in range(5)])
+check("find sorted", [s.label for s in fw.subjects.find("label=~^bulk", sort="label:desc")][:2] == ["bulk-11", "bulk-10"])
+check("find_first", fw.subjects.find_first("label=bulk-03").label == "bulk-03")
+check("find_one", fw.projects.find_one("label=SDK Project").id == project.id)
+try:
+    fw.projects.find_one("label=nope")
+    check("find_one with no result raises", False)
+except ValueError:
+    check("find_one with no result raises", True)
+check("iter_find", len(list(fw.subjects.iter_find("label=~bulk", limit=5))) == 12)
+check("calling a finder", len(fw.groups()) >= 1)
+check("project.subjects()", len(project.subjects()) == 14)
+check("project.sessions.find", len(project.sessions.find("label=ses-01")) == 1)
+check("session.acquisitions()", [a.label for a in session.acquisitions()] == ["T1w"])
+check("group.projects.find", [p.label for p in group.projects.find("label=SDK Project")] == ["SDK Project"])
+try:
+    fw.subjects.find("label==x")
+    check("an invalid filter is a 400", False)
+except flywheel.ApiException as e:
+    check("an invalid filter is a 400", e.status == 400 and "column" in (e.reason or ""), e)
+
+# fw.get and updates.
+check("fw.get types by container_type", type(fw.get(session.id)).__name__ == "SessionOutput", type(fw.get(session.id)))
+project.update(description="described")
+check("update", fw.get_project(project.id).description == "described")
+subject.update(label="sub-01b")
+check("subject code follows the label", fw.get_subject(subject.id).code == "sub-01b")
+
+# Permissions and roles.
+roles = fw.get_all_roles()
+check("roles", sorted(r.default_flywheel_role for r in roles) == ["admin", "ro", "rw"], roles)
+
+print(f"{checks} passed, 0 failed")
