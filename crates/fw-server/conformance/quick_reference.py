@@ -97,4 +97,62 @@ check("subject code follows the label", fw.get_subject(subject.id).code == "sub-
 roles = fw.get_all_roles()
 check("roles", sorted(r.default_flywheel_role for r in roles) == ["admin", "ro", "rw"], roles)
 
+fw.add_role_to_group("sdkgrp", flywheel.GroupRole(id=roles[0].id))
+check("add a role to a group", roles[0].id in fw.get_group("sdkgrp").roles)
+
+# Info.
+session.update_info({"a": 1, "nested": {"b": 2, "c": 3}})
+session.update_info(x="y")
+session.delete_info("nested.b")
+info = fw.get_session(session.id).info
+check("update_info and delete_info", info == {"a": 1, "nested": {"c": 3}, "x": "y"}, info)
+session.replace_info({"only": True})
+check("replace_info", fw.get_session(session.id).info == {"only": True})
+
+# Tags and notes.
+acquisition.add_tag("my tag/x")
+acquisition.add_tag("qa")
+check("add_tag", sorted(fw.get_acquisition(acquisition.id).tags) == ["my tag/x", "qa"])
+acquisition.delete_tag("my tag/x")
+check("delete_tag (a name that needs encoding)", fw.get_acquisition(acquisition.id).tags == ["qa"])
+project.add_note("hello")
+notes = fw.get_project(project.id).notes
+check("add_note, attributed to the caller", notes[0].text == "hello" and notes[0].user == "admin@local", notes)
+project.delete_note(notes[0].id)
+check("delete_note", fw.get_project(project.id).notes == [])
+
+# Timestamps.
+from datetime import datetime, timezone
+session.update(timestamp=datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc), timezone="Europe/Berlin")
+again = fw.get_session(session.id)
+check("timestamp and timezone", again.timestamp == datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc) and again.timezone == "Europe/Berlin", again.timestamp)
+check("created and modified are datetimes", isinstance(again.created, datetime) and again.modified >= again.created)
+
+# Lookup and resolve.
+node = fw.lookup(f"sdkgrp/SDK Project/sub-01b/ses-01/T1w")
+check("lookup", node.id == acquisition.id and type(node).__name__ == "AcquisitionOutput", node)
+check("lookup by <id:...>", fw.lookup(["sdkgrp", f"<id:{project.id}>"]).id == project.id)
+resolved = fw.resolve("sdkgrp/SDK Project/sub-01b/ses-01")
+check("resolve path", [type(n).__name__ for n in resolved.path] == ["GroupOutput", "ProjectOutput", "SubjectOutput", "SessionOutput"])
+check("resolve children", [c.label for c in resolved.children] == ["T1w"])
+try:
+    fw.lookup("sdkgrp/nope")
+    check("lookup of a missing path is a 404", False)
+except flywheel.ApiException as e:
+    check("lookup of a missing path is a 404", e.status == 404)
+
+# Users and permissions.
+check("users", "admin@local" in [u.id for u in fw.users()])
+fw.add_user(flywheel.User(id="bob@x.org", email="bob@x.org", firstname="Bob", lastname="Smith"))
+check("add_user and get_user", fw.get_user("bob@x.org").firstname == "Bob")
+group.add_permission(flywheel.AccessPermission(id="bob@x.org", access="ro"))
+group.update_permission("bob@x.org", {"access": "rw"})
+check("group permissions", [p.access for p in fw.get_group("sdkgrp").permissions if p.id == "bob@x.org"] == ["rw"])
+group.delete_permission("bob@x.org")
+check("group permission deleted", "bob@x.org" not in [p.id for p in fw.get_group("sdkgrp").permissions])
+ro_role = [r.id for r in roles if r.default_flywheel_role == "ro"][0]
+project.add_permission(flywheel.RolePermission(id="bob@x.org", role_ids=[ro_role]))
+check("project permissions", [p.role_ids for p in fw.get_project(project.id).permissions if p.id == "bob@x.org"] == [[ro_role]])
+check("get_modality", "T1" in fw.get_modality("MR").classification["Measurement"])
+
 print(f"{checks} passed, 0 failed")

@@ -866,6 +866,24 @@ pub(crate) fn delete_permission(
     put_container(c, &row)
 }
 
+/// Makes a role available in a group (`POST /groups/{id}/roles`); needs admin on it.
+pub(crate) fn add_group_role(
+    c: &Connection,
+    caller: &Caller,
+    id: &str,
+    role_id: Value,
+) -> Result<(), ApiError> {
+    let mut row = get(c, caller, Some(Kind::Group), id)?;
+    Access::new(caller).require(c, &row, Level::Admin)?;
+    let mut roles = row.doc["roles"].as_array().cloned().unwrap_or_default();
+    if !roles.contains(&role_id) {
+        roles.push(role_id);
+    }
+    row.doc["roles"] = Value::Array(roles);
+    row.doc["modified"] = json!(now());
+    put_container(c, &row)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,14 +3,17 @@
 //! (flywheel-sdk 23.0.0) runs against it unmodified. The embedded default of the Rust SDK's
 //! examples and tests.
 //!
-//! This first part serves users, keys, version and configuration, the container hierarchy
-//! (groups, projects, subjects, sessions, acquisitions, analyses) with finders and paging,
-//! and permissions. Files, downloads and search come later (see the crate README).
+//! This first part serves users, keys, version and configuration, roles and modalities,
+//! the container hierarchy (groups, projects, subjects, sessions, acquisitions, analyses)
+//! with finders and paging, lookup and resolve, info, tags, notes and permissions. Files,
+//! downloads and search come later (see the crate README).
 
 mod access;
 mod auth;
 mod containers;
 mod error;
+mod lookup;
+mod metadata;
 mod routes;
 mod store;
 mod util;

@@ -17,6 +17,7 @@ use crate::containers::{self, Kind, ListParams};
 use crate::error::ApiError;
 use crate::store::container;
 use crate::util::now;
+use crate::{lookup, metadata};
 
 /// Every route of this part of the API.
 pub(crate) fn router(state: AppState) -> Router {
@@ -29,6 +30,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/version", get(version))
         .route("/api/config", get(config))
         .route("/api/roles", get(roles))
+        .route("/api/modalities", get(modalities))
+        .route("/api/modalities/{id}", get(modality))
+        .route("/api/lookup", post(lookup))
+        .route("/api/resolve", post(resolve))
         .route("/api/containers/{id}", get(get_container))
         .route("/api/{collection}", get(list).post(create))
         .route(
@@ -37,6 +42,21 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/{collection}/{id}/analyses", post(add_analysis))
         .route("/api/{collection}/{id}/permissions", post(add_permission))
+        .route("/api/{collection}/{id}/roles", post(add_group_role))
+        .route(
+            "/api/{collection}/{id}/info",
+            axum::routing::patch(update_info),
+        )
+        .route("/api/{collection}/{id}/tags", post(add_tag))
+        .route(
+            "/api/{collection}/{id}/tags/{tag}",
+            axum::routing::put(rename_tag).delete(delete_tag),
+        )
+        .route("/api/{collection}/{id}/notes", post(add_note))
+        .route(
+            "/api/{collection}/{id}/notes/{note}",
+            axum::routing::delete(delete_note),
+        )
         .route(
             "/api/{collection}/{id}/permissions/{user}",
             axum::routing::put(update_permission).delete(remove_permission),
@@ -444,4 +464,160 @@ async fn remove_permission(
         .write(move |c| containers::delete_permission(c, &caller, kind, &id, &user))
         .await?;
     Ok(Json(json!({"modified": 1, "jobs_spawned": 0})))
+}
+
+type State = axum::extract::State<AppState>;
+
+fn modified(count: usize) -> Json<Value> {
+    Json(json!({"modified": count, "jobs_spawned": 0}))
+}
+
+fn deleted(found: bool) -> Json<Value> {
+    Json(
+        json!({"deleted": usize::from(found), "not_found": usize::from(!found), "delete_scheduled": 0}),
+    )
+}
+
+async fn modalities(_: Caller) -> Json<Value> {
+    Json(Value::Array(lookup::modalities()))
+}
+
+async fn modality(_: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    lookup::modalities()
+        .into_iter()
+        .find(|m| m["_id"] == id.as_str())
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("modality {id} not found")))
+}
+
+async fn lookup(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
+    let path = lookup::path_of(body)?;
+    let resolved = state
+        .store
+        .run(move |c| lookup::resolve(c, &caller, &path, false))
+        .await?;
+    resolved
+        .path
+        .into_iter()
+        .last()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("Not Found"))
+}
+
+async fn resolve(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
+    let path = lookup::path_of(body)?;
+    let resolved = state
+        .store
+        .run(move |c| lookup::resolve(c, &caller, &path, true))
+        .await?;
+    Ok(Json(
+        json!({"path": resolved.path, "children": resolved.children}),
+    ))
+}
+
+async fn add_group_role(
+    caller: Caller,
+    state: State,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    if collection != "groups" {
+        return Err(ApiError::not_found(format!(
+            "no such endpoint: /{collection}/{{id}}/roles"
+        )));
+    }
+    let role: fw_model::GroupRole = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
+    let role = default_roles()
+        .into_iter()
+        .find(|r| r["_id"] == role.id.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("role {} not found", role.id)))?;
+    let role_id = role["_id"].clone();
+    state
+        .store
+        .write(move |c| containers::add_group_role(c, &caller, &id, role_id))
+        .await?;
+    Ok(Json(role))
+}
+
+async fn update_info(
+    caller: Caller,
+    state: State,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    state
+        .store
+        .write(move |c| metadata::update_info(c, &caller, kind, &id, body))
+        .await?;
+    Ok(modified(1))
+}
+
+async fn add_tag(
+    caller: Caller,
+    state: State,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let added = state
+        .store
+        .write(move |c| metadata::add_tag(c, &caller, kind, &id, body))
+        .await?;
+    Ok(modified(added))
+}
+
+async fn rename_tag(
+    caller: Caller,
+    state: State,
+    Path((collection, id, tag)): Path<(String, String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let new = state
+        .store
+        .write(move |c| metadata::rename_tag(c, &caller, kind, &id, &tag, body))
+        .await?;
+    Ok(Json(json!(new)))
+}
+
+async fn delete_tag(
+    caller: Caller,
+    state: State,
+    Path((collection, id, tag)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let found = state
+        .store
+        .write(move |c| metadata::delete_tag(c, &caller, kind, &id, &tag))
+        .await?;
+    Ok(deleted(found))
+}
+
+async fn add_note(
+    caller: Caller,
+    state: State,
+    Path((collection, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let note = state
+        .store
+        .write(move |c| metadata::add_note(c, &caller, kind, &id, body))
+        .await?;
+    Ok(Json(note))
+}
+
+async fn delete_note(
+    caller: Caller,
+    state: State,
+    Path((collection, id, note)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let found = state
+        .store
+        .write(move |c| metadata::delete_note(c, &caller, kind, &id, &note))
+        .await?;
+    Ok(deleted(found))
 }

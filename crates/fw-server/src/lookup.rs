@@ -1,0 +1,222 @@
+//! `POST /lookup` and `POST /resolve` (wire-protocol.md §5.2-§5.3): a path of group id,
+//! then labels (project, subject, session, acquisition), with `analyses` (and `files`)
+//! segments, and `<id:OBJECTID>` in place of a label.
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use crate::access::Access;
+use crate::auth::Caller;
+use crate::containers::{Kind, render};
+use crate::error::ApiError;
+use crate::store::{Row, Scan, container, scan};
+
+/// The nodes along a path, each with `container_type`.
+pub(crate) struct Resolved {
+    /// The nodes, from the group down.
+    pub(crate) path: Vec<Value>,
+    /// The children of the last node: the next level and its analyses (and files).
+    pub(crate) children: Vec<Value>,
+}
+
+fn not_found(path: &[String]) -> ApiError {
+    ApiError::not_found(format!("Not Found: {}", path.join("/")))
+}
+
+/// Walks `path`; every node must be visible to the caller.
+pub(crate) fn resolve(
+    c: &Connection,
+    caller: &Caller,
+    path: &[String],
+    with_children: bool,
+) -> Result<Resolved, ApiError> {
+    let mut access = Access::new(caller);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut nodes: Vec<Value> = Vec::new();
+    let mut segments = path.iter().map(String::as_str).peekable();
+    let Some(group_id) = segments.next() else {
+        return Err(ApiError::bad_request(
+            "the path is empty; it starts with a group id",
+        ));
+    };
+    let group = container(c, group_id)?
+        .filter(|r| r.kind == "group")
+        .ok_or_else(|| not_found(path))?;
+    visible(c, &mut access, &group, path)?;
+    rows.push(group);
+    let levels = [
+        Kind::Project,
+        Kind::Subject,
+        Kind::Session,
+        Kind::Acquisition,
+    ];
+    let mut level = 0;
+    while let Some(segment) = segments.next() {
+        let parent = rows.last().ok_or_else(|| not_found(path))?.clone();
+        let (kind, name) = match segment {
+            "analyses" => (
+                Kind::Analysis,
+                segments.next().ok_or_else(|| not_found(path))?,
+            ),
+            "files" => {
+                let name = segments.next().ok_or_else(|| not_found(path))?;
+                let file = parent.doc["files"]
+                    .as_array()
+                    .and_then(|files| files.iter().find(|f| f["name"] == name))
+                    .ok_or_else(|| not_found(path))?;
+                let mut node = file.clone();
+                node["container_type"] = json!("file");
+                node["parent_ref"] = json!({"type": parent.kind, "id": parent.id});
+                nodes.push(node);
+                if segments.peek().is_some() {
+                    return Err(not_found(path));
+                }
+                return finish(c, rows, nodes, with_children, true);
+            }
+            _ if level < levels.len() && parent.kind != "analysis" => {
+                level += 1;
+                (levels[level - 1], segment)
+            }
+            _ => return Err(not_found(path)),
+        };
+        let row = child(c, &parent, kind, name)?.ok_or_else(|| not_found(path))?;
+        visible(c, &mut access, &row, path)?;
+        rows.push(row);
+    }
+    finish(c, rows, nodes, with_children, false)
+}
+
+fn finish(
+    c: &Connection,
+    rows: Vec<Row>,
+    files: Vec<Value>,
+    with_children: bool,
+    ends_in_file: bool,
+) -> Result<Resolved, ApiError> {
+    let mut path = Vec::new();
+    for row in &rows {
+        let mut node = render(c, row)?;
+        node["container_type"] = json!(row.kind);
+        path.push(node);
+    }
+    path.extend(files);
+    let mut children = Vec::new();
+    if with_children
+        && !ends_in_file
+        && let Some(last) = rows.last()
+    {
+        children = children_of(c, last)?;
+    }
+    Ok(Resolved { path, children })
+}
+
+/// The child of `parent` of `kind` named `name` (a label, or `<id:…>`).
+fn child(c: &Connection, parent: &Row, kind: Kind, name: &str) -> Result<Option<Row>, ApiError> {
+    let mut selection = Scan {
+        kind: kind.name().into(),
+        parent_id: Some(parent.id.clone()),
+        ..Scan::default()
+    };
+    match name.strip_prefix("<id:").and_then(|n| n.strip_suffix('>')) {
+        Some(id) => selection.id = Some(id.to_string()),
+        None => selection.label = Some(name.to_string()),
+    }
+    let mut found = None;
+    scan(c, &selection, &mut |row| {
+        found = Some(row);
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
+/// The next level's containers, then the analyses, then the files of a node.
+fn children_of(c: &Connection, parent: &Row) -> Result<Vec<Value>, ApiError> {
+    let next = match parent.kind.as_str() {
+        "group" => Some(Kind::Project),
+        "project" => Some(Kind::Subject),
+        "subject" => Some(Kind::Session),
+        "session" => Some(Kind::Acquisition),
+        _ => None,
+    };
+    let mut children = Vec::new();
+    for kind in next.into_iter().chain(Some(Kind::Analysis)) {
+        let selection = Scan {
+            kind: kind.name().into(),
+            parent_id: Some(parent.id.clone()),
+            ..Scan::default()
+        };
+        scan(c, &selection, &mut |row| {
+            let mut node = render(c, &row)?;
+            node["container_type"] = json!(row.kind);
+            children.push(node);
+            Ok(true)
+        })?;
+    }
+    for file in parent.doc["files"].as_array().into_iter().flatten() {
+        let mut node = file.clone();
+        node["container_type"] = json!("file");
+        node["parent_ref"] = json!({"type": parent.kind, "id": parent.id});
+        children.push(node);
+    }
+    Ok(children)
+}
+
+/// A node the caller cannot see is reported as not found, like a missing one.
+fn visible(
+    c: &Connection,
+    access: &mut Access<'_>,
+    row: &Row,
+    path: &[String],
+) -> Result<(), ApiError> {
+    match access.level(c, row)? {
+        Some(_) => Ok(()),
+        None => Err(not_found(path)),
+    }
+}
+
+/// The `path` of a lookup or resolve body: a list of segments, or one `/`-separated string.
+pub(crate) fn path_of(body: Value) -> Result<Vec<String>, ApiError> {
+    let input: fw_model::LookupInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid lookup body: {e}")))?;
+    let path: Vec<String> = input.path.into_iter().filter(|s| !s.is_empty()).collect();
+    if path.is_empty() {
+        return Err(ApiError::bad_request(
+            "the path is empty; it starts with a group id",
+        ));
+    }
+    Ok(path)
+}
+
+/// The modalities known from the first start, with the classification values they allow.
+pub(crate) fn modalities() -> Vec<Value> {
+    let modality = |id: &str, description: &str, classification: Value| json!({"_id": id, "classification": classification, "active": true, "description": description, "rts_managed": false});
+    vec![
+        modality(
+            "MR",
+            "Magnetic resonance",
+            json!({
+                "Intent": ["Localizer", "Shim", "Calibration", "Fieldmap", "Structural", "Functional", "Screenshot", "Non-Image", "Spectroscopy"],
+                "Measurement": ["B0", "B1", "T1", "T2", "T2*", "PD", "MT", "Perfusion", "Diffusion", "Susceptibility", "Fingerprinting", "MRA", "Unknown"],
+                "Features": ["Quantitative", "Multi-Shell", "Multi-Echo", "Multi-Flip", "Multi-Band", "Steady-State", "3D", "Compressed-Sensing", "Eigenvector", "FA", "ADC", "Magnitude", "Phase", "Real", "Imaginary", "In-Phase", "Out-of-Phase", "Water", "Fat", "Subtraction", "Derived"],
+            }),
+        ),
+        modality(
+            "CT",
+            "Computed tomography",
+            json!({
+                "Contrast": ["No Contrast", "Contrast"],
+                "Scan Type": ["Localizer", "Standard", "Perfusion", "Angiography"],
+                "Scan Orientation": ["Axial", "Coronal", "Sagittal", "Oblique"],
+            }),
+        ),
+        modality(
+            "PET",
+            "Positron emission tomography",
+            json!({
+                "Isotope": ["C", "F", "O", "Ga", "N", "Rb", "Cu", "Zr"],
+                "Processing": ["Attenuation Corrected", "Non-Attenuation Corrected"],
+                "Tracer": ["FDG", "PiB", "AV45", "AV1451", "FLT", "MK6240"],
+            }),
+        ),
+    ]
+}

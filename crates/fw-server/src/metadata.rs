@@ -1,0 +1,253 @@
+//! Metadata edits on any container: `info` (wire-protocol.md §8.2), tags and notes (§9).
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+
+use crate::access::{Access, Level};
+use crate::auth::{Caller, user};
+use crate::containers::{self, Kind};
+use crate::error::ApiError;
+use crate::store::put_container;
+use crate::util::{now, object_id};
+
+/// Info keys may not hold `$` or `.` (they would be operators and paths); the server
+/// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
+fn sanitize_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.replace('$', "-").replace('.', "_"), sanitize_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(sanitize_keys).collect()),
+        other => other,
+    }
+}
+
+/// Removes a dotted path from an object; returns whether something was there.
+fn delete_path(object: &mut Map<String, Value>, path: &str) -> bool {
+    match path.split_once('.') {
+        None => object.remove(path).is_some(),
+        Some((head, rest)) => match object.get_mut(head) {
+            Some(Value::Object(inner)) => delete_path(inner, rest),
+            _ => false,
+        },
+    }
+}
+
+/// `PATCH /{coll}/{id}/info` with `set` (merge top-level keys), `replace` (the whole
+/// info) and `delete` (keys or dotted paths); needs read-write.
+pub(crate) fn update_info(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    body: Value,
+) -> Result<(), ApiError> {
+    let delta: fw_model::InfoUpdate = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid info update: {e}")))?;
+    if !delta.extra.is_empty()
+        || (delta.set.is_none() && delta.replace.is_none() && delta.delete.is_none())
+    {
+        return Err(ApiError::bad_request(
+            "an info update has `set`, `replace` or `delete`, and nothing else",
+        ));
+    }
+    let mut row = editable(c, caller, kind, id)?;
+    let mut info = match delta.replace {
+        Some(replace) => match sanitize_keys(Value::Object(replace)) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+        None => row.doc["info"].as_object().cloned().unwrap_or_default(),
+    };
+    if let Some(Value::Object(set)) = delta.set.map(|s| sanitize_keys(Value::Object(s))) {
+        info.extend(set);
+    }
+    for path in delta.delete.unwrap_or_default() {
+        delete_path(&mut info, &path);
+    }
+    row.doc["info"] = Value::Object(info);
+    touch_and_save(c, row)
+}
+
+/// `POST /{coll}/{id}/tags` `{"value"}`: adds a tag once; returns how many were added.
+pub(crate) fn add_tag(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    body: Value,
+) -> Result<usize, ApiError> {
+    let tag = tag_value(body)?;
+    let mut row = editable(c, caller, kind, id)?;
+    let mut tags = tags_of(&row.doc);
+    if tags.contains(&tag) {
+        return Ok(0);
+    }
+    tags.push(tag);
+    row.doc["tags"] = json!(tags);
+    touch_and_save(c, row)?;
+    Ok(1)
+}
+
+/// `PUT /{coll}/{id}/tags/{old}` `{"value": new}`: renames a tag; returns the new name.
+pub(crate) fn rename_tag(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    old: &str,
+    body: Value,
+) -> Result<String, ApiError> {
+    let new = tag_value(body)?;
+    let mut row = editable(c, caller, kind, id)?;
+    let mut tags = tags_of(&row.doc);
+    let Some(position) = tags.iter().position(|t| t == old) else {
+        return Err(ApiError::not_found(format!(
+            "{} {id} has no tag {old:?}",
+            kind.name()
+        )));
+    };
+    tags.remove(position);
+    if !tags.contains(&new) {
+        tags.insert(position, new.clone());
+    }
+    row.doc["tags"] = json!(tags);
+    touch_and_save(c, row)?;
+    Ok(new)
+}
+
+/// `DELETE /{coll}/{id}/tags/{value}`: returns whether the tag was there.
+pub(crate) fn delete_tag(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    tag: &str,
+) -> Result<bool, ApiError> {
+    let mut row = editable(c, caller, kind, id)?;
+    let tags = tags_of(&row.doc);
+    let kept: Vec<&String> = tags.iter().filter(|t| *t != tag).collect();
+    if kept.len() == tags.len() {
+        return Ok(false);
+    }
+    row.doc["tags"] = json!(kept);
+    touch_and_save(c, row)?;
+    Ok(true)
+}
+
+/// `POST /{coll}/{id}/notes` `{"text"}`: a note attributed to the caller.
+pub(crate) fn add_note(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    if kind == Kind::Group {
+        return Err(ApiError::not_found("groups have no notes"));
+    }
+    let input: fw_model::NoteInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid note: {e}")))?;
+    if input.text.trim().is_empty() {
+        return Err(ApiError::bad_request("a note needs some `text`"));
+    }
+    let mut row = editable(c, caller, kind, id)?;
+    let author = user(c, &caller.user_id)?.unwrap_or_default();
+    let when = now();
+    let note = json!({
+        "_id": object_id(), "text": input.text, "user": caller.user_id,
+        "firstname": author["firstname"], "lastname": author["lastname"],
+        "created": when, "modified": when,
+    });
+    let mut notes = row.doc["notes"].as_array().cloned().unwrap_or_default();
+    notes.push(note.clone());
+    row.doc["notes"] = Value::Array(notes);
+    touch_and_save(c, row)?;
+    Ok(note)
+}
+
+/// `DELETE /{coll}/{id}/notes/{note_id}`: returns whether the note was there.
+pub(crate) fn delete_note(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    note_id: &str,
+) -> Result<bool, ApiError> {
+    let mut row = editable(c, caller, kind, id)?;
+    let notes = row.doc["notes"].as_array().cloned().unwrap_or_default();
+    let kept: Vec<Value> = notes
+        .iter()
+        .filter(|n| n["_id"] != note_id)
+        .cloned()
+        .collect();
+    if kept.len() == notes.len() {
+        return Ok(false);
+    }
+    row.doc["notes"] = Value::Array(kept);
+    touch_and_save(c, row)?;
+    Ok(true)
+}
+
+fn tag_value(body: Value) -> Result<String, ApiError> {
+    let tag: fw_model::TagInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
+    let value = tag.value.trim().to_string();
+    if value.is_empty() || value.chars().count() > containers::MAX_LABEL {
+        return Err(ApiError::bad_request(format!(
+            "a tag is 1 to {} characters",
+            containers::MAX_LABEL
+        )));
+    }
+    Ok(value)
+}
+
+fn tags_of(doc: &Value) -> Vec<String> {
+    doc["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn editable(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+) -> Result<crate::store::Row, ApiError> {
+    let row = containers::get(c, caller, Some(kind), id)?;
+    Access::new(caller).require(c, &row, Level::Rw)?;
+    Ok(row)
+}
+
+fn touch_and_save(c: &Connection, mut row: crate::store::Row) -> Result<(), ApiError> {
+    row.doc["modified"] = json!(now());
+    put_container(c, &row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sanitized_and_paths_deleted() {
+        assert_eq!(
+            sanitize_keys(json!({"a.b": {"$c": 1}})),
+            json!({"a_b": {"-c": 1}})
+        );
+        let mut info = json!({"a": 1, "nested": {"b": 2, "c": 3}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert!(delete_path(&mut info, "nested.b"));
+        assert!(!delete_path(&mut info, "nested.z"));
+        assert!(delete_path(&mut info, "a"));
+        assert_eq!(Value::Object(info), json!({"nested": {"c": 3}}));
+    }
+}
