@@ -487,17 +487,44 @@ fn session_subject(
 /// The wire document of a row, as clients see it: project permissions shown on
 /// everything below the project, the session's subject embedded whole.
 pub(crate) fn render(c: &Connection, row: &Row) -> Result<Value, ApiError> {
-    let mut doc = row.doc.clone();
-    let below_project = !matches!(row.kind.as_str(), "group" | "project");
-    if below_project && let Some(project) = row_by_id(c, row.project_id.as_deref())? {
-        doc["permissions"] = project.doc["permissions"].clone();
+    Renderer::default().render(c, row.clone())
+}
+
+/// Renders many rows, reading each project's permissions once (a listing of 100,000
+/// subjects would otherwise read their project 100,000 times).
+#[derive(Default)]
+pub(crate) struct Renderer {
+    project_permissions: std::collections::HashMap<String, Value>,
+}
+
+impl Renderer {
+    /// The wire document of `row` (see [`render`]).
+    pub(crate) fn render(&mut self, c: &Connection, row: Row) -> Result<Value, ApiError> {
+        let below_project = !matches!(row.kind.as_str(), "group" | "project");
+        let mut doc = row.doc;
+        if below_project && let Some(project_id) = row.project_id {
+            let permissions = match self.project_permissions.get(&project_id) {
+                Some(permissions) => permissions.clone(),
+                None => {
+                    let permissions = container(c, &project_id)?
+                        .map(|p| p.doc["permissions"].clone())
+                        .unwrap_or(Value::Null);
+                    self.project_permissions
+                        .insert(project_id, permissions.clone());
+                    permissions
+                }
+            };
+            if !permissions.is_null() {
+                doc["permissions"] = permissions;
+            }
+        }
+        if row.kind == "session"
+            && let Some(subject) = row_by_id(c, row.parent_id.as_deref())?
+        {
+            doc["subject"] = subject.doc;
+        }
+        Ok(doc)
     }
-    if row.kind == "session"
-        && let Some(subject) = row_by_id(c, row.parent_id.as_deref())?
-    {
-        doc["subject"] = subject.doc;
-    }
-    Ok(doc)
 }
 
 fn row_by_id(c: &Connection, id: Option<&str>) -> Result<Option<Row>, ApiError> {
@@ -577,12 +604,13 @@ pub(crate) fn list(
         _ => None,
     };
     let mut access = Access::new(caller);
+    let mut renderer = Renderer::default();
     let mut matches = Vec::new();
     scan(c, &selection, &mut |row| {
         if !access.listed(c, &row)? {
             return Ok(true);
         }
-        let doc = render(c, &row)?;
+        let doc = renderer.render(c, row)?;
         if filter.as_ref().is_none_or(|f| f.matches(&doc)) {
             matches.push(doc);
         }

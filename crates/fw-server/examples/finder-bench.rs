@@ -1,0 +1,123 @@
+//! How fast finders answer on a project of 100,000 subjects.
+//!
+//! `cargo run --release -p fw-server --example finder-bench [SUBJECTS]`
+//!
+//! Starts a server on a temporary data directory, creates a group, a project and one
+//! subject through the API, clones that subject into SUBJECTS rows (SQLite's JSON
+//! functions rewrite `_id`, `label` and `code`, so every document is a real one), then
+//! times finders over HTTP: by parent and label (indexed), by parent alone with a limit,
+//! and by an info field (every document read and evaluated).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let subjects: usize = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
+    let dir = tempfile::tempdir()?;
+    let server = fw_server::start(fw_server::ServerConfig {
+        addr: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        admin_key: Some("bench".into()),
+    })
+    .await?;
+    let base = format!("http://{}/api", server.addr);
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut request = http
+            .request(method, format!("{base}{path}"))
+            .header("Authorization", "scitran-user bench");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await?;
+            Ok::<Value, reqwest::Error>(response.json().await?)
+        }
+    };
+    call(
+        reqwest::Method::POST,
+        "/groups".into(),
+        Some(json!({"_id": "bench"})),
+    )
+    .await?;
+    let project = call(
+        reqwest::Method::POST,
+        "/projects".into(),
+        Some(json!({"label": "Bench", "group": "bench"})),
+    )
+    .await?;
+    let project = project["_id"].as_str().ok_or("no project id")?.to_string();
+    let template = call(
+        reqwest::Method::POST,
+        "/subjects".into(),
+        Some(json!({"label": "template", "project": project, "info": {"site": "a"}})),
+    )
+    .await?;
+    let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
+
+    let started = Instant::now();
+    let connection = rusqlite::Connection::open(dir.path().join("fw.sqlite"))?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
+         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf('sub-%06d', i),
+                json_set(doc, '$._id', printf('%024x', i), '$.label', printf('sub-%06d', i),
+                         '$.code', printf('sub-%06d', i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
+         FROM containers, n WHERE id = ?1",
+        rusqlite::params![template, subjects as i64],
+    )?;
+    println!(
+        "seeded {subjects} subjects in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let label = format!("sub-{:06}", subjects / 2);
+    let cases = [
+        (
+            "parent and label (indexed)",
+            format!("/projects/{project}/subjects?filter=label%3D{label}"),
+            200,
+        ),
+        (
+            "fw.subjects.find(project=…,label=…)",
+            format!("/subjects?filter=project%3D{project}%2Clabel%3D{label}&limit=250"),
+            200,
+        ),
+        (
+            "parent, first page of 250",
+            format!("/projects/{project}/subjects?limit=250"),
+            50,
+        ),
+        (
+            "info.site=c, no match: reads all",
+            "/subjects?filter=info.site%3Dc&limit=250".to_string(),
+            5,
+        ),
+        (
+            "info.site=b, first page of 250",
+            "/subjects?filter=info.site%3Db&limit=250".to_string(),
+            20,
+        ),
+    ];
+    for (name, path, rounds) in cases {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let reply = call(reqwest::Method::GET, path.clone(), None).await?;
+            times.push(started.elapsed());
+            found = reply.as_array().map_or(0, Vec::len);
+        }
+        times.sort();
+        println!(
+            "{name:40} {found:4} found   median {:8.2} ms   max {:8.2} ms",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0
+        );
+    }
+    server.stop().await?;
+    Ok(())
+}
