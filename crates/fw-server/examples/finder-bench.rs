@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         async move {
             let response = request.send().await?;
-            Ok::<Value, reqwest::Error>(response.json().await?)
+            response.json::<Value>().await
         }
     };
     call(
