@@ -944,4 +944,119 @@ mod tests {
         let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["b", "d", "a", "c"]);
     }
+
+    mod prefilter_equivalence {
+        use super::*;
+        use crate::store::Store;
+        use proptest::prelude::*;
+
+        /// A store with two groups, three projects and 90 subjects of varied fields.
+        fn seeded() -> (tempfile::TempDir, Store, Vec<String>) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let admin = Caller {
+                user_id: "admin@local".into(),
+                site_admin: true,
+                exhaustive: true,
+            };
+            let projects = store
+                .write_blocking(|c| {
+                    crate::auth::ensure_user(c, "admin@local", &json!({"roles": ["site_admin"]}))?;
+                    let mut projects = Vec::new();
+                    for group in ["ga", "gb"] {
+                        create(c, &admin, Kind::Group, json!({"_id": group}))?;
+                    }
+                    for (i, group) in ["ga", "ga", "gb"].iter().enumerate() {
+                        projects.push(create(
+                            c,
+                            &admin,
+                            Kind::Project,
+                            json!({"label": format!("p{i}"), "group": group}),
+                        )?);
+                    }
+                    let (sexes, sites) = (["male", "female", "other"], ["a", "b"]);
+                    for i in 0..90 {
+                        create(
+                            c,
+                            &admin,
+                            Kind::Subject,
+                            json!({
+                                "label": format!("s{:02}", i % 30), "project": projects[i % 3],
+                                "sex": sexes[i % 3], "info": {"n": i % 7, "site": sites[i % 2]},
+                            }),
+                        )?;
+                    }
+                    Ok(projects)
+                })
+                .unwrap();
+            (dir, store, projects)
+        }
+
+        fn condition(projects: Vec<String>) -> impl Strategy<Value = String> {
+            let keys = prop::sample::select(vec![
+                "label",
+                "project",
+                "parents.project",
+                "group",
+                "parents.group",
+                "sex",
+                "info.n",
+                "info.site",
+                "_id",
+                "code",
+            ]);
+            let ops = prop::sample::select(vec!["=", "!=", "<", ">=", "=~", "=|"]);
+            let mut values: Vec<String> = vec![
+                "s05".into(),
+                "s29".into(),
+                "ga".into(),
+                "gb".into(),
+                "male".into(),
+                "a".into(),
+                "3".into(),
+                "\"3\"".into(),
+                "s1".into(),
+                "null".into(),
+            ];
+            values.extend(projects);
+            let values = prop::sample::select(values);
+            (keys, ops, values.clone(), values).prop_map(|(k, op, v, w)| match op {
+                "=|" => format!("{k}=|[{v},{w}]"),
+                _ => format!("{k}{op}{v}"),
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            #[test]
+            fn sql_narrowing_never_changes_a_result(conditions in Just(()).prop_flat_map(|_| {
+                prop::collection::vec(condition(vec!["PROJECT0".into(), "PROJECT2".into()]), 1..4)
+            })) {
+                thread_local! {
+                    static SEEDED: (tempfile::TempDir, Store, Vec<String>) = seeded();
+                }
+                SEEDED.with(|(_, store, projects)| {
+                    let text = conditions.join(",").replace("PROJECT0", &projects[0]).replace("PROJECT2", &projects[2]);
+                    let Ok(filter) = fw_filter::parse_filter(&text) else { return Ok(()) };
+                    let caller = Caller { user_id: "admin@local".into(), site_admin: true, exhaustive: true };
+                    let params = ListParams { filter: Some(text.clone()), ..ListParams::default() };
+                    let (listed, everything) = store
+                        .write_blocking(|c| {
+                            let listed = list(c, &caller, Kind::Subject, None, &params, true)?.items;
+                            let mut everything = Vec::new();
+                            scan(c, &Scan { kind: "subject".into(), ..Scan::default() }, &mut |row| {
+                                everything.push(render(c, &row)?);
+                                Ok(true)
+                            })?;
+                            Ok((listed, everything))
+                        })
+                        .map_err(|e| TestCaseError::fail(e.message))?;
+                    let expected: Vec<Value> = everything.into_iter().filter(|d| filter.matches(d)).collect();
+                    prop_assert_eq!(listed, expected, "{}", text);
+                    Ok(())
+                })?;
+            }
+        }
+    }
 }

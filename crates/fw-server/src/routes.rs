@@ -63,6 +63,12 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/{collection}/{id}/{children}", get(list_children))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that method",
+            )
+        })
         .with_state(state)
 }
 
