@@ -59,7 +59,9 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/api/{collection}/{id}/permissions/{user}",
-            axum::routing::put(update_permission).delete(remove_permission),
+            get(get_permission)
+                .put(update_permission)
+                .delete(remove_permission),
         )
         .route("/api/{collection}/{id}/{children}", get(list_children))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -132,18 +134,41 @@ fn kind_of(collection: &str) -> Result<Kind, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no such collection: {collection}")))
 }
 
-/// Whether the client asked for `{count, total, results}` envelopes.
-fn wants_envelope(headers: &HeaderMap) -> bool {
+/// Whether `x-accept-feature` holds `feature` (tokens compare case-insensitively).
+fn has_feature(headers: &HeaderMap, feature: &str) -> bool {
     headers
         .get_all("x-accept-feature")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("pagination"))
+        .any(|token| token.trim().eq_ignore_ascii_case(feature))
 }
 
-fn listing_reply(listing: containers::Listing, envelope: bool) -> Response {
-    if envelope {
+/// Whether the client asked for `{count, total, results}` envelopes.
+fn wants_envelope(headers: &HeaderMap) -> bool {
+    has_feature(headers, "pagination")
+}
+
+/// `slim-containers` omits analyses and `exclude-files` omits files (wire-protocol §5.1).
+fn slim(mut doc: Value, headers: &HeaderMap) -> Value {
+    if let Some(doc) = doc.as_object_mut() {
+        if has_feature(headers, "slim-containers") {
+            doc.remove("analyses");
+        }
+        if has_feature(headers, "exclude-files") {
+            doc.remove("files");
+        }
+    }
+    doc
+}
+
+fn listing_reply(mut listing: containers::Listing, headers: &HeaderMap) -> Response {
+    listing.items = listing
+        .items
+        .into_iter()
+        .map(|doc| slim(doc, headers))
+        .collect();
+    if wants_envelope(headers) {
         Json(
             json!({"count": listing.items.len(), "total": listing.total, "results": listing.items}),
         )
@@ -277,6 +302,7 @@ async fn get_container(
     caller: Caller,
     state: axum::extract::State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let doc = state
         .store
@@ -287,7 +313,7 @@ async fn get_container(
             Ok(doc)
         })
         .await?;
-    Ok(Json(doc))
+    Ok(Json(slim(doc, &headers)))
 }
 
 async fn list(
@@ -304,7 +330,7 @@ async fn list(
         .store
         .run(move |c| containers::list(c, &caller, kind, None, &params, envelope))
         .await?;
-    Ok(listing_reply(listing, envelope))
+    Ok(listing_reply(listing, &headers))
 }
 
 async fn list_children(
@@ -342,7 +368,7 @@ async fn list_children(
             containers::list(c, &caller, child_kind, Some(&parent), &params, envelope)
         })
         .await?;
-    Ok(listing_reply(listing, envelope))
+    Ok(listing_reply(listing, &headers))
 }
 
 async fn create(
@@ -380,6 +406,7 @@ async fn get_one(
     caller: Caller,
     state: axum::extract::State<AppState>,
     Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let kind = kind_of(&collection)?;
     let doc = state
@@ -389,7 +416,7 @@ async fn get_one(
             containers::render(c, &row)
         })
         .await?;
-    Ok(Json(doc))
+    Ok(Json(slim(doc, &headers)))
 }
 
 async fn update(
@@ -626,4 +653,28 @@ async fn delete_note(
         .write(move |c| metadata::delete_note(c, &caller, kind, &id, &note))
         .await?;
     Ok(deleted(found))
+}
+
+async fn get_permission(
+    caller: Caller,
+    state: State,
+    Path((collection, id, user)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = kind_of(&collection)?;
+    let row = state
+        .store
+        .run(move |c| containers::get(c, &caller, Some(kind), &id))
+        .await?;
+    row.doc["permissions"]
+        .as_array()
+        .and_then(|permissions| permissions.iter().find(|p| p["_id"] == user.as_str()))
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{user} has no permission on {} {}",
+                kind.name(),
+                row.id
+            ))
+        })
 }

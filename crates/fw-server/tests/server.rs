@@ -158,6 +158,36 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
     assert_eq!(node["container_type"], "session");
     assert_eq!(node["subject"]["code"], "sub1");
 
+    // slim-containers and exclude-files (case-insensitive tokens).
+    let slimmed: Value = server
+        .http
+        .get(format!("{}/sessions/{session}", server.base))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .header(
+            "x-accept-feature",
+            "Safe-Redirect,Slim-Containers,exclude-files",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        slimmed.get("analyses").is_none()
+            && slimmed.get("files").is_none()
+            && slimmed.get("label").is_some()
+    );
+    assert!(node.get("analyses").is_some() && node.get("files").is_some());
+    let permission = server
+        .ok(
+            "GET",
+            &format!("/projects/{project}/permissions/admin@local"),
+            None,
+        )
+        .await;
+    assert_eq!(permission["role_ids"], json!(["000000000000000000000a01"]));
+
     // Child lists.
     let lists = [
         ("/groups/grp1/projects", 1),
