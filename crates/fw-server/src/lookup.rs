@@ -71,7 +71,7 @@ pub(crate) fn resolve(
                 if segments.peek().is_some() {
                     return Err(not_found(path));
                 }
-                return finish(c, rows, nodes, with_children, true);
+                return finish(c, &mut access, rows, nodes, with_children, true);
             }
             _ if level < levels.len() && parent.kind != "analysis" => {
                 level += 1;
@@ -83,11 +83,12 @@ pub(crate) fn resolve(
         visible(c, &mut access, &row, path)?;
         rows.push(row);
     }
-    finish(c, rows, nodes, with_children, false)
+    finish(c, &mut access, rows, nodes, with_children, false)
 }
 
 fn finish(
     c: &Connection,
+    access: &mut Access<'_>,
     rows: Vec<Row>,
     files: Vec<Value>,
     with_children: bool,
@@ -105,7 +106,7 @@ fn finish(
         && !ends_in_file
         && let Some(last) = rows.last()
     {
-        children = children_of(c, last)?;
+        children = children_of(c, access, last)?;
     }
     Ok(Resolved { path, children })
 }
@@ -129,8 +130,13 @@ fn child(c: &Connection, parent: &Row, kind: Kind, name: &str) -> Result<Option<
     Ok(found)
 }
 
-/// The next level's containers, then the analyses, then the files of a node.
-fn children_of(c: &Connection, parent: &Row) -> Result<Vec<Value>, ApiError> {
+/// The next level's containers the caller may see, then the analyses, then the files of
+/// a node.
+fn children_of(
+    c: &Connection,
+    access: &mut Access<'_>,
+    parent: &Row,
+) -> Result<Vec<Value>, ApiError> {
     let next = match parent.kind.as_str() {
         "group" => Some(Kind::Project),
         "project" => Some(Kind::Subject),
@@ -146,6 +152,9 @@ fn children_of(c: &Connection, parent: &Row) -> Result<Vec<Value>, ApiError> {
             ..Scan::default()
         };
         scan(c, &selection, &mut |row| {
+            if access.level(c, &row)?.is_none() {
+                return Ok(true);
+            }
             let mut node = render(c, &row)?;
             node["container_type"] = json!(row.kind);
             children.push(node);
