@@ -155,4 +155,16 @@ project.add_permission(flywheel.RolePermission(id="bob@x.org", role_ids=[ro_role
 check("project permissions", [p.role_ids for p in fw.get_project(project.id).permissions if p.id == "bob@x.org"] == [[ro_role]])
 check("get_modality", "T1" in fw.get_modality("MR").classification["Measurement"])
 
+# Structured search.
+results = fw.search({"structured_query": "subject.code = sub-01b", "return_type": "session"}, size=10)
+check("fw.search with a dict", [r.session.id for r in results] == [session.id], results)
+check("search results are typed", results[0].parent.type == "subject" and results[0].project.label == "SDK Project")
+query = flywheel.SearchQuery(structured_query="acquisition.label = T1w AND session.age >= 0", return_type="subject", size=5)
+check("fw.search with a SearchQuery", [r.subject.id for r in fw.search(query)] == [subject.id])
+try:
+    fw.search({"structured_query": "subject.code ==", "return_type": "session"})
+    check("an invalid structured query is a 400", False)
+except flywheel.ApiException as e:
+    check("an invalid structured query is a 400", e.status == 400 and e.reason.startswith("Invalid structured query"), e)
+
 print(f"{checks} passed, 0 failed")

@@ -15,6 +15,7 @@ mod error;
 mod lookup;
 mod metadata;
 mod routes;
+mod search;
 mod store;
 mod util;
 

@@ -17,7 +17,7 @@ use crate::containers::{self, Kind, ListParams};
 use crate::error::ApiError;
 use crate::store::container;
 use crate::util::now;
-use crate::{lookup, metadata};
+use crate::{lookup, metadata, search};
 
 /// Every route of this part of the API.
 pub(crate) fn router(state: AppState) -> Router {
@@ -34,6 +34,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/modalities/{id}", get(modality))
         .route("/api/lookup", post(lookup))
         .route("/api/resolve", post(resolve))
+        .route("/api/dataexplorer/search", post(search))
         .route("/api/containers/{id}", get(get_container))
         .route("/api/{collection}", get(list).post(create))
         .route(
@@ -677,4 +678,18 @@ async fn get_permission(
                 row.id
             ))
         })
+}
+
+async fn search(
+    caller: Caller,
+    state: State,
+    params: Params,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let size = params.number("size")?;
+    let results = state
+        .store
+        .run(move |c| search::search(c, &caller, body, size))
+        .await?;
+    Ok(Json(Value::Array(results)))
 }
