@@ -549,6 +549,19 @@ pub(crate) fn get(
     Ok(row)
 }
 
+/// The container with this id and kind, if the caller has at least `needed` on it.
+pub(crate) fn get_for(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    needed: Level,
+) -> Result<Row, ApiError> {
+    let row = get(c, caller, Some(kind), id)?;
+    Access::new(caller).require(c, &row, needed)?;
+    Ok(row)
+}
+
 /// Lists containers of `kind` (under `parent`, if given) as finders ask.
 pub(crate) fn list(
     c: &Connection,
@@ -714,10 +727,9 @@ pub(crate) fn update(
     id: &str,
     body: Value,
 ) -> Result<(), ApiError> {
-    let mut row = get(c, caller, Some(kind), id)?;
+    let mut row = get_for(c, caller, kind, id, Level::Rw)?;
     let mut fields = update_body(kind, body)?;
     check_label(&fields, "label")?;
-    Access::new(caller).require(c, &row, Level::Rw)?;
     let parent_field = match kind {
         Kind::Project => Some("group"),
         Kind::Subject | Kind::Session => Some("project"),
@@ -771,8 +783,7 @@ pub(crate) fn delete(
     kind: Kind,
     id: &str,
 ) -> Result<usize, ApiError> {
-    let row = get(c, caller, Some(kind), id)?;
-    Access::new(caller).require(c, &row, Level::Admin)?;
+    let row = get_for(c, caller, kind, id, Level::Admin)?;
     delete_tree(c, &row.id)
 }
 
@@ -786,8 +797,7 @@ pub(crate) fn set_permission(
     user_id: Option<&str>,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let mut row = get(c, caller, Some(kind), id)?;
-    Access::new(caller).require(c, &row, Level::Admin)?;
+    let mut row = get_for(c, caller, kind, id, Level::Admin)?;
     let mut permission = match body {
         Value::Object(map) => map,
         _ => return Err(ApiError::bad_request("a permission is a JSON object")),
@@ -872,8 +882,7 @@ pub(crate) fn delete_permission(
     id: &str,
     user_id: &str,
 ) -> Result<(), ApiError> {
-    let mut row = get(c, caller, Some(kind), id)?;
-    Access::new(caller).require(c, &row, Level::Admin)?;
+    let mut row = get_for(c, caller, kind, id, Level::Admin)?;
     let permissions = row.doc["permissions"]
         .as_array()
         .cloned()
@@ -901,8 +910,7 @@ pub(crate) fn add_group_role(
     id: &str,
     role_id: Value,
 ) -> Result<(), ApiError> {
-    let mut row = get(c, caller, Some(Kind::Group), id)?;
-    Access::new(caller).require(c, &row, Level::Admin)?;
+    let mut row = get_for(c, caller, Kind::Group, id, Level::Admin)?;
     let mut roles = row.doc["roles"].as_array().cloned().unwrap_or_default();
     if !roles.contains(&role_id) {
         roles.push(role_id);

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use crate::access::{Access, Level};
+use crate::access::Level;
 use crate::auth::{Caller, user};
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
@@ -221,9 +221,7 @@ fn editable(
     kind: Kind,
     id: &str,
 ) -> Result<crate::store::Row, ApiError> {
-    let row = containers::get(c, caller, Some(kind), id)?;
-    Access::new(caller).require(c, &row, Level::Rw)?;
-    Ok(row)
+    containers::get_for(c, caller, kind, id, Level::Rw)
 }
 
 fn touch_and_save(c: &Connection, mut row: crate::store::Row) -> Result<(), ApiError> {
