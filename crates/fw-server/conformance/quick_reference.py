@@ -167,4 +167,40 @@ try:
 except flywheel.ApiException as e:
     check("an invalid structured query is a 400", e.status == 400 and e.reason.startswith("Invalid structured query"), e)
 
+# Files (plain multipart uploads: the server reports signed_url false).
+import urllib.request
+work = tempfile.mkdtemp()
+path = os.path.join(work, "hello.txt")
+with open(path, "w") as f:
+    f.write("hello world")
+acquisition.upload_file(path)
+files = fw.get_acquisition(acquisition.id).files
+check("upload_file", [(f.name, f.type, f.size, f.version) for f in files] == [("hello.txt", "text", 11, 1)], files)
+with open(path, "w") as f:
+    f.write("hello again!")
+acquisition.upload_file(path)
+check("a second upload makes version 2", [f.version for f in fw.get_acquisition(acquisition.id).files] == [2])
+fw.upload_file_to_container(acquisition.id, flywheel.FileSpec("scan 1#.nii.gz", b"NIfTI", "application/octet-stream"),
+                            metadata='{"modality": "MR", "info": {"EchoTime": 0.03}}')
+files = fw.get_acquisition(acquisition.id).files
+scan = [f for f in files if f.name == "scan 1#.nii.gz"][0]
+check("upload_file_to_container with metadata", (scan.type, scan.modality, scan.info) == ("nifti", "MR", {"EchoTime": 0.03}), scan)
+check("files filtered by type", [f.name for f in files if f.type == "nifti"] == ["scan 1#.nii.gz"])
+out = os.path.join(work, "out")
+acquisition.download_file("hello.txt", out)
+check("download_file", open(out).read() == "hello again!")
+check("read_file", acquisition.read_file("scan 1#.nii.gz") == b"NIfTI")
+hello = [f for f in files if f.name == "hello.txt"][0]
+hello.download(out)
+check("file.download", open(out).read() == "hello again!")
+check("file.read", hello.read() == b"hello again!")
+with urllib.request.urlopen(hello.url()) as reply:
+    check("file.url works without a key", reply.read() == b"hello again!")
+node = fw.lookup(f"sdkgrp/SDK Project/sub-01b/ses-01/T1w/files/hello.txt")
+check("lookup of a file node", type(node).__name__ == "FileNode" and node.parent_ref.id == acquisition.id, node)
+node.download(out)
+check("file node download", open(out).read() == "hello again!")
+results = fw.search({"structured_query": "file.name = hello.txt", "return_type": "file"})
+check("search for files", [(r.file.name, r.parent.id) for r in results] == [("hello.txt", acquisition.id)], results)
+
 print(f"{checks} passed, 0 failed")

@@ -12,6 +12,7 @@ mod access;
 mod auth;
 mod containers;
 mod error;
+mod files;
 mod lookup;
 mod metadata;
 mod routes;
@@ -34,6 +35,7 @@ use store::Store;
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
+    blobs: files::Blobs,
     base_url: String,
     started: String,
 }
@@ -110,6 +112,7 @@ async fn start_with(
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<Running, String> {
     let store = Store::open(&config.data_dir)?;
+    let blobs = files::Blobs::open(&config.data_dir)?;
     let admin_key = config.admin_key.clone();
     let admin_secret = store
         .write(move |c| auth::bootstrap(c, admin_key.as_deref()))
@@ -121,6 +124,7 @@ async fn start_with(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = AppState {
         store,
+        blobs,
         base_url: format!("http://{addr}"),
         started: util::now(),
     };

@@ -17,7 +17,7 @@ use crate::containers::{self, Kind, ListParams};
 use crate::error::ApiError;
 use crate::store::container;
 use crate::util::now;
-use crate::{lookup, metadata, search};
+use crate::{files, lookup, metadata, search};
 
 /// Every route of this part of the API.
 pub(crate) fn router(state: AppState) -> Router {
@@ -36,6 +36,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/resolve", post(resolve))
         .route("/api/dataexplorer/search", post(search))
         .route("/api/containers/{id}", get(get_container))
+        .route("/api/containers/{id}/files", post(upload_to_container))
+        .route(
+            "/api/containers/{id}/files/{name}",
+            get(download_from_container),
+        )
+        .route("/api/{collection}/{id}/files", post(upload))
+        .route("/api/{collection}/{id}/files/{name}", get(download))
         .route("/api/{collection}", get(list).post(create))
         .route(
             "/api/{collection}/{id}",
@@ -692,4 +699,215 @@ async fn search(
         .run(move |c| search::search(c, &caller, body, size))
         .await?;
     Ok(Json(Value::Array(results)))
+}
+
+async fn upload_to_container(
+    caller: Caller,
+    state: State,
+    Path(id): Path<String>,
+    params: Params,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    upload(
+        caller,
+        state,
+        Path(("containers".to_string(), id)),
+        params,
+        multipart,
+    )
+    .await
+}
+
+/// `POST /{coll}/{id}/files`: a `metadata` part, then one or more `file` parts, each
+/// streamed to disk; replies with the new file entries.
+async fn upload(
+    caller: Caller,
+    state: State,
+    Path((collection, id)): Path<(String, String)>,
+    params: Params,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    if params.0.contains_key("ticket") {
+        return Err(ApiError::bad_request(
+            "signed-URL uploads are not enabled on this server (GET /config says signed_url: false)",
+        ));
+    }
+    // Permission first: nobody streams a gigabyte only to be told no.
+    {
+        let (caller, collection, id) = (caller.clone(), collection.clone(), id.clone());
+        state
+            .store
+            .run(move |c| {
+                files::container_of(c, &caller, &collection, &id, crate::access::Level::Rw)
+            })
+            .await?;
+    }
+    let mut multipart = multipart
+        .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
+    let mut metadata = None;
+    let mut staged = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
+    {
+        match field.name() {
+            Some("metadata") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("unreadable metadata part: {e}")))?;
+                metadata = Some(serde_json::from_str::<Value>(&text).map_err(|e| {
+                    ApiError::bad_request(format!("the metadata part is not JSON: {e}"))
+                })?);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                files::check_name(&name)?;
+                let mut upload = state.blobs.begin().await?;
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    ApiError::bad_request(format!("the upload of {name:?} broke off: {e}"))
+                })? {
+                    upload.write(&chunk).await?;
+                }
+                staged.push(upload.finish(name).await?);
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected part {other:?}: send `metadata` and `file` parts"
+                )));
+            }
+        }
+    }
+    if staged.is_empty() {
+        return Err(ApiError::bad_request("the upload has no `file` part"));
+    }
+    let blobs = state.blobs.clone();
+    let entries = state
+        .store
+        .write(move |c| {
+            let row = files::container_of(c, &caller, &collection, &id, crate::access::Level::Rw)?;
+            files::record(c, &caller, &blobs, row, metadata, staged)
+        })
+        .await?;
+    Ok(Json(Value::Array(entries)))
+}
+
+async fn download_from_container(
+    caller: Result<Caller, ApiError>,
+    state: State,
+    Path((id, name)): Path<(String, String)>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    download(
+        caller,
+        state,
+        Path(("containers".to_string(), id, name)),
+        params,
+        headers,
+    )
+    .await
+}
+
+/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`), a
+/// download ticket for `?ticket=`, or the file for `?ticket=<ticket>` without a key.
+async fn download(
+    caller: Result<Caller, ApiError>,
+    state: State,
+    Path((collection, id, name)): Path<(String, String, String)>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::http::{StatusCode, header};
+    files::check_name(&name)?;
+    let version = params.number("version")?.map(|v| v as i64);
+    let ticket = params.0.get("ticket").cloned();
+    let (entry, new_ticket) = state
+        .store
+        .run(move |c| match ticket.as_deref() {
+            Some(ticket) if !ticket.is_empty() => {
+                let row = crate::store::container(c, &id)?
+                    .ok_or_else(|| ApiError::not_found("no such container"))?;
+                let granted = files::ticket_grant(c, ticket, &row.id, &name)?;
+                let entry =
+                    files::entry(c, &row, &name, version.or(Some(granted)).filter(|v| *v > 0))?;
+                Ok((entry, None))
+            }
+            asked => {
+                let caller = caller?;
+                let row =
+                    files::container_of(c, &caller, &collection, &id, crate::access::Level::Ro)?;
+                let entry = files::entry(c, &row, &name, version)?;
+                let ticket = if asked.is_some() {
+                    Some(files::new_ticket(c, &row, &entry)?)
+                } else {
+                    None
+                };
+                Ok((entry, ticket))
+            }
+        })
+        .await?;
+    let size = entry["size"].as_u64().unwrap_or(0);
+    if let Some(ticket) = new_ticket {
+        return Ok(
+            Json(json!({"ticket": ticket, "filename": entry["name"], "size": size}))
+                .into_response(),
+        );
+    }
+    let path = entry["hash"]
+        .as_str()
+        .and_then(|h| state.blobs.path_of(h))
+        .ok_or_else(|| ApiError::internal("the file entry has no content hash"))?;
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError::internal(format!("the content of this file is missing: {e}")))?;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, length) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(range) => match files::parse_range(range, size) {
+            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("cannot serve {range} of {size} bytes"),
+                ));
+            }
+        },
+    };
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;
+    let body = axum::body::Body::from_stream(tokio_util_stream(tokio::io::AsyncReadExt::take(
+        file, length,
+    )));
+    let content_type = if params.0.get("view").is_some_and(|v| v == "true") {
+        entry["mimetype"]
+            .as_str()
+            .unwrap_or("application/octet-stream")
+            .to_string()
+    } else {
+        "application/octet-stream".to_string()
+    };
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, length)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if status == StatusCode::PARTIAL_CONTENT {
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", start + length - 1),
+        );
+    }
+    response
+        .body(body)
+        .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")))
+}
+
+/// The bytes of a reader as a body stream, 256 KiB at a time.
+fn tokio_util_stream(
+    reader: impl tokio::io::AsyncRead + Send + 'static,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
 }

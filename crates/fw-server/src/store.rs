@@ -26,6 +26,15 @@ CREATE TABLE IF NOT EXISTS containers (
     label TEXT,
     doc TEXT NOT NULL
 );
+-- Earlier versions of files; current versions live in their container's `files`.
+CREATE TABLE IF NOT EXISTS file_versions (
+    file_id TEXT NOT NULL, version INTEGER NOT NULL, container_id TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (file_id, version)
+);
+CREATE TABLE IF NOT EXISTS download_tickets (
+    ticket TEXT PRIMARY KEY, container_id TEXT NOT NULL, name TEXT NOT NULL,
+    version INTEGER, expires INTEGER NOT NULL
+);
 -- Finders: children of a parent, optionally by label (`project=<id>,label=x`).
 CREATE INDEX IF NOT EXISTS containers_by_parent ON containers(parent_id, kind, label, id);
 -- Finders over a whole project (sessions of a project, acquisitions of a project).

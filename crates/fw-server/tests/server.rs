@@ -1313,3 +1313,246 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
         .await;
     assert_eq!(reply, json!([]));
 }
+
+async fn upload(
+    server: &TestServer,
+    path: &str,
+    key: &str,
+    name: &str,
+    bytes: &[u8],
+    metadata: Option<Value>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    if let Some(metadata) = metadata {
+        form = form.text("metadata", metadata.to_string());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+    );
+    let response = server
+        .http
+        .post(format!("{}{path}", server.base))
+        .header("Authorization", format!("scitran-user {key}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn files_upload_version_download_and_refuse_what_they_must() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+
+    let (status, reply) = upload(
+        &server,
+        &files,
+        ADMIN,
+        "hello.txt",
+        b"hello world",
+        Some(json!({"info": {"x": 1}, "modality": "MR"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let first = &reply[0];
+    assert_eq!(
+        (
+            first["name"].as_str(),
+            first["type"].as_str(),
+            first["size"].as_u64()
+        ),
+        (Some("hello.txt"), Some("text"), Some(11))
+    );
+    assert_eq!(
+        (
+            first["version"].as_u64(),
+            first["info"]["x"].as_u64(),
+            first["modality"].as_str()
+        ),
+        (Some(1), Some(1), Some("MR"))
+    );
+    let hash = first["hash"].as_str().unwrap();
+    assert!(
+        hash.starts_with("v0-sha384-") && hash.len() == 10 + 96,
+        "{hash}"
+    );
+    let blob = server
+        ._dir
+        .path()
+        .join("blobs")
+        .join(&hash[10..12])
+        .join(&hash[10..]);
+    assert_eq!(std::fs::read(&blob).unwrap(), b"hello world");
+
+    // The same name again: a new version, same file_id, new _id; the old one stays readable.
+    let (_, reply) = upload(&server, &files, ADMIN, "hello.txt", b"hello again!", None).await;
+    let second = &reply[0];
+    assert_eq!(second["version"], 2);
+    assert_eq!(second["file_id"], first["file_id"]);
+    assert_ne!(second["_id"], first["_id"]);
+    assert!(second["replaced"].is_string());
+    let listed = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(listed["files"].as_array().unwrap().len(), 1);
+
+    let get = |path: String, headers: Vec<(&'static str, String)>| {
+        let mut request = server.http.get(format!("{}{path}", server.base));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let range = response
+                .headers()
+                .get("content-range")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, range, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let auth = || vec![("Authorization", format!("scitran-user {ADMIN}"))];
+    assert_eq!(
+        get(format!("{files}/hello.txt"), auth()).await.2,
+        b"hello again!"
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?version=1"), auth()).await.2,
+        b"hello world"
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?version=9"), auth()).await.0,
+        404
+    );
+    let mut ranged = auth();
+    ranged.push(("Range", "bytes=6-".to_string()));
+    assert_eq!(
+        get(format!("{files}/hello.txt"), ranged).await,
+        (206, Some("bytes 6-11/12".to_string()), b"again!".to_vec())
+    );
+    let mut bad_range = auth();
+    bad_range.push(("Range", "bytes=50-60".to_string()));
+    assert_eq!(get(format!("{files}/hello.txt"), bad_range).await.0, 416);
+
+    // Tickets: made with a key, used without one, only for that file.
+    let ticket = server
+        .ok("GET", &format!("{files}/hello.txt?ticket="), None)
+        .await;
+    let ticket = ticket["ticket"].as_str().unwrap();
+    assert_eq!(
+        get(format!("{files}/hello.txt?ticket={ticket}"), vec![])
+            .await
+            .2,
+        b"hello again!"
+    );
+    assert_eq!(
+        get(format!("{files}/other.txt?ticket={ticket}"), vec![])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?ticket=forged"), vec![])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(get(format!("{files}/hello.txt"), vec![]).await.0, 401);
+
+    // Any Unicode name; never one that could escape, through the form or the path.
+    let (status, _) = upload(&server, &files, ADMIN, "scan é #1.nii.gz", b"x", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(format!("{files}/scan%20%C3%A9%20%231.nii.gz"), auth())
+            .await
+            .2,
+        b"x"
+    );
+    for name in ["../escape", "a/b", "..", ""] {
+        let (status, reply) = upload(&server, &files, ADMIN, name, b"x", None).await;
+        assert_eq!(status, 400, "{name:?}: {reply}");
+    }
+    // (`%2E%2E` would be normalized away by the client itself; a NUL is not.)
+    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 400);
+
+    // Read-only users download but do not upload; strangers see nothing.
+    let ro = server.add_user("ro@x.org");
+    server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/permissions"),
+            Some(json!({"_id": "ro@x.org", "role_ids": ["000000000000000000000a03"]})),
+        )
+        .await;
+    assert_eq!(
+        upload(&server, &files, &ro, "x.txt", b"x", None).await.0,
+        403
+    );
+    assert_eq!(
+        get(
+            format!("{files}/hello.txt"),
+            vec![("Authorization", format!("scitran-user {ro}"))]
+        )
+        .await
+        .2,
+        b"hello again!"
+    );
+    let stranger = server.add_user("who@x.org");
+    assert_eq!(
+        upload(&server, &files, &stranger, "x.txt", b"x", None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn an_upload_cut_halfway_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let server = start().await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let address = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/acquisitions/{acquisition}/files HTTP/1.1\r\nHost: {address}\r\nAuthorization: scitran-user {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.bin\"\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![7u8; 300_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(stream); // the connection is cut
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(doc["files"], json!([]), "no file entry");
+    let tmp: Vec<_> = std::fs::read_dir(server._dir.path().join("tmp"))
+        .unwrap()
+        .collect();
+    assert!(tmp.is_empty(), "no partial upload left: {tmp:?}");
+    let blobs = walk(&server._dir.path().join("blobs"));
+    assert!(blobs.is_empty(), "no blob: {blobs:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

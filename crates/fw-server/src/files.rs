@@ -1,0 +1,480 @@
+//! Files (wire-protocol.md §10): a content-addressed blob store in the data directory, file
+//! entries with versions, and streamed downloads with ranges and tickets.
+//!
+//! An upload streams to `tmp/`, hashing as it goes (`v0-sha384-<hex>`), is fsynced, then
+//! renamed to `blobs/<hex>`; only then is the entry recorded, in one transaction. An upload
+//! cut at any point leaves at most a file in `tmp/`, which nobody sees and the next start
+//! removes. Blobs are never overwritten: same bytes, same blob.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha384};
+use tokio::io::AsyncWriteExt;
+
+use crate::access::Level;
+use crate::auth::Caller;
+use crate::containers::{self, Kind};
+use crate::error::ApiError;
+use crate::store::{Row, db, put_container};
+use crate::util::{now, object_id, random_hex};
+
+/// File types and MIME types by name ending, longest endings first: one table for both.
+const TYPES: &[(&str, &str, &str)] = &[
+    (".dicom.zip", "dicom", "application/zip"),
+    (".dcm.zip", "dicom", "application/zip"),
+    (".nii.gz", "nifti", "application/octet-stream"),
+    (".tar.gz", "archive", "application/gzip"),
+    (".nii", "nifti", "application/octet-stream"),
+    (".dcm", "dicom", "application/dicom"),
+    (".dicom", "dicom", "application/dicom"),
+    (".txt", "text", "text/plain"),
+    (".log", "log", "text/plain"),
+    (".csv", "tabular data", "text/csv"),
+    (".tsv", "tabular data", "text/tab-separated-values"),
+    (".json", "source code", "application/json"),
+    (".py", "source code", "text/x-python"),
+    (".zip", "archive", "application/zip"),
+    (".tgz", "archive", "application/gzip"),
+    (".tar", "archive", "application/x-tar"),
+    (".bval", "bval", "text/plain"),
+    (".bvec", "bvec", "text/plain"),
+    (".mgz", "MGH data", "application/octet-stream"),
+    (".mat", "MATLAB data", "application/octet-stream"),
+    (".edf", "eeg", "application/octet-stream"),
+    (".pdf", "pdf", "application/pdf"),
+    (".html", "html", "text/html"),
+    (".png", "image", "image/png"),
+    (".jpg", "image", "image/jpeg"),
+    (".jpeg", "image", "image/jpeg"),
+];
+
+/// The Flywheel file type and MIME type a name implies.
+pub(crate) fn infer_type(name: &str) -> (Option<&'static str>, &'static str) {
+    let lower = name.to_ascii_lowercase();
+    TYPES
+        .iter()
+        .find(|(ending, _, _)| lower.ends_with(ending))
+        .map_or((None, "application/octet-stream"), |(_, kind, mime)| {
+            (Some(*kind), *mime)
+        })
+}
+
+/// Refuses names that are empty, `.`/`..`, or hold `/`, `\` or NUL.
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\', '\0'])
+        || name.len() > 1024
+    {
+        return Err(ApiError::bad_request(format!(
+            "{name:?} is not a valid file name: no '/', '\\', NUL, '.' or '..', at most 1024 bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Where blobs and unfinished uploads live.
+#[derive(Clone)]
+pub(crate) struct Blobs {
+    root: PathBuf,
+}
+
+impl Blobs {
+    /// The store of `data_dir`; clears what interrupted uploads left in `tmp/`.
+    pub(crate) fn open(data_dir: &Path) -> Result<Blobs, String> {
+        let blobs = Blobs {
+            root: data_dir.to_path_buf(),
+        };
+        let _ = std::fs::remove_dir_all(blobs.tmp_dir());
+        for dir in [blobs.tmp_dir(), blobs.root.join("blobs")] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        Ok(blobs)
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// The blob holding content with this `v0-sha384-<hex>` hash.
+    pub(crate) fn path_of(&self, hash: &str) -> Option<PathBuf> {
+        let hex = hash.strip_prefix("v0-sha384-")?;
+        (hex.len() == 96 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| self.root.join("blobs").join(&hex[..2]).join(hex))
+    }
+
+    /// A new upload in `tmp/`.
+    pub(crate) async fn begin(&self) -> Result<Staging, ApiError> {
+        let path = self.tmp_dir().join(format!("upload-{}", random_hex(12)));
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot create an upload file: {e}")))?;
+        Ok(Staging {
+            path,
+            file: Some(file),
+            hasher: Sha384::new(),
+            size: 0,
+        })
+    }
+}
+
+/// An upload being received: bytes so far, and their hash.
+pub(crate) struct Staging {
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+    hasher: Sha384,
+    size: u64,
+}
+
+/// A received, synced upload waiting to be recorded.
+pub(crate) struct Staged {
+    /// The file name.
+    pub(crate) name: String,
+    path: PathBuf,
+    size: u64,
+    hash: String,
+}
+
+impl Staging {
+    /// Appends a chunk.
+    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("the upload is closed"))?;
+        file.write_all(chunk)
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot write an upload: {e}")))?;
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Syncs the bytes to disk and hands them over for recording.
+    pub(crate) async fn finish(mut self, name: String) -> Result<Staged, ApiError> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| ApiError::internal("the upload is closed"))?;
+        file.sync_all()
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot sync an upload: {e}")))?;
+        let digest = std::mem::take(&mut self.hasher).finalize();
+        let hash = format!(
+            "v0-sha384-{}",
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let staged = Staged {
+            name,
+            path: self.path.clone(),
+            size: self.size,
+            hash,
+        };
+        self.path = PathBuf::new(); // now owned by `staged`
+        Ok(staged)
+    }
+}
+
+impl Drop for Staging {
+    /// An upload dropped before `finish` (a cut connection, an error) leaves nothing.
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for Staged {
+    /// A staged upload that was not recorded is removed.
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The container of a files path: `/{coll}/{id}` of that kind, or `/containers/{id}`.
+pub(crate) fn container_of(
+    c: &Connection,
+    caller: &Caller,
+    collection: &str,
+    id: &str,
+    needed: Level,
+) -> Result<Row, ApiError> {
+    let kind = match collection {
+        "containers" => None,
+        other => Some(
+            Kind::from_collection(other)
+                .ok_or_else(|| ApiError::not_found(format!("no such collection: {other}")))?,
+        ),
+    };
+    let row = containers::get(c, caller, kind, id)?;
+    if row.kind == "group" {
+        return Err(ApiError::bad_request("groups hold no files"));
+    }
+    crate::access::Access::new(caller).require(c, &row, needed)?;
+    Ok(row)
+}
+
+/// Records uploads on a container: moves each blob into place, then adds or versions the
+/// entries, all in the caller's transaction. Returns the new entries.
+pub(crate) fn record(
+    c: &Connection,
+    caller: &Caller,
+    blobs: &Blobs,
+    mut row: Row,
+    metadata: Option<Value>,
+    uploads: Vec<Staged>,
+) -> Result<Vec<Value>, ApiError> {
+    let metadata = match metadata {
+        Some(Value::Array(mut items)) if !items.is_empty() => items.swap_remove(0),
+        Some(other) => other,
+        None => Value::Null,
+    };
+    let input: fw_model::FileInput = serde_json::from_value(if metadata.is_null() {
+        json!({})
+    } else {
+        metadata
+    })
+    .map_err(|e| ApiError::bad_request(format!("invalid file metadata: {e}")))?;
+    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let mut created = Vec::new();
+    for mut upload in uploads {
+        let blob = blobs
+            .path_of(&upload.hash)
+            .ok_or_else(|| ApiError::internal("a bad hash"))?;
+        if let Some(dir) = blob.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        if blob.exists() {
+            let _ = std::fs::remove_file(&upload.path);
+        } else {
+            std::fs::rename(&upload.path, &blob)
+                .map_err(|e| ApiError::internal(format!("cannot store a blob: {e}")))?;
+        }
+        upload.path = PathBuf::new();
+
+        let when = now();
+        let (inferred_type, inferred_mime) = infer_type(&upload.name);
+        let previous = files
+            .iter()
+            .position(|f| f["name"] == upload.name.as_str())
+            .map(|i| files.remove(i));
+        let (file_id, version) = match &previous {
+            Some(old) => (
+                old["file_id"].clone(),
+                old["version"].as_i64().unwrap_or(1) + 1,
+            ),
+            None => (json!(object_id()), 1),
+        };
+        if let Some(old) = &previous {
+            c.execute(
+                "INSERT OR REPLACE INTO file_versions (file_id, version, container_id, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![old["file_id"].as_str(), old["version"].as_i64(), row.id, old.to_string()],
+            )
+            .map_err(db)?;
+        }
+        let mut parents = row.doc["parents"].clone();
+        if !parents.is_object() {
+            parents = json!({});
+        }
+        parents[row.kind.as_str()] = json!(row.id);
+        let mut entry = Map::new();
+        entry.insert("_id".into(), json!(uuid_like()));
+        entry.insert("file_id".into(), file_id);
+        entry.insert("version".into(), json!(version));
+        entry.insert("name".into(), json!(upload.name));
+        entry.insert(
+            "type".into(),
+            json!(input.r#type.clone().or(inferred_type.map(str::to_string))),
+        );
+        entry.insert(
+            "mimetype".into(),
+            json!(
+                input
+                    .mimetype
+                    .clone()
+                    .unwrap_or_else(|| inferred_mime.to_string())
+            ),
+        );
+        entry.insert("modality".into(), json!(input.modality));
+        entry.insert(
+            "classification".into(),
+            json!(input.classification.clone().unwrap_or_default()),
+        );
+        entry.insert("tags".into(), json!(input.tags.clone().unwrap_or_default()));
+        let info = input.info.clone().unwrap_or_default();
+        entry.insert("info_exists".into(), json!(!info.is_empty()));
+        entry.insert("info".into(), Value::Object(info));
+        entry.insert("size".into(), json!(upload.size));
+        entry.insert("hash".into(), json!(upload.hash));
+        entry.insert(
+            "origin".into(),
+            json!({"type": "user", "id": caller.user_id}),
+        );
+        entry.insert("parents".into(), parents);
+        entry.insert("created".into(), json!(when));
+        entry.insert("modified".into(), json!(when));
+        if previous.is_some() {
+            entry.insert("replaced".into(), json!(when));
+        }
+        entry.retain(|_, v| !v.is_null());
+        let entry = Value::Object(entry);
+        files.push(entry.clone());
+        created.push(entry);
+    }
+    row.doc["files"] = Value::Array(files);
+    row.doc["modified"] = json!(now());
+    put_container(c, &row)?;
+    Ok(created)
+}
+
+/// A version-4-like id for a file version, as Flywheel's look.
+fn uuid_like() -> String {
+    let hex = random_hex(16);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// The entry of `name` on a container: the current one, or an earlier `version`.
+pub(crate) fn entry(
+    c: &Connection,
+    row: &Row,
+    name: &str,
+    version: Option<i64>,
+) -> Result<Value, ApiError> {
+    let current = row.doc["files"]
+        .as_array()
+        .and_then(|files| files.iter().find(|f| f["name"] == name))
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{} {} has no file {name:?}", row.kind, row.id))
+        })?;
+    match version {
+        None => Ok(current),
+        Some(v) if current["version"].as_i64() == Some(v) => Ok(current),
+        Some(v) => {
+            let doc: Option<String> = c
+                .query_row(
+                    "SELECT doc FROM file_versions WHERE file_id = ?1 AND version = ?2 AND container_id = ?3",
+                    params![current["file_id"].as_str(), v, row.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            doc.and_then(|d| serde_json::from_str(&d).ok())
+                .ok_or_else(|| ApiError::not_found(format!("{name:?} has no version {v}")))
+        }
+    }
+}
+
+/// A download ticket: a capability to download one file version without a key.
+pub(crate) fn new_ticket(c: &Connection, row: &Row, entry: &Value) -> Result<String, ApiError> {
+    let ticket = random_hex(24);
+    c.execute(
+        "INSERT INTO download_tickets (ticket, container_id, name, version, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            ticket,
+            row.id,
+            entry["name"].as_str(),
+            entry["version"].as_i64(),
+            (chrono::Utc::now() + chrono::Duration::hours(1)).timestamp()
+        ],
+    )
+    .map_err(db)?;
+    Ok(ticket)
+}
+
+/// The version a ticket grants (0 for the current one), if it is valid and for this file.
+pub(crate) fn ticket_grant(
+    c: &Connection,
+    ticket: &str,
+    container_id: &str,
+    name: &str,
+) -> Result<i64, ApiError> {
+    let grant: Option<(String, String, Option<i64>, i64)> = c
+        .query_row(
+            "SELECT container_id, name, version, expires FROM download_tickets WHERE ticket = ?1",
+            [ticket],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    match grant {
+        Some((container, granted_name, version, expires))
+            if container == container_id
+                && granted_name == name
+                && expires > chrono::Utc::now().timestamp() =>
+        {
+            Ok(version.unwrap_or(0))
+        }
+        _ => Err(ApiError::unauthorized("invalid or expired download ticket")),
+    }
+}
+
+/// Parses a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) against a size; `None`
+/// for a range this server does not serve (multiple ranges) or cannot satisfy.
+pub(crate) fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || size == 0 {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(n), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_names_and_ranges() {
+        assert_eq!(
+            infer_type("scan.nii.gz"),
+            (Some("nifti"), "application/octet-stream")
+        );
+        assert_eq!(
+            infer_type("series.DICOM.zip"),
+            (Some("dicom"), "application/zip")
+        );
+        assert_eq!(infer_type("a.zip"), (Some("archive"), "application/zip"));
+        assert_eq!(infer_type("notes.txt"), (Some("text"), "text/plain"));
+        assert_eq!(infer_type("data.csv").0, Some("tabular data"));
+        assert_eq!(infer_type("blob"), (None, "application/octet-stream"));
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["a b#c.txt", "é.nii.gz", "..x", "x.."] {
+            assert!(check_name(good).is_ok(), "{good:?}");
+        }
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
