@@ -203,4 +203,28 @@ check("file node download", open(out).read() == "hello again!")
 results = fw.search({"structured_query": "file.name = hello.txt", "return_type": "file"})
 check("search for files", [(r.file.name, r.parent.id) for r in results] == [("hello.txt", acquisition.id)], results)
 
+# File metadata, classification, modality.
+def scan_file():
+    return [f for f in fw.get_acquisition(acquisition.id).files if f.name == "scan 1#.nii.gz"][0]
+acquisition.update_file_info("scan 1#.nii.gz", {"x": 1})
+scan_file().update_info(z=3)
+acquisition.delete_file_info("scan 1#.nii.gz", "EchoTime")
+check("file info set and delete", scan_file().info == {"x": 1, "z": 3}, scan_file().info)
+acquisition.replace_file_info("scan 1#.nii.gz", {"y": 2})
+check("file info replace", scan_file().info == {"y": 2})
+acquisition.replace_file_classification("scan 1#.nii.gz", {"Intent": ["Structural"]}, modality="MR")
+acquisition.update_file_classification("scan 1#.nii.gz", {"Measurement": ["T1"], "Custom": ["mine"]})
+check("classification replace and add", scan_file().classification == {"Intent": ["Structural"], "Measurement": ["T1"], "Custom": ["mine"]}, scan_file().classification)
+acquisition.delete_file_classification("scan 1#.nii.gz", {"Measurement": ["T1"]})
+check("classification delete", scan_file().classification == {"Intent": ["Structural"], "Custom": ["mine"]})
+try:
+    acquisition.update_file_classification("scan 1#.nii.gz", {"Measurement": ["Banana"]})
+    check("a value the modality does not allow is a 400", False)
+except flywheel.ApiException as e:
+    check("a value the modality does not allow is a 400", e.status == 400)
+scan_file().update(modality="CT", type="dicom")
+check("a new modality clears the classification but Custom", (scan_file().modality, scan_file().type, scan_file().classification) == ("CT", "dicom", {"Custom": ["mine"]}))
+acquisition.delete_file("hello.txt")
+check("delete_file", [f.name for f in fw.get_acquisition(acquisition.id).files] == ["scan 1#.nii.gz"])
+
 print(f"{checks} passed, 0 failed")

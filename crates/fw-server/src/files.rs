@@ -445,6 +445,181 @@ pub(crate) fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
     (start <= end && start < size).then_some((start, end))
 }
 
+/// Changes the current entry of `name` with `change`, on a container the caller may
+/// write; returns what `change` returns.
+pub(crate) fn modify<T>(
+    c: &Connection,
+    caller: &Caller,
+    collection: &str,
+    id: &str,
+    name: &str,
+    needed: Level,
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut row = container_of(c, caller, collection, id, needed)?;
+    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let entry = files
+        .iter_mut()
+        .find(|f| f["name"] == name)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{} {} has no file {name:?}", row.kind, row.id))
+        })?;
+    let result = change(entry)?;
+    entry.insert("modified".into(), json!(now()));
+    row.doc["files"] = Value::Array(files);
+    put_container(c, &row)?;
+    Ok(result)
+}
+
+/// `PUT …/files/{name}` (`type`, `modality`): a new modality clears the classification but
+/// its `Custom` values.
+pub(crate) fn update(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
+    let update: fw_model::FileUpdate = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid file update: {e}")))?;
+    if !update.extra.is_empty() {
+        let unknown: Vec<&str> = update.extra.keys().map(String::as_str).collect();
+        return Err(ApiError::bad_request(format!(
+            "unknown field(s) in a file update: {}",
+            unknown.join(", ")
+        )));
+    }
+    if let Some(kind) = update.r#type {
+        entry.insert("type".into(), json!(kind));
+    }
+    if let Some(modality) = update.modality {
+        if entry.get("modality").and_then(Value::as_str) != Some(modality.as_str()) {
+            let custom = entry
+                .get("classification")
+                .and_then(|c| c.get("Custom"))
+                .cloned();
+            let mut classification = Map::new();
+            if let Some(custom) = custom {
+                classification.insert("Custom".into(), custom);
+            }
+            entry.insert("classification".into(), Value::Object(classification));
+        }
+        entry.insert("modality".into(), json!(modality));
+    }
+    Ok(())
+}
+
+/// `PATCH …/files/{name}/classification`: `add`, `delete`, or `replace` (which may also set
+/// `modality`); values are checked against the modality's aspects (`Custom` is free).
+pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
+    let delta: fw_model::ClassificationUpdate = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid classification update: {e}")))?;
+    if !delta.extra.is_empty() {
+        return Err(ApiError::bad_request(
+            "a classification update has `add`, `delete`, `replace` and `modality` only",
+        ));
+    }
+    if delta.modality.is_some() && delta.replace.is_none() {
+        return Err(ApiError::bad_request(
+            "only `replace` may change the modality",
+        ));
+    }
+    if let Some(modality) = &delta.modality {
+        entry.insert("modality".into(), json!(modality));
+    }
+    let modality = entry
+        .get("modality")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let allowed = modality
+        .as_deref()
+        .and_then(|m| {
+            crate::lookup::modalities()
+                .into_iter()
+                .find(|x| x["_id"] == m)
+        })
+        .map(|m| m["classification"].clone());
+    let check = |values: &std::collections::BTreeMap<String, Vec<String>>| -> Result<(), ApiError> {
+        for (aspect, list) in values {
+            if aspect == "Custom" {
+                continue;
+            }
+            let Some(allowed) = &allowed else {
+                return Err(ApiError::bad_request(format!(
+                    "aspect {aspect:?} needs a known modality (the file's is {modality:?}); use Custom for free values"
+                )));
+            };
+            let known = allowed[aspect.as_str()].as_array().ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{} has no aspect {aspect:?}",
+                    modality.as_deref().unwrap_or_default()
+                ))
+            })?;
+            if let Some(bad) = list.iter().find(|v| !known.iter().any(|k| k == v.as_str())) {
+                return Err(ApiError::bad_request(format!(
+                    "{bad:?} is not a {aspect} value of {}",
+                    modality.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    };
+    let mut classification: std::collections::BTreeMap<String, Vec<String>> = match delta.replace {
+        Some(replace) => {
+            check(&replace)?;
+            replace
+        }
+        None => serde_json::from_value(
+            entry
+                .get("classification")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+        )
+        .unwrap_or_default(),
+    };
+    if let Some(add) = delta.add {
+        check(&add)?;
+        for (aspect, values) in add {
+            let list = classification.entry(aspect).or_default();
+            for value in values {
+                if !list.contains(&value) {
+                    list.push(value);
+                }
+            }
+        }
+    }
+    for (aspect, values) in delta.delete.unwrap_or_default() {
+        if let Some(list) = classification.get_mut(&aspect) {
+            list.retain(|v| !values.contains(v));
+        }
+    }
+    classification.retain(|_, values| !values.is_empty());
+    entry.insert("classification".into(), json!(classification));
+    Ok(())
+}
+
+/// `DELETE …/files/{name}`: removes the entry and its earlier versions (admin only).
+pub(crate) fn delete(
+    c: &Connection,
+    caller: &Caller,
+    collection: &str,
+    id: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    let mut row = container_of(c, caller, collection, id, Level::Admin)?;
+    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let position = files
+        .iter()
+        .position(|f| f["name"] == name)
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{} {} has no file {name:?}", row.kind, row.id))
+        })?;
+    let removed = files.remove(position);
+    c.execute(
+        "DELETE FROM file_versions WHERE file_id = ?1",
+        [removed["file_id"].as_str()],
+    )
+    .map_err(db)?;
+    row.doc["files"] = Value::Array(files);
+    row.doc["modified"] = json!(now());
+    put_container(c, &row)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,17 @@ pub(crate) fn update_info(
     id: &str,
     body: Value,
 ) -> Result<(), ApiError> {
+    let mut row = editable(c, caller, kind, id)?;
+    let info = row.doc["info"].as_object().cloned().unwrap_or_default();
+    row.doc["info"] = Value::Object(apply_info_update(info, body)?);
+    touch_and_save(c, row)
+}
+
+/// Applies an `Info` delta to an info object (containers and files alike).
+pub(crate) fn apply_info_update(
+    info: Map<String, Value>,
+    body: Value,
+) -> Result<Map<String, Value>, ApiError> {
     let delta: fw_model::InfoUpdate = serde_json::from_value(body)
         .map_err(|e| ApiError::bad_request(format!("invalid info update: {e}")))?;
     if !delta.extra.is_empty()
@@ -53,13 +64,12 @@ pub(crate) fn update_info(
             "an info update has `set`, `replace` or `delete`, and nothing else",
         ));
     }
-    let mut row = editable(c, caller, kind, id)?;
     let mut info = match delta.replace {
         Some(replace) => match sanitize_keys(Value::Object(replace)) {
             Value::Object(map) => map,
             _ => Map::new(),
         },
-        None => row.doc["info"].as_object().cloned().unwrap_or_default(),
+        None => info,
     };
     if let Some(Value::Object(set)) = delta.set.map(|s| sanitize_keys(Value::Object(s))) {
         info.extend(set);
@@ -67,8 +77,7 @@ pub(crate) fn update_info(
     for path in delta.delete.unwrap_or_default() {
         delete_path(&mut info, &path);
     }
-    row.doc["info"] = Value::Object(info);
-    touch_and_save(c, row)
+    Ok(info)
 }
 
 /// `POST /{coll}/{id}/tags` `{"value"}`: adds a tag once; returns how many were added.

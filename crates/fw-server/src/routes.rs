@@ -42,7 +42,18 @@ pub(crate) fn router(state: AppState) -> Router {
             get(download_from_container),
         )
         .route("/api/{collection}/{id}/files", post(upload))
-        .route("/api/{collection}/{id}/files/{name}", get(download))
+        .route(
+            "/api/{collection}/{id}/files/{name}",
+            get(download).put(update_file).delete(delete_file),
+        )
+        .route(
+            "/api/{collection}/{id}/files/{name}/info",
+            axum::routing::patch(update_file_info),
+        )
+        .route(
+            "/api/{collection}/{id}/files/{name}/classification",
+            axum::routing::patch(classify_file),
+        )
         .route("/api/{collection}", get(list).post(create))
         .route(
             "/api/{collection}/{id}",
@@ -910,4 +921,97 @@ fn tokio_util_stream(
     reader: impl tokio::io::AsyncRead + Send + 'static,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
     tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
+}
+
+type FilePath = Path<(String, String, String)>;
+
+async fn update_file(
+    caller: Caller,
+    state: State,
+    Path((collection, id, name)): FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| {
+            files::modify(
+                c,
+                &caller,
+                &collection,
+                &id,
+                &name,
+                crate::access::Level::Rw,
+                |entry| files::update(entry, body),
+            )
+        })
+        .await?;
+    Ok(modified(1))
+}
+
+async fn update_file_info(
+    caller: Caller,
+    state: State,
+    Path((collection, id, name)): FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| {
+            files::modify(
+                c,
+                &caller,
+                &collection,
+                &id,
+                &name,
+                crate::access::Level::Rw,
+                |entry| {
+                    let info = entry
+                        .get("info")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
+                    let info = metadata::apply_info_update(info, body)?;
+                    entry.insert("info_exists".into(), json!(!info.is_empty()));
+                    entry.insert("info".into(), Value::Object(info));
+                    Ok(())
+                },
+            )
+        })
+        .await?;
+    Ok(modified(1))
+}
+
+async fn classify_file(
+    caller: Caller,
+    state: State,
+    Path((collection, id, name)): FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| {
+            files::modify(
+                c,
+                &caller,
+                &collection,
+                &id,
+                &name,
+                crate::access::Level::Rw,
+                |entry| files::classify(entry, body),
+            )
+        })
+        .await?;
+    Ok(modified(1))
+}
+
+async fn delete_file(
+    caller: Caller,
+    state: State,
+    Path((collection, id, name)): FilePath,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| files::delete(c, &caller, &collection, &id, &name))
+        .await?;
+    Ok(deleted(true))
 }

@@ -1556,3 +1556,110 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test]
+async fn file_metadata_classification_and_deletion() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    upload(
+        &server,
+        &files,
+        ADMIN,
+        "t1.nii.gz",
+        b"nifti",
+        Some(json!({"modality": "MR"})),
+    )
+    .await;
+    let file = format!("{files}/t1.nii.gz");
+    let current = || async {
+        server
+            .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+            .await["files"][0]
+            .clone()
+    };
+
+    server
+        .ok(
+            "PATCH",
+            &format!("{file}/info"),
+            Some(json!({"set": {"a.b": 1, "c": 2}})),
+        )
+        .await;
+    server
+        .ok(
+            "PATCH",
+            &format!("{file}/info"),
+            Some(json!({"delete": ["c"]})),
+        )
+        .await;
+    assert_eq!(current().await["info"], json!({"a_b": 1}));
+
+    let classification = format!("{file}/classification");
+    server
+        .ok(
+            "PATCH",
+            &classification,
+            Some(json!({"add": {"Measurement": ["T1", "T1"], "Custom": ["x"]}})),
+        )
+        .await;
+    assert_eq!(
+        current().await["classification"],
+        json!({"Custom": ["x"], "Measurement": ["T1"]})
+    );
+    let refusals = [
+        (
+            json!({"add": {"Measurement": ["Banana"]}}),
+            "not a Measurement value of MR",
+        ),
+        (json!({"add": {"Flavour": ["x"]}}), "MR has no aspect"),
+        (
+            json!({"modality": "CT", "add": {}}),
+            "only `replace` may change the modality",
+        ),
+        (json!({"bogus": {}}), "only"),
+    ];
+    for (body, message) in refusals {
+        let (status, reply) = server
+            .call("PATCH", &classification, ADMIN, Some(body))
+            .await;
+        assert_eq!(status, 400, "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(message),
+            "{reply}"
+        );
+    }
+    server
+        .ok(
+            "PATCH",
+            &classification,
+            Some(json!({"replace": {"Scan Type": ["Standard"]}, "modality": "CT"})),
+        )
+        .await;
+    assert_eq!(current().await["modality"], "CT");
+    server
+        .ok("PUT", &file, Some(json!({"modality": "PET"})))
+        .await;
+    assert_eq!(current().await["classification"], json!({}));
+    assert_eq!(
+        server
+            .call("PUT", &file, ADMIN, Some(json!({"name": "renamed"})))
+            .await
+            .0,
+        400
+    );
+
+    // Deleting needs admin on the project.
+    let rw = server.add_user("rw@x.org");
+    server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/permissions"),
+            Some(json!({"_id": "rw@x.org", "role_ids": ["000000000000000000000a02"]})),
+        )
+        .await;
+    assert_eq!(server.call("DELETE", &file, &rw, None).await.0, 403);
+    assert_eq!(server.ok("DELETE", &file, None).await["deleted"], 1);
+    assert_eq!(server.call("DELETE", &file, ADMIN, None).await.0, 404);
+    assert_eq!(current().await, Value::Null);
+}
