@@ -5,8 +5,9 @@
 //!
 //! This first part serves users, keys, version and configuration, roles and modalities,
 //! the container hierarchy (groups, projects, subjects, sessions, acquisitions, analyses)
-//! with finders and paging, lookup and resolve, info, tags, notes, permissions, and FlyQL
-//! search. Files and downloads come later (see the crate README).
+//! with finders and paging, lookup and resolve, info, tags, notes, permissions, FlyQL
+//! search, and files (uploads, versions, downloads, metadata). Signed-URL uploads, zip
+//! members and bulk archives come later (see the crate README).
 
 mod access;
 mod auth;
