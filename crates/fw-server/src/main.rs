@@ -1,5 +1,6 @@
 //! `fw-server`: run a local Flywheel-compatible server, or manage its users.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,8 +97,10 @@ fn main() -> ExitCode {
             if site_admin {
                 fields["roles"] = json!(["site_admin", "user"]);
             }
-            fw_server::add_user_key(&data_dir, &id, &fields, key.as_deref())
-                .map(|secret| println!("{secret}"))
+            fw_server::add_user_key(&data_dir, &id, &fields, key.as_deref()).and_then(|secret| {
+                writeln!(std::io::stdout(), "{secret}")
+                    .map_err(|e| format!("cannot print the key: {e}"))
+            })
         }
     };
     match result {
@@ -113,8 +116,17 @@ fn serve(config: ServerConfig) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let running = start_until_signal(config).await?;
-        println!("listening on http://{}", running.addr);
-        println!("api key: {}", api_key(running.addr, &running.admin_secret));
+        // Whoever reads these lines may close the pipe after them (`| head -1`): that
+        // must not stop the server, so write errors are ignored.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{}", running.addr);
+        let _ = writeln!(
+            out,
+            "api key: {}",
+            api_key(running.addr, &running.admin_secret)
+        );
+        let _ = out.flush();
+        drop(out);
         running.wait().await.map_err(|e| e.to_string())
     })
 }

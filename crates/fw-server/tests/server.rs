@@ -1663,3 +1663,132 @@ async fn file_metadata_classification_and_deletion() {
     assert_eq!(server.call("DELETE", &file, ADMIN, None).await.0, 404);
     assert_eq!(current().await, Value::Null);
 }
+
+/// SIGKILL during an upload, then a restart: the database passes its integrity check, no
+/// partial entry or blob is visible, and the earlier file is intact.
+#[test]
+fn a_server_killed_during_an_upload_loses_nothing_it_had() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+
+    let binary = env!("CARGO_BIN_EXE_fw-server");
+    let dir = tempfile::tempdir().unwrap();
+    let serve = || {
+        let mut child = Command::new(binary)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--admin-key",
+                ADMIN,
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .trim_start_matches("listening on http://")
+            .to_string();
+        (child, address)
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (mut child, address) = serve();
+    let server = TestServer {
+        _running: runtime
+            .block_on(fw_server::start(ServerConfig {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                data_dir: tempfile::tempdir().unwrap().path().to_path_buf(),
+                admin_key: None,
+            }))
+            .unwrap(),
+        base: format!("http://{address}/api"),
+        http: reqwest::Client::new(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (.., acquisition) = runtime.block_on(hierarchy(&server));
+    let files = format!("/acquisitions/{acquisition}/files");
+    let (status, _) = runtime.block_on(upload(
+        &server,
+        &files,
+        ADMIN,
+        "kept.txt",
+        b"precious",
+        None,
+    ));
+    assert_eq!(status, 200);
+
+    // Half an upload, then SIGKILL.
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /api{files} HTTP/1.1\r\nHost: {address}\r\nAuthorization: scitran-user {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 50000000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"kept.txt\"\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(&vec![1u8; 2_000_000]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    drop(stream);
+
+    // Restart on the same directory.
+    let (mut child, address) = serve();
+    let server = TestServer {
+        base: format!("http://{address}/api"),
+        ..server
+    };
+    let doc = runtime.block_on(server.ok("GET", &format!("/acquisitions/{acquisition}"), None));
+    let names: Vec<(&str, u64)> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["version"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(names, [("kept.txt", 1)], "no partial version");
+    let bytes = runtime.block_on(async {
+        server
+            .http
+            .get(format!("{}{files}/kept.txt", server.base))
+            .header("Authorization", format!("scitran-user {ADMIN}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    });
+    assert_eq!(&bytes[..], b"precious");
+    assert!(
+        std::fs::read_dir(dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the restart cleared tmp/"
+    );
+    assert_eq!(
+        walk(&dir.path().join("blobs")).len(),
+        1,
+        "only the kept file's blob"
+    );
+    let connection = rusqlite::Connection::open(dir.path().join("fw.sqlite")).unwrap();
+    let check: String = connection
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
