@@ -7,7 +7,8 @@ use fw_server::{Running, ServerConfig};
 use serde_json::{Value, json};
 
 struct TestServer {
-    _running: Running,
+    /// The in-process server, when the test did not start the binary itself.
+    _running: Option<Running>,
     base: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -30,7 +31,7 @@ async fn start_in(dir: tempfile::TempDir) -> TestServer {
     .unwrap();
     let base = format!("http://{}/api", running.addr);
     TestServer {
-        _running: running,
+        _running: Some(running),
         base,
         http: reqwest::Client::new(),
         _dir: dir,
@@ -1700,13 +1701,7 @@ fn a_server_killed_during_an_upload_loses_nothing_it_had() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (mut child, address) = serve();
     let server = TestServer {
-        _running: runtime
-            .block_on(fw_server::start(ServerConfig {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                data_dir: tempfile::tempdir().unwrap().path().to_path_buf(),
-                admin_key: None,
-            }))
-            .unwrap(),
+        _running: None,
         base: format!("http://{address}/api"),
         http: reqwest::Client::new(),
         _dir: tempfile::tempdir().unwrap(),
