@@ -227,4 +227,15 @@ check("a new modality clears the classification but Custom", (scan_file().modali
 acquisition.delete_file("hello.txt")
 check("delete_file", [f.name for f in fw.get_acquisition(acquisition.id).files] == ["scan 1#.nii.gz"])
 
+# Files by their stable id: tags, reload, the files finder.
+scan = scan_file()
+scan.add_tag("reviewed")
+scan.add_tag("qa")
+check("file.add_tag", sorted(scan_file().tags) == ["qa", "reviewed"], scan_file().tags)
+scan_file().delete_tag("qa")
+check("file.delete_tag", scan_file().tags == ["reviewed"])
+check("file.reload", scan_file().reload().name == "scan 1#.nii.gz")
+found = fw.files.find("name=scan 1#.nii.gz")
+check("fw.files.find (envelope, keyset by file_id)", [f.name for f in found] == ["scan 1#.nii.gz"], found)
+
 print(f"{checks} passed, 0 failed")

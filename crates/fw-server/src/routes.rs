@@ -36,6 +36,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/resolve", post(resolve))
         .route("/api/dataexplorer/search", post(search))
         .route("/api/containers/{id}", get(get_container))
+        .route("/api/files", get(list_files))
+        .route("/api/files/{file_id}", get(get_file))
+        .route(
+            "/api/files/{file_id}/tags",
+            axum::routing::patch(add_file_tags).put(replace_file_tags),
+        )
         .route("/api/containers/{id}/files", post(upload_to_container))
         .route(
             "/api/containers/{id}/files/{name}",
@@ -1014,4 +1020,56 @@ async fn delete_file(
         .write(move |c| files::delete(c, &caller, &collection, &id, &name))
         .await?;
     Ok(deleted(true))
+}
+
+async fn list_files(caller: Caller, state: State, params: Params) -> Result<Json<Value>, ApiError> {
+    let params = params.list()?;
+    Ok(Json(
+        state
+            .store
+            .run(move |c| files::list(c, &caller, &params))
+            .await?,
+    ))
+}
+
+async fn get_file(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let version = params.number("version")?.map(|v| v as i64);
+    Ok(Json(
+        state
+            .store
+            .run(move |c| files::get_by_id(c, &caller, &file_id, version))
+            .await?,
+    ))
+}
+
+async fn add_file_tags(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let tags = state
+        .store
+        .write(move |c| files::set_tags(c, &caller, &file_id, body, false))
+        .await?;
+    Ok(Json(json!(tags)))
+}
+
+async fn replace_file_tags(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    // The SDK reads PUT's reply as a ModifiedResult (and PATCH's as the list of tags).
+    state
+        .store
+        .write(move |c| files::set_tags(c, &caller, &file_id, body, true))
+        .await?;
+    Ok(modified(1))
 }

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS file_versions (
     file_id TEXT NOT NULL, version INTEGER NOT NULL, container_id TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (file_id, version)
 );
+-- Which container holds each file (by its stable file_id).
+CREATE TABLE IF NOT EXISTS file_index (file_id TEXT PRIMARY KEY, container_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS download_tickets (
     ticket TEXT PRIMARY KEY, container_id TEXT NOT NULL, name TEXT NOT NULL,
     version INTEGER, expires INTEGER NOT NULL
@@ -266,10 +268,18 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
 
 /// Deletes a container and everything below it; returns how many rows went.
 pub(crate) fn delete_tree(tx: &Connection, id: &str) -> Result<usize, ApiError> {
+    const TREE: &str = "WITH RECURSIVE tree(id) AS (
+        SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)";
+    // The files of the tree go with it: their index entries and earlier versions.
+    for table in ["file_index", "file_versions"] {
+        tx.execute(
+            &format!("{TREE} DELETE FROM {table} WHERE container_id IN (SELECT id FROM tree)"),
+            [id],
+        )
+        .map_err(db)?;
+    }
     tx.execute(
-        "WITH RECURSIVE tree(id) AS (
-             SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)
-         DELETE FROM containers WHERE id IN (SELECT id FROM tree)",
+        &format!("{TREE} DELETE FROM containers WHERE id IN (SELECT id FROM tree)"),
         [id],
     )
     .map_err(db)

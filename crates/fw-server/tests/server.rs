@@ -1787,3 +1787,112 @@ fn a_server_killed_during_an_upload_loses_nothing_it_had() {
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn files_by_id_tags_and_the_files_finder() {
+    let server = start().await;
+    let (_, _, session, acquisition) = hierarchy(&server).await;
+    for name in ["a.txt", "b.csv", "c.nii.gz"] {
+        upload(
+            &server,
+            &format!("/acquisitions/{acquisition}/files"),
+            ADMIN,
+            name,
+            name.as_bytes(),
+            None,
+        )
+        .await;
+    }
+    let page = server.ok("GET", "/files?limit=2", None).await;
+    assert_eq!(
+        (page["count"].as_u64(), page["total"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let last = page["results"][1]["file_id"].as_str().unwrap().to_string();
+    let rest = server
+        .ok("GET", &format!("/files?limit=2&after_id={last}"), None)
+        .await;
+    assert_eq!(
+        (rest["count"].as_u64(), rest["total"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let mut names: Vec<String> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["results"].as_array().unwrap())
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["a.txt", "b.csv", "c.nii.gz"],
+        "no gap, no duplicate"
+    );
+    let nifti = server.ok("GET", "/files?filter=type%3Dnifti", None).await;
+    assert_eq!(nifti["results"][0]["name"], "c.nii.gz");
+    assert_eq!(
+        nifti["results"][0]["parent_ref"],
+        json!({"type": "acquisition", "id": acquisition})
+    );
+
+    let file_id = nifti["results"][0]["file_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server
+            .ok(
+                "PATCH",
+                &format!("/files/{file_id}/tags"),
+                Some(json!(["qa", "t1"]))
+            )
+            .await,
+        json!(["qa", "t1"])
+    );
+    assert_eq!(
+        server
+            .ok(
+                "PUT",
+                &format!("/files/{file_id}/tags"),
+                Some(json!(["t1"]))
+            )
+            .await["modified"],
+        1
+    );
+    assert_eq!(
+        server.ok("GET", &format!("/files/{file_id}"), None).await["tags"],
+        json!(["t1"])
+    );
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/files/{file_id}/tags"),
+                ADMIN,
+                Some(json!("qa"))
+            )
+            .await
+            .0,
+        400
+    );
+
+    // Others see no files; deleting the session removes its files from the index.
+    let key = server.add_user("x@x.org");
+    assert_eq!(server.call("GET", "/files", &key, None).await.1["total"], 0);
+    assert_eq!(
+        server
+            .call("GET", &format!("/files/{file_id}"), &key, None)
+            .await
+            .0,
+        404
+    );
+    server
+        .ok("DELETE", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(server.ok("GET", "/files", None).await["total"], 0);
+    assert_eq!(
+        server
+            .call("GET", &format!("/files/{file_id}"), ADMIN, None)
+            .await
+            .0,
+        404
+    );
+}
