@@ -88,7 +88,15 @@ fn conformance() -> Result<(), String> {
     for script in scripts {
         let data_dir = std::env::temp_dir().join(format!("fw-conformance-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
-        let server = Server::start(&root.join("target/debug/fw-server"), &data_dir)?;
+        // A script names the server flags it needs on a `# fw-server flags: …` line.
+        let text = std::fs::read_to_string(&script)
+            .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+        let flags: Vec<String> = text
+            .lines()
+            .find_map(|line| line.strip_prefix("# fw-server flags:"))
+            .map(|flags| flags.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        let server = Server::start(&root.join("target/debug/fw-server"), &data_dir, &flags)?;
         let result = run(Command::new(&python)
             .arg(&script)
             .arg(&server.api_key)
@@ -107,10 +115,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, data_dir: &Path) -> Result<Server, String> {
+    fn start(binary: &Path, data_dir: &Path, flags: &[String]) -> Result<Server, String> {
         let mut child = Command::new(binary)
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -20,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         addr: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
         admin_key: Some("bench".into()),
+        signed_urls: false,
     })
     .await?;
     let base = format!("http://{}/api", server.addr);

@@ -96,7 +96,7 @@ impl Blobs {
         Ok(blobs)
     }
 
-    fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
 
@@ -187,6 +187,27 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.path.as_os_str().is_empty() {
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Staged {
+    /// Keeps the bytes at `path` (in `tmp/`) for a later `record`, as a signed-URL ticket
+    /// does between the storage PUT and the close.
+    pub(crate) fn keep_at(mut self, path: &Path) -> Result<(u64, String), ApiError> {
+        std::fs::rename(&self.path, path)
+            .map_err(|e| ApiError::internal(format!("cannot keep an upload: {e}")))?;
+        self.path = PathBuf::new();
+        Ok((self.size, std::mem::take(&mut self.hash)))
+    }
+
+    /// An upload kept by `keep_at`.
+    pub(crate) fn kept(name: String, path: PathBuf, size: u64, hash: String) -> Staged {
+        Staged {
+            name,
+            path,
+            size,
+            hash,
         }
     }
 }
@@ -781,6 +802,191 @@ pub(crate) fn list(
         }
     }
     Ok(json!({"count": results.len(), "total": total, "results": results}))
+}
+
+/// Opens a signed-URL upload (`POST …/files?ticket=` with `{metadata, filenames}`): the
+/// storage URLs are on this server and need only the ticket.
+pub(crate) fn open_ticket(
+    c: &Connection,
+    caller: &Caller,
+    row: &Row,
+    body: Value,
+    base_url: &str,
+) -> Result<Value, ApiError> {
+    let request: fw_model::UploadTicketRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid upload ticket request: {e}")))?;
+    let filenames = request.filenames.unwrap_or_default();
+    if filenames.is_empty() {
+        return Err(ApiError::bad_request("an upload ticket needs `filenames`"));
+    }
+    for name in &filenames {
+        check_name(name)?;
+    }
+    // Tickets never closed expire after a day, with what they received.
+    let stale = chrono::Utc::now().timestamp() - 86_400;
+    let mut old = c.prepare("SELECT path FROM ticket_uploads WHERE ticket IN (SELECT ticket FROM upload_tickets WHERE created < ?1)").map_err(db)?;
+    let paths: Vec<String> = old
+        .query_map([stale], |r| r.get(0))
+        .map_err(db)?
+        .filter_map(Result::ok)
+        .collect();
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+    c.execute("DELETE FROM ticket_uploads WHERE ticket IN (SELECT ticket FROM upload_tickets WHERE created < ?1)", [stale]).map_err(db)?;
+    c.execute("DELETE FROM upload_tickets WHERE created < ?1", [stale])
+        .map_err(db)?;
+
+    let ticket = random_hex(24);
+    c.execute(
+        "INSERT INTO upload_tickets (ticket, container_id, user_id, metadata, filenames, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            ticket,
+            row.id,
+            caller.user_id,
+            request.metadata.unwrap_or(Value::Null).to_string(),
+            json!(filenames).to_string(),
+            chrono::Utc::now().timestamp()
+        ],
+    )
+    .map_err(db)?;
+    let urls: Map<String, Value> = filenames
+        .iter()
+        .map(|name| {
+            let encoded: String = name
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            (
+                name.clone(),
+                json!(format!("{base_url}/storage/{ticket}/{encoded}")),
+            )
+        })
+        .collect();
+    Ok(
+        json!({"ticket": ticket, "urls": urls, "headers": {"Content-Type": "application/octet-stream"}}),
+    )
+}
+
+/// Whether a ticket is open for `name`; the storage PUT needs nothing else.
+pub(crate) fn ticket_accepts(c: &Connection, ticket: &str, name: &str) -> Result<(), ApiError> {
+    let filenames: Option<String> = c
+        .query_row(
+            "SELECT filenames FROM upload_tickets WHERE ticket = ?1",
+            [ticket],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    let accepted = filenames
+        .and_then(|f| serde_json::from_str::<Vec<String>>(&f).ok())
+        .is_some_and(|names| names.iter().any(|n| n == name));
+    if accepted {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("no open upload ticket for this file"))
+    }
+}
+
+/// Keeps the bytes of a storage PUT until the ticket closes.
+pub(crate) fn keep_ticket_upload(
+    c: &Connection,
+    blobs: &Blobs,
+    ticket: &str,
+    staged: Staged,
+) -> Result<(), ApiError> {
+    ticket_accepts(c, ticket, &staged.name)?;
+    let name = staged.name.clone();
+    let path = blobs
+        .tmp_dir()
+        .join(format!("ticket-{ticket}-{}", random_hex(8)));
+    let (size, hash) = staged.keep_at(&path)?;
+    let replaced: Option<String> = c
+        .query_row(
+            "SELECT path FROM ticket_uploads WHERE ticket = ?1 AND name = ?2",
+            params![ticket, name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(old) = replaced {
+        let _ = std::fs::remove_file(old);
+    }
+    c.execute(
+        "INSERT OR REPLACE INTO ticket_uploads (ticket, name, path, size, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ticket, name, path.to_string_lossy(), size as i64, hash],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Closes a signed-URL upload (`POST …/files?ticket=<ticket>`): records what the storage
+/// PUTs received, as one multipart upload would, and forgets the ticket.
+pub(crate) fn close_ticket(
+    c: &Connection,
+    caller: &Caller,
+    blobs: &Blobs,
+    row: Row,
+    ticket: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let opened: Option<(String, String, String)> = c
+        .query_row(
+            "SELECT container_id, user_id, metadata FROM upload_tickets WHERE ticket = ?1",
+            [ticket],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((container_id, user_id, metadata)) =
+        opened.filter(|(container, user, _)| *container == row.id && *user == caller.user_id)
+    else {
+        return Err(ApiError::not_found(
+            "no such upload ticket for this container",
+        ));
+    };
+    let _ = (container_id, user_id);
+    let mut statement = c
+        .prepare("SELECT name, path, size, hash FROM ticket_uploads WHERE ticket = ?1")
+        .map_err(db)?;
+    let uploads: Vec<Staged> = statement
+        .query_map([ticket], |r| {
+            Ok(Staged::kept(
+                r.get(0)?,
+                PathBuf::from(r.get::<_, String>(1)?),
+                r.get::<_, i64>(2)? as u64,
+                r.get(3)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    c.execute("DELETE FROM ticket_uploads WHERE ticket = ?1", [ticket])
+        .map_err(db)?;
+    c.execute("DELETE FROM upload_tickets WHERE ticket = ?1", [ticket])
+        .map_err(db)?;
+    if uploads.is_empty() {
+        return Err(ApiError::bad_request(
+            "nothing was uploaded with this ticket",
+        ));
+    }
+    let metadata: Value = serde_json::from_str(&metadata).unwrap_or(Value::Null);
+    let metadata = match metadata {
+        Value::Object(mut map) => {
+            // The SDK adds name and size to the metadata; they are the file's own.
+            map.remove("name");
+            map.remove("size");
+            Some(Value::Object(map))
+        }
+        Value::Null => None,
+        other => Some(other),
+    };
+    record(c, caller, blobs, row, metadata, uploads)
 }
 
 #[cfg(test)]

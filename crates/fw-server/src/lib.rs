@@ -37,6 +37,7 @@ use store::Store;
 pub struct AppState {
     store: Store,
     blobs: files::Blobs,
+    signed_urls: bool,
     base_url: String,
     started: String,
 }
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The bootstrap admin's key secret; random (and kept) when not given.
     pub admin_key: Option<String>,
+    /// Serve signed-URL uploads (tickets, and storage URLs on this server).
+    pub signed_urls: bool,
 }
 
 /// A running server.
@@ -126,6 +129,7 @@ async fn start_with(
     let state = AppState {
         store,
         blobs,
+        signed_urls: config.signed_urls,
         base_url: format!("http://{addr}"),
         started: util::now(),
     };

@@ -30,6 +30,9 @@ enum Command {
         /// The bootstrap admin's key secret (random and kept when not given).
         #[arg(long)]
         admin_key: Option<String>,
+        /// Serve signed-URL uploads (GET /config then says so).
+        #[arg(long)]
+        signed_urls: bool,
     },
     /// Manage users.
     User {
@@ -77,10 +80,12 @@ fn main() -> ExitCode {
             addr,
             data_dir,
             admin_key,
+            signed_urls,
         } => serve(ServerConfig {
             addr,
             data_dir,
             admin_key,
+            signed_urls,
         }),
         Command::User {
             command:

@@ -36,6 +36,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/resolve", post(resolve))
         .route("/api/dataexplorer/search", post(search))
         .route("/api/containers/{id}", get(get_container))
+        .route("/storage/{ticket}/{name}", axum::routing::put(storage_put))
         .route("/api/files", get(list_files))
         .route("/api/files/{file_id}", get(get_file))
         .route(
@@ -312,8 +313,8 @@ async fn version() -> Json<Value> {
 async fn config(state: axum::extract::State<AppState>) -> Json<Value> {
     Json(json!({
         "site": {"id": "local", "name": "fw-server", "api_url": format!("{}/api", state.base_url)},
-        "features": {"signed_url": false, "multipart_signed_url": false},
-        "signed_url": false,
+        "features": {"signed_url": state.signed_urls, "multipart_signed_url": false},
+        "signed_url": state.signed_urls,
         "created": state.started,
         "modified": state.started,
     }))
@@ -723,14 +724,14 @@ async fn upload_to_container(
     state: State,
     Path(id): Path<String>,
     params: Params,
-    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
     upload(
         caller,
         state,
         Path(("containers".to_string(), id)),
         params,
-        multipart,
+        request,
     )
     .await
 }
@@ -742,13 +743,8 @@ async fn upload(
     state: State,
     Path((collection, id)): Path<(String, String)>,
     params: Params,
-    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    if params.0.contains_key("ticket") {
-        return Err(ApiError::bad_request(
-            "signed-URL uploads are not enabled on this server (GET /config says signed_url: false)",
-        ));
-    }
     // Permission first: nobody streams a gigabyte only to be told no.
     {
         let (caller, collection, id) = (caller.clone(), collection.clone(), id.clone());
@@ -759,6 +755,30 @@ async fn upload(
             })
             .await?;
     }
+    if let Some(ticket) = params.0.get("ticket").cloned() {
+        if !state.signed_urls {
+            return Err(ApiError::bad_request(
+                "signed-URL uploads are not enabled on this server (GET /config says signed_url: false)",
+            ));
+        }
+        let Body(body) = Body::from_request(request, &()).await?;
+        let blobs = state.blobs.clone();
+        let base_url = state.base_url.clone();
+        let reply = state
+            .store
+            .write(move |c| {
+                let row =
+                    files::container_of(c, &caller, &collection, &id, crate::access::Level::Rw)?;
+                if ticket.is_empty() {
+                    files::open_ticket(c, &caller, &row, body, &base_url)
+                } else {
+                    files::close_ticket(c, &caller, &blobs, row, &ticket).map(Value::Array)
+                }
+            })
+            .await?;
+        return Ok(Json(reply));
+    }
+    let multipart = axum::extract::Multipart::from_request(request, &()).await;
     let mut multipart = multipart
         .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
     let mut metadata = None;
@@ -1072,4 +1092,36 @@ async fn replace_file_tags(
         .write(move |c| files::set_tags(c, &caller, &file_id, body, true))
         .await?;
     Ok(modified(1))
+}
+
+/// `PUT /storage/{ticket}/{name}`: the storage URL of a signed-URL upload; the ticket is the
+/// only credential. The bytes wait in `tmp/` until the ticket closes.
+async fn storage_put(
+    state: State,
+    Path((ticket, name)): Path<(String, String)>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    use futures_util::StreamExt;
+    files::check_name(&name)?;
+    {
+        let (ticket, name) = (ticket.clone(), name.clone());
+        state
+            .store
+            .run(move |c| files::ticket_accepts(c, &ticket, &name))
+            .await?;
+    }
+    let mut upload = state.blobs.begin().await?;
+    let mut body = request.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("the upload of {name:?} broke off: {e}")))?;
+        upload.write(&chunk).await?;
+    }
+    let staged = upload.finish(name).await?;
+    let blobs = state.blobs.clone();
+    state
+        .store
+        .write(move |c| files::keep_ticket_upload(c, &blobs, &ticket, staged))
+        .await?;
+    Ok(Json(json!({})))
 }

@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS file_versions (
 );
 -- Which container holds each file (by its stable file_id).
 CREATE TABLE IF NOT EXISTS file_index (file_id TEXT PRIMARY KEY, container_id TEXT NOT NULL);
+-- Signed-URL uploads in progress: the ticket, and the bytes received so far (in tmp/).
+CREATE TABLE IF NOT EXISTS upload_tickets (
+    ticket TEXT PRIMARY KEY, container_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    metadata TEXT NOT NULL, filenames TEXT NOT NULL, created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ticket_uploads (
+    ticket TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
+    hash TEXT NOT NULL, PRIMARY KEY (ticket, name)
+);
 CREATE TABLE IF NOT EXISTS download_tickets (
     ticket TEXT PRIMARY KEY, container_id TEXT NOT NULL, name TEXT NOT NULL,
     version INTEGER, expires INTEGER NOT NULL

@@ -26,6 +26,7 @@ async fn start_in(dir: tempfile::TempDir) -> TestServer {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
+        signed_urls: false,
     })
     .await
     .unwrap();
@@ -707,6 +708,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: path.clone(),
         admin_key: None,
+        signed_urls: false,
     })
     .await
     .unwrap();
@@ -731,6 +733,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: path,
         admin_key: None,
+        signed_urls: false,
     })
     .await
     .unwrap();
@@ -1894,5 +1897,95 @@ async fn files_by_id_tags_and_the_files_finder() {
             .await
             .0,
         404
+    );
+}
+
+#[tokio::test]
+async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = fw_server::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        admin_key: Some(ADMIN.into()),
+        signed_urls: true,
+    })
+    .await
+    .unwrap();
+    let server = TestServer {
+        base: format!("http://{}/api", running.addr),
+        _running: Some(running),
+        http: reqwest::Client::new(),
+        _dir: dir,
+    };
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    assert_eq!(
+        server.ok("GET", "/config", None).await["features"]["signed_url"],
+        true
+    );
+
+    let opened = server
+        .ok(
+            "POST",
+            &format!("{files}?ticket="),
+            Some(json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]})),
+        )
+        .await;
+    let ticket = opened["ticket"].as_str().unwrap().to_string();
+    let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+    assert!(url.ends_with(&format!("/storage/{ticket}/a.txt")), "{url}");
+    let put = |url: String| {
+        let http = server.http.clone();
+        async move {
+            http.put(url)
+                .body("hello")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The storage URL needs its ticket, for the names it was opened for.
+    let storage = url.trim_end_matches(&format!("{ticket}/a.txt")).to_string();
+    assert_eq!(put(format!("{storage}forged/a.txt")).await, 403);
+    assert_eq!(put(format!("{storage}{ticket}/other.txt")).await, 403);
+    assert_eq!(put(url.clone()).await, 200);
+
+    // Until the ticket closes, the file does not exist for anyone.
+    let doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(doc["files"], json!([]));
+    assert!(walk(&server._dir.path().join("blobs")).is_empty());
+
+    // Closing with someone else's ticket, or one never opened, fails; the real one works.
+    assert_eq!(
+        server
+            .call("POST", &format!("{files}?ticket=nope"), ADMIN, None)
+            .await
+            .0,
+        404
+    );
+    let closed = server
+        .ok("POST", &format!("{files}?ticket={ticket}"), None)
+        .await;
+    assert_eq!(
+        (closed[0]["name"].as_str(), closed[0]["size"].as_u64()),
+        (Some("a.txt"), Some(5))
+    );
+    assert_eq!(
+        server
+            .call("POST", &format!("{files}?ticket={ticket}"), ADMIN, None)
+            .await
+            .0,
+        404,
+        "a ticket closes once"
+    );
+    assert!(
+        std::fs::read_dir(server._dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
     );
 }

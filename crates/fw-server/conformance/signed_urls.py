@@ -1,0 +1,51 @@
+# fw-server flags: --signed-urls
+"""The official Python SDK's signed-URL upload flow against `fw-server --signed-urls`:
+every upload asks GET /config, sees signed_url true, opens a ticket, PUTs the bytes to the
+storage URL the ticket names (on the server itself, with no API key), and closes the ticket.
+
+Usage: python signed_urls.py API_KEY DATA_DIR
+"""
+import os
+import sys
+import tempfile
+
+import flywheel
+
+API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
+checks = 0
+
+
+def check(name, condition, detail=""):
+    global checks
+    checks += 1
+    if not condition:
+        print(f"FAIL {name} {detail}")
+        sys.exit(1)
+    print(f"ok   {name}")
+
+
+fw = flywheel.Client(API_KEY)
+check("config says signed URLs", fw.get_config().features.signed_url is True)
+fw.add_group(flywheel.Group(id="signed", label="Signed"))
+project = fw.get_group("signed").add_project(label="Signed Project")
+acquisition = project.add_subject(label="s").add_session(label="ses").add_acquisition(label="acq")
+
+work = tempfile.mkdtemp()
+path = os.path.join(work, "signed.txt")
+with open(path, "w") as f:
+    f.write("through a ticket")
+acquisition.upload_file(path)
+files = fw.get_acquisition(acquisition.id).files
+check("upload_file through a ticket", [(f.name, f.size, f.type) for f in files] == [("signed.txt", 16, "text")], files)
+check("the bytes arrived", acquisition.read_file("signed.txt") == b"through a ticket")
+
+fw.upload_file_to_container(project.id, flywheel.FileSpec("meta.csv", b"a,b\n1,2\n", "text/csv"), metadata={"info": {"rows": 1}})
+meta = [f for f in fw.get_project(project.id).files if f.name == "meta.csv"][0]
+check("metadata travels with the ticket", (meta.type, meta.info) == ("tabular data", {"rows": 1}), meta)
+
+with open(path, "w") as f:
+    f.write("version two")
+acquisition.upload_file(path)
+check("a second signed upload makes version 2", [f.version for f in fw.get_acquisition(acquisition.id).files] == [2])
+
+print(f"{checks} passed, 0 failed")
