@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +18,9 @@ use crate::error::ApiError;
 use crate::store::container;
 use crate::util::now;
 use crate::{files, lookup, metadata, search};
+
+/// The largest JSON body accepted: metadata, never file contents.
+const MAX_JSON_BODY: usize = 16 << 20;
 
 /// Every route of this part of the API.
 pub(crate) fn router(state: AppState) -> Router {
@@ -43,12 +46,19 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/files/{file_id}/tags",
             axum::routing::patch(add_file_tags).put(replace_file_tags),
         )
-        .route("/api/containers/{id}/files", post(upload_to_container))
+        // Uploads stream to disk, so they have no body limit; everything else keeps one.
+        .route(
+            "/api/containers/{id}/files",
+            post(upload_to_container).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/api/containers/{id}/files/{name}",
             get(download_from_container),
         )
-        .route("/api/{collection}/{id}/files", post(upload))
+        .route(
+            "/api/{collection}/{id}/files",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/api/{collection}/{id}/files/{name}",
             get(download).put(update_file).delete(delete_file),
@@ -91,6 +101,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/{collection}/{id}/{children}", get(list_children))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -1467,6 +1467,30 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     );
     assert_eq!(get(format!("{files}/hello.txt"), vec![]).await.0, 401);
 
+    // Large files: no body limit on uploads (extractors default to 2 MB).
+    let large: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (status, reply) = upload(&server, &files, ADMIN, "large.bin", &large, None).await;
+    assert_eq!(
+        (status, reply[0]["size"].as_u64()),
+        (200, Some(5_000_000)),
+        "{reply}"
+    );
+    assert_eq!(get(format!("{files}/large.bin"), auth()).await.2, large);
+    // JSON bodies keep a limit: a 20 MB info update is refused, not read.
+    let huge = json!({"set": {"blob": "x".repeat(20 << 20)}});
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/acquisitions/{acquisition}/info"),
+                ADMIN,
+                Some(huge)
+            )
+            .await
+            .0,
+        400
+    );
+
     // Any Unicode name; never one that could escape, through the form or the path.
     let (status, _) = upload(&server, &files, ADMIN, "scan é #1.nii.gz", b"x", None).await;
     assert_eq!(status, 200);
