@@ -83,6 +83,11 @@ fn conformance() -> Result<(), String> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        // `_name.py` files are helpers the scripts import, not scripts.
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('_'))
+        })
         .collect();
     scripts.sort();
     for script in scripts {

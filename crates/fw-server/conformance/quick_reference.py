@@ -10,18 +10,9 @@ import sys
 import tempfile
 
 import flywheel
+from _check import check, done
 
 API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    checks += 1
-    if not condition:
-        print(f"FAIL {name} {detail}")
-        sys.exit(1)
-    print(f"ok   {name}")
 
 
 # Client from an API key, and from the CLI's credentials file.
@@ -238,4 +229,4 @@ check("file.reload", scan_file().reload().name == "scan 1#.nii.gz")
 found = fw.files.find("name=scan 1#.nii.gz")
 check("fw.files.find (envelope, keyset by file_id)", [f.name for f in found] == ["scan 1#.nii.gz"], found)
 
-print(f"{checks} passed, 0 failed")
+done()

@@ -10,18 +10,9 @@ import sys
 import tempfile
 
 import flywheel
+from _check import check, done
 
 API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    checks += 1
-    if not condition:
-        print(f"FAIL {name} {detail}")
-        sys.exit(1)
-    print(f"ok   {name}")
 
 
 fw = flywheel.Client(API_KEY)
@@ -48,4 +39,4 @@ with open(path, "w") as f:
 acquisition.upload_file(path)
 check("a second signed upload makes version 2", [f.version for f in fw.get_acquisition(acquisition.id).files] == [2])
 
-print(f"{checks} passed, 0 failed")
+done()

@@ -530,6 +530,19 @@ pub(crate) fn update(entry: &mut Map<String, Value>, body: Value) -> Result<(), 
     Ok(())
 }
 
+/// `PATCH …/files/{name}/info`: the `Info` delta of containers, on a file.
+pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
+    let info = entry
+        .get("info")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let info = crate::metadata::apply_info_update(info, body)?;
+    entry.insert("info_exists".into(), json!(!info.is_empty()));
+    entry.insert("info".into(), Value::Object(info));
+    Ok(())
+}
+
 /// `PATCH …/files/{name}/classification`: `add`, `delete`, or `replace` (which may also set
 /// `modality`); values are checked against the modality's aspects (`Custom` is free).
 pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
@@ -646,8 +659,8 @@ pub(crate) fn delete(
     put_container(c, &row)
 }
 
-/// A file entry as `/files` shows it: with `parent_ref` and `parents`.
-fn with_parent(entry: &Value, row: &Row) -> Value {
+/// A file entry with `parent_ref`, as `/files`, lookup and resolve show it.
+pub(crate) fn with_parent(entry: &Value, row: &Row) -> Value {
     let mut entry = entry.clone();
     entry["parent_ref"] = json!({"type": row.kind, "id": row.id});
     entry
@@ -943,14 +956,13 @@ pub(crate) fn close_ticket(
         )
         .optional()
         .map_err(db)?;
-    let Some((container_id, user_id, metadata)) =
+    let Some((_, _, metadata)) =
         opened.filter(|(container, user, _)| *container == row.id && *user == caller.user_id)
     else {
         return Err(ApiError::not_found(
             "no such upload ticket for this container",
         ));
     };
-    let _ = (container_id, user_id);
     let mut statement = c
         .prepare("SELECT name, path, size, hash FROM ticket_uploads WHERE ticket = ?1")
         .map_err(db)?;

@@ -64,10 +64,7 @@ pub(crate) fn resolve(
                     .as_array()
                     .and_then(|files| files.iter().find(|f| f["name"] == name))
                     .ok_or_else(|| not_found(path))?;
-                let mut node = file.clone();
-                node["container_type"] = json!("file");
-                node["parent_ref"] = json!({"type": parent.kind, "id": parent.id});
-                nodes.push(node);
+                nodes.push(file_node(file, &parent));
                 if segments.peek().is_some() {
                     return Err(not_found(path));
                 }
@@ -162,12 +159,16 @@ fn children_of(
         })?;
     }
     for file in parent.doc["files"].as_array().into_iter().flatten() {
-        let mut node = file.clone();
-        node["container_type"] = json!("file");
-        node["parent_ref"] = json!({"type": parent.kind, "id": parent.id});
-        children.push(node);
+        children.push(file_node(file, parent));
     }
     Ok(children)
+}
+
+/// A file as a lookup node: the entry with `parent_ref` and `container_type: file`.
+fn file_node(file: &Value, parent: &Row) -> Value {
+    let mut node = crate::files::with_parent(file, parent);
+    node["container_type"] = json!("file");
+    node
 }
 
 /// A node the caller cannot see is reported as not found, like a missing one.

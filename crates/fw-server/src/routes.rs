@@ -926,9 +926,8 @@ async fn download(
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start))
         .await
         .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;
-    let body = axum::body::Body::from_stream(tokio_util_stream(tokio::io::AsyncReadExt::take(
-        file, length,
-    )));
+    let body =
+        axum::body::Body::from_stream(reader_stream(tokio::io::AsyncReadExt::take(file, length)));
     let content_type = if params.0.get("view").is_some_and(|v| v == "true") {
         entry["mimetype"]
             .as_str()
@@ -954,7 +953,7 @@ async fn download(
 }
 
 /// The bytes of a reader as a body stream, 256 KiB at a time.
-fn tokio_util_stream(
+fn reader_stream(
     reader: impl tokio::io::AsyncRead + Send + 'static,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
     tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
@@ -962,83 +961,51 @@ fn tokio_util_stream(
 
 type FilePath = Path<(String, String, String)>;
 
-async fn update_file(
+/// Applies `change` with the request body to the current entry of a file (read-write).
+async fn edit_file(
     caller: Caller,
     state: State,
     Path((collection, id, name)): FilePath,
-    Body(body): Body,
+    body: Value,
+    change: fn(&mut serde_json::Map<String, Value>, Value) -> Result<(), ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     state
         .store
         .write(move |c| {
-            files::modify(
-                c,
-                &caller,
-                &collection,
-                &id,
-                &name,
-                crate::access::Level::Rw,
-                |entry| files::update(entry, body),
-            )
+            let level = crate::access::Level::Rw;
+            files::modify(c, &caller, &collection, &id, &name, level, |entry| {
+                change(entry, body)
+            })
         })
         .await?;
     Ok(modified(1))
+}
+
+async fn update_file(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    edit_file(caller, state, path, body, files::update).await
 }
 
 async fn update_file_info(
     caller: Caller,
     state: State,
-    Path((collection, id, name)): FilePath,
+    path: FilePath,
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| {
-            files::modify(
-                c,
-                &caller,
-                &collection,
-                &id,
-                &name,
-                crate::access::Level::Rw,
-                |entry| {
-                    let info = entry
-                        .get("info")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    let info = metadata::apply_info_update(info, body)?;
-                    entry.insert("info_exists".into(), json!(!info.is_empty()));
-                    entry.insert("info".into(), Value::Object(info));
-                    Ok(())
-                },
-            )
-        })
-        .await?;
-    Ok(modified(1))
+    edit_file(caller, state, path, body, files::update_info).await
 }
 
 async fn classify_file(
     caller: Caller,
     state: State,
-    Path((collection, id, name)): FilePath,
+    path: FilePath,
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| {
-            files::modify(
-                c,
-                &caller,
-                &collection,
-                &id,
-                &name,
-                crate::access::Level::Rw,
-                |entry| files::classify(entry, body),
-            )
-        })
-        .await?;
-    Ok(modified(1))
+    edit_file(caller, state, path, body, files::classify).await
 }
 
 async fn delete_file(
