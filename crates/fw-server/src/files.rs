@@ -342,6 +342,12 @@ pub(crate) fn record(
         entry.insert("info".into(), Value::Object(info));
         entry.insert("size".into(), json!(upload.size));
         entry.insert("hash".into(), json!(upload.hash));
+        if upload.name.to_ascii_lowercase().ends_with(".zip") {
+            entry.insert(
+                "zip_member_count".into(),
+                json!(crate::archive::zip_member_count(&blob)),
+            );
+        }
         entry.insert(
             "origin".into(),
             json!({"type": "user", "id": caller.user_id}),

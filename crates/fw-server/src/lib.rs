@@ -10,7 +10,9 @@
 //! members and bulk archives come later (see the crate README).
 
 mod access;
+mod archive;
 mod auth;
+mod bulk;
 mod containers;
 mod error;
 mod files;

@@ -17,7 +17,7 @@ use crate::containers::{self, Kind, ListParams};
 use crate::error::ApiError;
 use crate::store::container;
 use crate::util::now;
-use crate::{files, lookup, metadata, search};
+use crate::{archive, bulk, files, lookup, metadata, search};
 
 /// The largest JSON body accepted: metadata, never file contents.
 const MAX_JSON_BODY: usize = 16 << 20;
@@ -38,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/lookup", post(lookup))
         .route("/api/resolve", post(resolve))
         .route("/api/dataexplorer/search", post(search))
+        .route("/api/download", get(bulk_download).post(create_download))
         .route("/api/containers/{id}", get(get_container))
         .route("/storage/{ticket}/{name}", axum::routing::put(storage_put))
         .route("/api/files", get(list_files))
@@ -907,6 +908,24 @@ async fn download(
         .as_str()
         .and_then(|h| state.blobs.path_of(h))
         .ok_or_else(|| ApiError::internal("the file entry has no content hash"))?;
+    let name = entry["name"].as_str().unwrap_or_default().to_string();
+    if params.0.get("info").is_some_and(|v| v == "true") {
+        let info = tokio::task::spawn_blocking(move || archive::zip_info(&path, &name))
+            .await
+            .map_err(|e| ApiError::internal(format!("a zip task failed: {e}")))??;
+        return Ok(Json(info).into_response());
+    }
+    if let Some(member) = params.0.get("member").filter(|m| !m.is_empty()).cloned() {
+        let (body, size) =
+            tokio::task::spawn_blocking(move || archive::zip_member(path, &name, &member))
+                .await
+                .map_err(|e| ApiError::internal(format!("a zip task failed: {e}")))??;
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, size)
+            .body(body)
+            .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")));
+    }
     let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|e| ApiError::internal(format!("the content of this file is missing: {e}")))?;
@@ -957,6 +976,65 @@ fn reader_stream(
     reader: impl tokio::io::AsyncRead + Send + 'static,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
     tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
+}
+
+/// `POST /download[?prefix=&type=]`: plans a bulk archive; the reply is its ticket stub.
+async fn create_download(
+    caller: Caller,
+    state: State,
+    params: Params,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let prefix = params.0.get("prefix").cloned();
+    let layout = params.0.get("type").cloned();
+    state
+        .store
+        .write(move |c| bulk::create_ticket(c, &caller, body, prefix.as_deref(), layout.as_deref()))
+        .await
+        .map(Json)
+}
+
+/// `GET /download?ticket=<ticket>&format=tar|zip`: the planned archive, streamed. The
+/// ticket is the credential; no key is needed.
+async fn bulk_download(state: State, params: Params) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let ticket = params
+        .0
+        .get("ticket")
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("GET /download needs ?ticket= from POST /download"))?;
+    let format = archive::Format::parse(params.0.get("format").map(String::as_str))?;
+    let filename = {
+        let ticket = ticket.clone();
+        state
+            .store
+            .run(move |c| bulk::ticket_filename(c, &ticket))
+            .await?
+    };
+    let (filename, content_type) = match format {
+        archive::Format::Tar => (filename, "application/x-tar"),
+        archive::Format::Zip => (
+            format!("{}.zip", filename.trim_end_matches(".tar")),
+            "application/zip",
+        ),
+    };
+    let (store, blobs) = (state.store.clone(), state.blobs.clone());
+    let body = archive::streamed_body(move |out| {
+        archive::write_archive(out, format, &blobs, |skip| {
+            store
+                .run_blocking(|c| bulk::members(c, &ticket, skip))
+                .map_err(|e| std::io::Error::other(e.message))
+        })
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        )
+        .body(body)
+        .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")))
 }
 
 type FilePath = Path<(String, String, String)>;

@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS download_tickets (
     ticket TEXT PRIMARY KEY, container_id TEXT NOT NULL, name TEXT NOT NULL,
     version INTEGER, expires INTEGER NOT NULL
 );
+-- Bulk downloads: a ticket, and the archive members planned for it, in order.
+CREATE TABLE IF NOT EXISTS bulk_downloads (
+    ticket TEXT PRIMARY KEY, filename TEXT NOT NULL, expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bulk_members (
+    ticket TEXT NOT NULL, seq INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,
+    size INTEGER NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (ticket, seq)
+) WITHOUT ROWID;
 -- Finders: children of a parent, optionally by label (`project=<id>,label=x`).
 CREATE INDEX IF NOT EXISTS containers_by_parent ON containers(parent_id, kind, label, id);
 -- Finders over a whole project (sessions of a project, acquisitions of a project).
@@ -113,6 +121,19 @@ impl Store {
         })
         .await
         .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
+    }
+
+    /// Runs `work` with the connection on this thread, which may block: a blocking
+    /// thread that streams a reply reads its next page this way.
+    pub(crate) fn run_blocking<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let connection = self
+            .connection
+            .lock()
+            .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
+        work(&connection)
     }
 
     /// Runs `work` in one transaction on this thread, outside any async runtime (the

@@ -3,111 +3,11 @@
 
 use std::collections::HashSet;
 
-use fw_server::{Running, ServerConfig};
+mod common;
+
+use common::*;
+use fw_server::ServerConfig;
 use serde_json::{Value, json};
-
-struct TestServer {
-    /// The in-process server, when the test did not start the binary itself.
-    _running: Option<Running>,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-const ADMIN: &str = "admin-secret";
-
-async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    start_in(dir).await
-}
-
-async fn start_in(dir: tempfile::TempDir) -> TestServer {
-    let running = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        admin_key: Some(ADMIN.into()),
-        signed_urls: false,
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}/api", running.addr);
-    TestServer {
-        _running: Some(running),
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-impl TestServer {
-    async fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Authorization", format!("scitran-user {key}"))
-            .header("Content-Type", "application/json");
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, reply) = self.call(method, path, ADMIN, body).await;
-        assert!(status < 300, "{method} {path}: {status} {reply}");
-        reply
-    }
-
-    async fn create(&self, collection: &str, body: Value) -> String {
-        self.ok("POST", &format!("/{collection}"), Some(body)).await["_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Adds a user with a key (as `fw-server user add` does) and returns the key.
-    fn add_user(&self, id: &str) -> String {
-        fw_server::add_user_key(self._dir.path(), id, &json!({}), Some(&format!("key-{id}")))
-            .unwrap()
-    }
-}
-
-/// grp1 / Proj / sub1 / ses1 / T1w
-async fn hierarchy(server: &TestServer) -> (String, String, String, String) {
-    server
-        .ok(
-            "POST",
-            "/groups",
-            Some(json!({"_id": "grp1", "label": "Group One"})),
-        )
-        .await;
-    let project = server
-        .create("projects", json!({"label": "Proj", "group": "grp1"}))
-        .await;
-    let session = server
-        .create(
-            "sessions",
-            json!({"label": "ses1", "project": project, "subject": {"code": "sub1"}}),
-        )
-        .await;
-    let subject = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await["subject"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let acquisition = server
-        .create("acquisitions", json!({"label": "T1w", "session": session}))
-        .await;
-    (project, subject, session, acquisition)
-}
 
 #[tokio::test]
 async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
@@ -1316,34 +1216,6 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
         )
         .await;
     assert_eq!(reply, json!([]));
-}
-
-async fn upload(
-    server: &TestServer,
-    path: &str,
-    key: &str,
-    name: &str,
-    bytes: &[u8],
-    metadata: Option<Value>,
-) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new();
-    if let Some(metadata) = metadata {
-        form = form.text("metadata", metadata.to_string());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-    );
-    let response = server
-        .http
-        .post(format!("{}{path}", server.base))
-        .header("Authorization", format!("scitran-user {key}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
