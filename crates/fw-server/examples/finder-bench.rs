@@ -1,12 +1,14 @@
-//! How fast finders answer on a project of 100,000 subjects.
+//! How fast finders and bulk downloads answer on a project of 100,000 subjects.
 //!
 //! `cargo run --release -p fw-server --example finder-bench [SUBJECTS]`
 //!
 //! Starts a server on a temporary data directory, creates a group, a project and one
-//! subject through the API, clones that subject into SUBJECTS rows (SQLite's JSON
-//! functions rewrite `_id`, `label` and `code`, so every document is a real one), then
-//! times finders over HTTP: by parent and label (indexed), by parent alone with a limit,
-//! and by an info field (every document read and evaluated).
+//! subject with a small file through the API, clones that subject into SUBJECTS rows
+//! (SQLite's JSON functions rewrite `_id`, `label` and `code`, so every document is a real
+//! one, and every file entry points at the one real blob), then times finders over HTTP: by
+//! parent and label (indexed), by parent alone with a limit, and by an info field (every
+//! document read and evaluated); then a bulk download of the whole project (planning, then
+//! the tar of every file) and of one subject (whose folder name needs all its siblings).
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"consent form".to_vec()).file_name("consent.txt"),
+    );
+    http.post(format!("{base}/subjects/{template}/files"))
+        .header("Authorization", "scitran-user bench")
+        .multipart(form)
+        .send()
+        .await?
+        .error_for_status()?;
 
     let started = Instant::now();
     let connection = rusqlite::Connection::open(dir.path().join("fw.sqlite"))?;
@@ -119,6 +131,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[times.len() - 1].as_secs_f64() * 1000.0
         );
     }
+
+    let node = |level: &str, id: &str| json!({"nodes": [{"level": level, "_id": id}]});
+    let started = Instant::now();
+    let ticket = call(
+        reqwest::Method::POST,
+        "/download".into(),
+        Some(node("project", &project)),
+    )
+    .await?;
+    let planned = started.elapsed();
+    let started = Instant::now();
+    let tar = http
+        .get(format!(
+            "{base}/download?ticket={}&format=tar",
+            ticket["ticket"].as_str().ok_or("no ticket")?
+        ))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    println!(
+        "bulk download of the project: {} files planned in {:.0} ms, a {:.1} MiB tar in {:.0} ms",
+        ticket["file_cnt"],
+        planned.as_secs_f64() * 1000.0,
+        tar.len() as f64 / (1 << 20) as f64,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let started = Instant::now();
+    let one = call(
+        reqwest::Method::POST,
+        "/download".into(),
+        Some(node("subject", &format!("{:024x}", subjects / 2))),
+    )
+    .await?;
+    println!(
+        "bulk download of one subject: {} file planned in {:.0} ms",
+        one["file_cnt"],
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     server.stop().await?;
     Ok(())
 }

@@ -3,11 +3,11 @@
 //! (flywheel-sdk 23.0.0) runs against it unmodified. The embedded default of the Rust SDK's
 //! examples and tests.
 //!
-//! This first part serves users, keys, version and configuration, roles and modalities,
-//! the container hierarchy (groups, projects, subjects, sessions, acquisitions, analyses)
-//! with finders and paging, lookup and resolve, info, tags, notes, permissions, FlyQL
-//! search, and files (uploads, versions, downloads, metadata). Signed-URL uploads, zip
-//! members and bulk archives come later (see the crate README).
+//! It serves users, keys, version and configuration, roles and modalities, the container
+//! hierarchy (groups, projects, subjects, sessions, acquisitions, analyses) with finders and
+//! paging, lookup and resolve, info, tags, notes, permissions, FlyQL search, and files
+//! (uploads, signed-URL uploads, versions, downloads, metadata, zip members, and bulk tar
+//! and zip archives); the crate README lists the endpoints.
 
 mod access;
 mod archive;
