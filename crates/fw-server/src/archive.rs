@@ -144,52 +144,54 @@ pub(crate) fn write_archive(
     out: &mut BodyWriter,
     format: Format,
     blobs: &Blobs,
-    mut next_page: impl FnMut(usize) -> io::Result<Vec<Member>>,
+    next_page: impl FnMut(usize) -> io::Result<Vec<Member>>,
 ) -> io::Result<()> {
     match format {
         Format::Tar => {
             let mut tar = tar::Builder::new(out);
-            let mut written = 0;
-            loop {
-                let page = next_page(written)?;
-                if page.is_empty() {
-                    break;
-                }
-                for member in page {
-                    let mut header = tar::Header::new_gnu();
-                    header.set_entry_type(tar::EntryType::Regular);
-                    header.set_size(member.size);
-                    header.set_mode(0o644);
-                    header.set_mtime(member.modified.max(0) as u64);
-                    tar.append_data(&mut header, &member.path, open_blob(blobs, &member)?)?;
-                    written += 1;
-                }
-            }
+            each_member(next_page, |member| {
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(member.size);
+                header.set_mode(0o644);
+                header.set_mtime(member.modified.max(0) as u64);
+                tar.append_data(&mut header, &member.path, open_blob(blobs, &member)?)
+            })?;
             tar.finish()
         }
         Format::Zip => {
             let mut zip = zip::ZipWriter::new_stream(out);
-            let mut written = 0;
-            loop {
-                let page = next_page(written)?;
-                if page.is_empty() {
-                    break;
-                }
-                for member in page {
-                    let options = SimpleFileOptions::default()
-                        .compression_method(zip::CompressionMethod::Stored)
-                        .large_file(member.size >= u64::from(u32::MAX))
-                        .last_modified_time(dos_time(member.modified))
-                        .unix_permissions(0o644);
-                    let mut blob = open_blob(blobs, &member)?;
-                    zip.start_file(member.path.as_str(), options)
-                        .map_err(io::Error::other)?;
-                    io::copy(&mut blob, &mut zip)?;
-                    written += 1;
-                }
-            }
+            each_member(next_page, |member| {
+                let options = SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Stored)
+                    .large_file(member.size >= u64::from(u32::MAX))
+                    .last_modified_time(dos_time(member.modified))
+                    .unix_permissions(0o644);
+                let mut blob = open_blob(blobs, &member)?;
+                zip.start_file(member.path.as_str(), options)
+                    .map_err(io::Error::other)?;
+                io::copy(&mut blob, &mut zip).map(|_| ())
+            })?;
             zip.finish().map_err(io::Error::other)?;
             Ok(())
+        }
+    }
+}
+
+/// Calls `visit` on every member, reading them a page at a time.
+fn each_member(
+    mut next_page: impl FnMut(usize) -> io::Result<Vec<Member>>,
+    mut visit: impl FnMut(Member) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut done = 0;
+    loop {
+        let page = next_page(done)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        done += page.len();
+        for member in page {
+            visit(member)?;
         }
     }
 }

@@ -38,15 +38,7 @@ pub(crate) fn create_ticket(
     prefix: Option<&str>,
     layout: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let request: fw_model::DownloadRequest = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid download request: {e}")))?;
-    if !request.extra.is_empty() {
-        let unknown: Vec<&str> = request.extra.keys().map(String::as_str).collect();
-        return Err(ApiError::bad_request(format!(
-            "unknown field(s) in a download request: {}",
-            unknown.join(", ")
-        )));
-    }
+    let request: fw_model::DownloadRequest = crate::util::typed_body(body, "download request")?;
     if let Some(other) = layout.filter(|l| *l != "classic") {
         return Err(ApiError::bad_request(format!(
             "this server builds classic archives only, not type={other:?}"

@@ -109,25 +109,7 @@ fn decode<T: WireModel>(
     body: Value,
     what: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let body = match body {
-        Value::Null => Value::Object(Map::new()),
-        Value::Object(map) => Value::Object(map),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "the {what} must be a JSON object, not {other}"
-            )));
-        }
-    };
-    let typed: T = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid {} {what}: {e}", kind.name())))?;
-    if !typed.extra().is_empty() {
-        let unknown: Vec<&str> = typed.extra().keys().map(String::as_str).collect();
-        return Err(ApiError::bad_request(format!(
-            "unknown field(s) in a {} {what}: {}",
-            kind.name(),
-            unknown.join(", ")
-        )));
-    }
+    let typed: T = crate::util::typed_body(body, &format!("{} {what}", kind.name()))?;
     match serde_json::to_value(&typed) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal(format!("cannot re-encode a {what}"))),

@@ -507,15 +507,7 @@ pub(crate) fn modify<T>(
 /// `PUT …/files/{name}` (`type`, `modality`): a new modality clears the classification but
 /// its `Custom` values.
 pub(crate) fn update(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
-    let update: fw_model::FileUpdate = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid file update: {e}")))?;
-    if !update.extra.is_empty() {
-        let unknown: Vec<&str> = update.extra.keys().map(String::as_str).collect();
-        return Err(ApiError::bad_request(format!(
-            "unknown field(s) in a file update: {}",
-            unknown.join(", ")
-        )));
-    }
+    let update: fw_model::FileUpdate = crate::util::typed_body(body, "file update")?;
     if let Some(kind) = update.r#type {
         entry.insert("type".into(), json!(kind));
     }
