@@ -229,4 +229,18 @@ check("file.reload", scan_file().reload().name == "scan 1#.nii.gz")
 found = fw.files.find("name=scan 1#.nii.gz")
 check("fw.files.find (envelope, keyset by file_id)", [f.name for f in found] == ["scan 1#.nii.gz"], found)
 
+# Moving containers, with everything below them.
+mover = project.add_subject(label="mover")
+mover_session = mover.add_session(label="ses-m")
+mover_acquisition = mover_session.add_acquisition(label="acq-m")
+other = group.add_project(label="SDK Other")
+mover.update(project=other.id)
+check("subject.update(project=...) moves its sessions and acquisitions", (fw.get_session(mover_session.id).project, fw.get_acquisition(mover_acquisition.id).parents.project) == (other.id, other.id))
+target = other.add_subject(label="target")
+mover_session.update(subject={"_id": target.id})
+check("session.update(subject=...) moves it to that subject", fw.get_session(mover_session.id).subject.id == target.id)
+second = target.add_session(label="ses-n")
+mover_acquisition.update(session=second.id)
+check("acquisition.update(session=...) moves it", [a.id for a in second.acquisitions()] == [mover_acquisition.id])
+
 done()

@@ -395,7 +395,7 @@ fn sync_code_and_label(fields: &mut Map<String, Value>) -> Result<(), ApiError> 
 
 /// The subject of a new session: an existing id, `{_id}`, or `{code|label, …}`, which
 /// finds the project's subject with that code or creates it.
-fn session_subject(
+pub(crate) fn session_subject(
     c: &Connection,
     project: &Row,
     subject: Option<Value>,
@@ -701,7 +701,7 @@ fn json_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
 }
 
-/// Applies an update body; moving to another parent is not supported yet.
+/// Applies an update body; a new parent moves the container with everything below it.
 pub(crate) fn update(
     c: &Connection,
     caller: &Caller,
@@ -712,35 +712,8 @@ pub(crate) fn update(
     let mut row = get_for(c, caller, kind, id, Level::Rw)?;
     let mut fields = update_body(kind, body)?;
     check_label(&fields, "label")?;
-    let parent_field = match kind {
-        Kind::Project => Some("group"),
-        Kind::Subject | Kind::Session => Some("project"),
-        Kind::Acquisition => Some("session"),
-        _ => None,
-    };
-    for field in parent_field
-        .into_iter()
-        .chain((kind == Kind::Session).then_some("subject"))
-    {
-        if let Some(value) = fields.remove(field) {
-            let target = value
-                .as_str()
-                .or_else(|| value.get("_id").and_then(Value::as_str));
-            let current = match field {
-                "subject" => row.parent_id.as_deref(),
-                _ => row
-                    .doc
-                    .get(field)
-                    .and_then(Value::as_str)
-                    .or(row.parent_id.as_deref()),
-            };
-            if target != current {
-                return Err(ApiError::bad_request(format!(
-                    "moving a {} to another {field} is not supported yet",
-                    kind.name()
-                )));
-            }
-        }
+    if let Some(parent) = crate::moves::destination(c, caller, &row, kind, &mut fields)? {
+        crate::moves::apply(c, &mut row, &parent)?;
     }
     if kind == Kind::Subject && (fields.contains_key("label") || fields.contains_key("code")) {
         sync_code_and_label(&mut fields)?;

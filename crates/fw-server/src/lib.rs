@@ -18,6 +18,7 @@ mod error;
 mod files;
 mod lookup;
 mod metadata;
+mod moves;
 mod routes;
 mod search;
 mod store;

@@ -548,8 +548,8 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
             "PUT",
             format!("/projects/{project}"),
             Some(json!({"group": "elsewhere"})),
-            "not supported yet",
-            400,
+            "group elsewhere not found",
+            404,
         ),
     ];
     for (method, path, body, message, status) in cases {
@@ -1884,4 +1884,281 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
             .next()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn containers_move_with_everything_below_them() {
+    let server = start().await;
+    let (p1, subject, session, acquisition) = hierarchy(&server).await;
+    let p2 = server
+        .create("projects", json!({"label": "Other", "group": "grp1"}))
+        .await;
+    let (status, _) = upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"v1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"v2",
+        None,
+    )
+    .await;
+    let analysis = server
+        .ok(
+            "POST",
+            &format!("/sessions/{session}/analyses"),
+            Some(json!({"label": "qc"})),
+        )
+        .await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A subject moves to another project with its session, acquisition, files and analysis.
+    server
+        .ok(
+            "PUT",
+            &format!("/subjects/{subject}"),
+            Some(json!({"project": p2})),
+        )
+        .await;
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["project"].as_str(), sub["parents"]["project"].as_str()),
+        (Some(p2.as_str()), Some(p2.as_str()))
+    );
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(ses["project"], json!(p2));
+    assert_eq!(
+        ses["parents"],
+        json!({"group": "grp1", "project": p2, "subject": subject})
+    );
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["project"], json!(p2));
+    assert_eq!(acq["files"][0]["parents"]["project"], json!(p2));
+    assert_eq!(
+        acq["files"][0]["parents"]["acquisition"],
+        json!(acquisition)
+    );
+    let old = server
+        .ok(
+            "GET",
+            &format!("/acquisitions/{acquisition}/files/scan.nii.gz?version=1"),
+            None,
+        )
+        .await;
+    assert_eq!(old, json!("v1"), "earlier versions still download");
+    let file_id = acq["files"][0]["file_id"].as_str().unwrap();
+    let v1 = server
+        .ok("GET", &format!("/files/{file_id}?version=1"), None)
+        .await;
+    assert_eq!(v1["parents"]["project"], json!(p2));
+    let ana = server
+        .ok("GET", &format!("/analyses/{analysis}"), None)
+        .await;
+    assert_eq!(ana["parents"]["project"], json!(p2));
+    let listed = |reply: Value| -> Vec<String> {
+        reply
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        listed(
+            server
+                .ok("GET", &format!("/projects/{p2}/sessions"), None)
+                .await
+        ),
+        [session.as_str()]
+    );
+    assert!(
+        listed(
+            server
+                .ok("GET", &format!("/projects/{p1}/sessions"), None)
+                .await
+        )
+        .is_empty()
+    );
+    let found = server
+        .ok(
+            "POST",
+            "/lookup",
+            Some(json!({"path": ["grp1", "Other", "sub1", "ses1", "T1w"]})),
+        )
+        .await;
+    assert_eq!(found["_id"], json!(acquisition));
+
+    // A project holds one subject per code.
+    let twin = server
+        .create("subjects", json!({"label": "sub1", "project": p1}))
+        .await;
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/subjects/{twin}"),
+            ADMIN,
+            Some(json!({"project": p2})),
+        )
+        .await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(
+        server.ok("GET", &format!("/subjects/{twin}"), None).await["project"],
+        json!(p1)
+    );
+
+    // A session moves to a subject by id, by a new code, or to a project (same code there).
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": twin})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (ses["subject"]["_id"].as_str(), ses["project"].as_str()),
+        (Some(twin.as_str()), Some(p1.as_str()))
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": {"code": "sub9"}})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (ses["subject"]["code"].as_str(), ses["project"].as_str()),
+        (Some("sub9"), Some(p1.as_str()))
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/subjects/{}", ses["subject"]["_id"].as_str().unwrap()),
+            Some(json!({"sex": "female"})),
+        )
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"project": p2})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (
+            ses["subject"]["code"].as_str(),
+            ses["subject"]["sex"].as_str(),
+            ses["project"].as_str()
+        ),
+        (Some("sub9"), Some("female"), Some(p2.as_str())),
+        "the subject is made in the new project with its details"
+    );
+    assert_eq!(ses["parents"]["project"], json!(p2));
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["subject"], ses["subject"]["_id"]);
+
+    // An acquisition moves to another session; a project to another group.
+    let other_session = server
+        .create(
+            "sessions",
+            json!({"label": "ses2", "project": p1, "subject": {"code": "sub1"}}),
+        )
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/acquisitions/{acquisition}"),
+            Some(json!({"session": other_session})),
+        )
+        .await;
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(
+        (
+            acq["parents"]["session"].as_str(),
+            acq["parents"]["project"].as_str()
+        ),
+        (Some(other_session.as_str()), Some(p1.as_str()))
+    );
+    server
+        .ok("POST", "/groups", Some(json!({"_id": "grp2"})))
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/projects/{p1}"),
+            Some(json!({"group": "grp2"})),
+        )
+        .await;
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["group"], json!("grp2"));
+    assert_eq!(acq["files"][0]["parents"]["group"], json!("grp2"));
+    let (status, _) = server
+        .call("GET", "/projects?filter=group=grp2", ADMIN, None)
+        .await;
+    assert_eq!(status, 200);
+
+    // Moving needs read-write on the destination; a refused move changes nothing.
+    let key = server.add_user("rw@x.org");
+    server
+        .ok(
+            "POST",
+            &format!("/projects/{p2}/permissions"),
+            Some(json!({"_id": "rw@x.org", "role_ids": ["000000000000000000000a02"]})),
+        )
+        .await;
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            &key,
+            Some(json!({"project": p1})),
+        )
+        .await;
+    assert_eq!(status, 404, "{reply}");
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["project"],
+        json!(p2)
+    );
+    let (status, _) = server
+        .call(
+            "PUT",
+            &format!("/acquisitions/{acquisition}"),
+            ADMIN,
+            Some(json!({"session": subject})),
+        )
+        .await;
+    assert_eq!(status, 404, "a subject is not a session");
 }
