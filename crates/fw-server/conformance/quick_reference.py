@@ -243,4 +243,16 @@ second = target.add_session(label="ses-n")
 mover_acquisition.update(session=second.id)
 check("acquisition.update(session=...) moves it", [a.id for a in second.acquisitions()] == [mover_acquisition.id])
 
+# Custom roles.
+uploader = fw.add_role(flywheel.RoleInput(label="SDK Uploader", actions=["containers_view_metadata", "files_create_single"]))
+check("add_role", (uploader.label, uploader.default_flywheel_role) == ("SDK Uploader", None), uploader)
+check("get_all_roles lists it", "SDK Uploader" in [r.label for r in fw.get_all_roles()])
+other.add_permission({"_id": "bob@x.org", "role_ids": [uploader.id]})
+check("a project permission with a custom role", fw.get_role(uploader.id).in_use is True)
+fw.modify_role(uploader.id, flywheel.RoleUpdate(actions=["containers_view_metadata"]))
+check("modify_role", fw.get_role(uploader.id).actions == ["containers_view_metadata"])
+other.delete_permission("bob@x.org")
+fw.delete_role(uploader.id)
+check("delete_role", uploader.id not in [r.id for r in fw.get_all_roles()])
+
 done()

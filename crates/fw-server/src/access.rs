@@ -78,18 +78,22 @@ pub(crate) const RW_ROLE: &str = "000000000000000000000a02";
 /// The id of the default read-only role.
 pub(crate) const RO_ROLE: &str = "000000000000000000000a03";
 
-fn role_level(role_id: &str) -> Option<Level> {
+fn role_level(role_id: &str, custom_roles: &HashMap<String, Level>) -> Option<Level> {
     match role_id {
         ADMIN_ROLE => Some(Level::Admin),
         RW_ROLE => Some(Level::Rw),
         RO_ROLE => Some(Level::Ro),
-        _ => None,
+        _ => custom_roles.get(role_id).copied(),
     }
 }
 
 /// The level a `permissions` array gives a user: `access` entries (groups) or `role_ids`
-/// entries (projects).
-pub(crate) fn level_in(permissions: &Value, user_id: &str) -> Option<Level> {
+/// entries (projects, where custom roles count with the level of their actions).
+pub(crate) fn level_in(
+    permissions: &Value,
+    user_id: &str,
+    custom_roles: &HashMap<String, Level>,
+) -> Option<Level> {
     permissions
         .as_array()?
         .iter()
@@ -99,16 +103,18 @@ pub(crate) fn level_in(permissions: &Value, user_id: &str) -> Option<Level> {
             None => p["role_ids"]
                 .as_array()?
                 .iter()
-                .filter_map(|r| r.as_str().and_then(role_level))
+                .filter_map(|r| r.as_str().and_then(|id| role_level(id, custom_roles)))
                 .max(),
         })
         .max()
 }
 
-/// Resolves access to containers, caching the projects it reads.
+/// Resolves access to containers, caching the projects and custom roles it reads.
 pub(crate) struct Access<'a> {
     caller: &'a Caller,
     projects: HashMap<String, Option<Value>>,
+    /// The custom roles' levels, read at the first project permission.
+    custom_roles: Option<HashMap<String, Level>>,
 }
 
 impl<'a> Access<'a> {
@@ -117,6 +123,7 @@ impl<'a> Access<'a> {
         Access {
             caller,
             projects: HashMap::new(),
+            custom_roles: None,
         }
     }
 
@@ -127,7 +134,11 @@ impl<'a> Access<'a> {
             return Ok(Some(Level::Admin));
         }
         if row.kind == "group" {
-            return Ok(level_in(&row.doc["permissions"], &self.caller.user_id));
+            return Ok(level_in(
+                &row.doc["permissions"],
+                &self.caller.user_id,
+                &HashMap::new(),
+            ));
         }
         let Some(project_id) = &row.project_id else {
             return Ok(None);
@@ -140,7 +151,14 @@ impl<'a> Access<'a> {
                 project
             }
         };
-        Ok(project.and_then(|p| level_in(&p["permissions"], &self.caller.user_id)))
+        let custom_roles = match self.custom_roles.take() {
+            Some(roles) => roles,
+            None => crate::roles::custom_levels(c)?,
+        };
+        let level =
+            project.and_then(|p| level_in(&p["permissions"], &self.caller.user_id, &custom_roles));
+        self.custom_roles = Some(custom_roles);
+        Ok(level)
     }
 
     /// Whether a listing shows the container: with a permission, or to a site admin
@@ -156,9 +174,11 @@ impl<'a> Access<'a> {
         let mut plain = Access {
             caller: &caller,
             projects: std::mem::take(&mut self.projects),
+            custom_roles: self.custom_roles.take(),
         };
         let level = plain.level(c, row);
         self.projects = plain.projects;
+        self.custom_roles = plain.custom_roles;
         Ok(level?.is_some())
     }
 
@@ -197,13 +217,18 @@ mod tests {
     #[test]
     fn levels_from_access_and_roles() {
         let group = json!([{"_id": "a", "access": "rw"}, {"_id": "b", "access": "superuser"}]);
-        assert_eq!(level_in(&group, "a"), Some(Level::Rw));
-        assert_eq!(level_in(&group, "b"), None);
+        let none = HashMap::new();
+        assert_eq!(level_in(&group, "a", &none), Some(Level::Rw));
+        assert_eq!(level_in(&group, "b", &none), None);
         let project =
             json!([{"_id": "a", "role_ids": [RO_ROLE, ADMIN_ROLE]}, {"_id": "c", "role_ids": []}]);
-        assert_eq!(level_in(&project, "a"), Some(Level::Admin));
-        assert_eq!(level_in(&project, "c"), None);
-        assert_eq!(level_in(&project, "z"), None);
+        assert_eq!(level_in(&project, "a", &none), Some(Level::Admin));
+        assert_eq!(level_in(&project, "c", &none), None);
+        assert_eq!(level_in(&project, "z", &none), None);
+        let custom = json!([{"_id": "d", "role_ids": ["5f0000000000000000000001"]}]);
+        let levels = HashMap::from([("5f0000000000000000000001".to_string(), Level::Rw)]);
+        assert_eq!(level_in(&custom, "d", &none), None);
+        assert_eq!(level_in(&custom, "d", &levels), Some(Level::Rw));
         assert!(Level::Ro < Level::Rw && Level::Rw < Level::Admin);
     }
 }

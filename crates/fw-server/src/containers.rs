@@ -786,7 +786,7 @@ pub(crate) fn set_permission(
             let roles: fw_model::RolePermission = serde_json::from_value(Value::Object(permission))
                 .map_err(|e| ApiError::bad_request(format!("invalid project permission: {e}")))?;
             let role_ids = roles.role_ids.unwrap_or_default();
-            let known = crate::access::default_roles();
+            let known = crate::roles::all(c)?;
             if let Some(unknown) = role_ids
                 .iter()
                 .find(|r| !known.iter().any(|k| k["_id"] == r.as_str()))

@@ -19,6 +19,7 @@ mod files;
 mod lookup;
 mod metadata;
 mod moves;
+mod roles;
 mod routes;
 mod search;
 mod store;

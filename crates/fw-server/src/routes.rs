@@ -11,7 +11,6 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::access::default_roles;
 use crate::auth::{self, Caller};
 use crate::containers::{self, Kind, ListParams};
 use crate::error::ApiError;
@@ -32,7 +31,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/users/{id}", get(get_user))
         .route("/api/version", get(version))
         .route("/api/config", get(config))
-        .route("/api/roles", get(roles))
+        .route("/api/roles", get(roles).post(add_role))
+        .route(
+            "/api/roles/{id}",
+            get(get_role).put(modify_role).delete(delete_role),
+        )
         .route("/api/modalities", get(modalities))
         .route("/api/modalities/{id}", get(modality))
         .route("/api/lookup", post(lookup))
@@ -332,8 +335,54 @@ async fn config(state: axum::extract::State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn roles(_: Caller) -> Json<Value> {
-    Json(Value::Array(default_roles()))
+async fn roles(_: Caller, state: State) -> Result<Json<Value>, ApiError> {
+    let roles = state.store.run(|c| crate::roles::all(c)).await?;
+    Ok(Json(Value::Array(roles)))
+}
+
+async fn get_role(
+    _: Caller,
+    state: State,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .run(move |c| crate::roles::get(c, &id))
+        .await
+        .map(Json)
+}
+
+async fn add_role(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| crate::roles::create(c, &caller, body))
+        .await
+        .map(Json)
+}
+
+async fn modify_role(
+    caller: Caller,
+    state: State,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .write(move |c| crate::roles::modify(c, &caller, &id, body))
+        .await
+        .map(Json)
+}
+
+async fn delete_role(
+    caller: Caller,
+    state: State,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state
+        .store
+        .write(move |c| crate::roles::delete(c, &caller, &id))
+        .await?;
+    Ok(axum::http::StatusCode::OK)
 }
 
 async fn get_container(
@@ -599,16 +648,15 @@ async fn add_group_role(
     }
     let role: fw_model::GroupRole = serde_json::from_value(body)
         .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
-    let role = default_roles()
-        .into_iter()
-        .find(|r| r["_id"] == role.id.as_str())
-        .ok_or_else(|| ApiError::not_found(format!("role {} not found", role.id)))?;
-    let role_id = role["_id"].clone();
     state
         .store
-        .write(move |c| containers::add_group_role(c, &caller, &id, role_id))
-        .await?;
-    Ok(Json(role))
+        .write(move |c| {
+            let role = crate::roles::get(c, role.id.as_str())?;
+            containers::add_group_role(c, &caller, &id, role["_id"].clone())?;
+            Ok(role)
+        })
+        .await
+        .map(Json)
 }
 
 async fn update_info(

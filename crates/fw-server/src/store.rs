@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS bulk_members (
     ticket TEXT NOT NULL, seq INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,
     size INTEGER NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (ticket, seq)
 ) WITHOUT ROWID;
+-- Custom roles (the three default roles are built in).
+CREATE TABLE IF NOT EXISTS roles (id TEXT PRIMARY KEY, label TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 -- Finders: children of a parent, optionally by label (`project=<id>,label=x`).
 CREATE INDEX IF NOT EXISTS containers_by_parent ON containers(parent_id, kind, label, id);
 -- Finders over a whole project (sessions of a project, acquisitions of a project).

@@ -2162,3 +2162,113 @@ async fn containers_move_with_everything_below_them() {
         .await;
     assert_eq!(status, 404, "a subject is not a session");
 }
+
+#[tokio::test]
+async fn custom_roles_grant_the_level_of_their_actions() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let key = server.add_user("uploader@x.org");
+    let role = server
+        .ok(
+            "POST",
+            "/roles",
+            Some(json!({"label": "Uploader", "actions": ["containers_view_metadata", "files_create_single"]})),
+        )
+        .await;
+    let role_id = role["_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            role["label"].as_str(),
+            role["in_use"].as_bool(),
+            role["default_flywheel_role"].is_null()
+        ),
+        (Some("Uploader"), Some(false), true)
+    );
+    let all = server.ok("GET", "/roles", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    for (caller, body, want) in [
+        (key.as_str(), json!({"label": "Mine", "actions": []}), 403),
+        (ADMIN, json!({"label": "Uploader", "actions": []}), 409),
+        (ADMIN, json!({"label": "read-only", "actions": []}), 409),
+        (
+            ADMIN,
+            json!({"label": "X", "actions": ["Files Download"]}),
+            400,
+        ),
+        (ADMIN, json!({"label": " ", "actions": []}), 400),
+        (ADMIN, json!({"label": "Y", "colour": "red"}), 400),
+    ] {
+        let (status, reply) = server
+            .call("POST", "/roles", caller, Some(body.clone()))
+            .await;
+        assert_eq!(status, want, "{body}: {reply}");
+    }
+
+    // A member with the custom role may upload (rw) but not delete (admin).
+    server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/permissions"),
+            Some(json!({"_id": "uploader@x.org", "role_ids": [role_id]})),
+        )
+        .await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    let (status, _) = upload(&server, &files, &key, "a.txt", b"a", None).await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .call("DELETE", &format!("{files}/a.txt"), &key, None)
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        server.ok("GET", &format!("/roles/{role_id}"), None).await["in_use"],
+        true
+    );
+    let (status, _) = server
+        .call("DELETE", &format!("/roles/{role_id}"), ADMIN, None)
+        .await;
+    assert_eq!(status, 409, "a role in use stays");
+
+    // Changing the role changes what its members may do.
+    server
+        .ok(
+            "PUT",
+            &format!("/roles/{role_id}"),
+            Some(json!({"actions": ["containers_view_metadata"]})),
+        )
+        .await;
+    let (status, _) = upload(&server, &files, &key, "b.txt", b"b", None).await;
+    assert_eq!(status, 403);
+    let changed = server.ok("GET", &format!("/roles/{role_id}"), None).await;
+    assert_eq!(
+        changed["label"], "Uploader",
+        "a partial update keeps the label"
+    );
+    let (status, _) = server
+        .call("GET", &files.replace("/files", ""), &key, None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .call(
+            "PUT",
+            "/roles/000000000000000000000a03",
+            ADMIN,
+            Some(json!({"label": "ro2"})),
+        )
+        .await;
+    assert_eq!(status, 400, "default roles stay");
+
+    server
+        .ok(
+            "DELETE",
+            &format!("/projects/{project}/permissions/uploader@x.org"),
+            None,
+        )
+        .await;
+    server
+        .ok("DELETE", &format!("/roles/{role_id}"), None)
+        .await;
+    let (status, _) = server
+        .call("GET", &format!("/roles/{role_id}"), ADMIN, None)
+        .await;
+    assert_eq!(status, 404);
+}

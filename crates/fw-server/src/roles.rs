@@ -1,0 +1,268 @@
+//! Roles (wire-protocol.md §9): the three default roles, and custom roles that a site admin
+//! makes with `POST /roles` (a label and a list of actions). A project permission may name
+//! any of them; a custom role grants the access level its actions imply.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use crate::access::{Level, default_roles};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::store::db;
+use crate::util::{object_id, typed_body};
+
+/// The most actions one role may list.
+const MAX_ACTIONS: usize = 200;
+
+/// The level a set of actions amounts to: managing permissions or deleting is admin,
+/// creating or changing anything is read-write, viewing metadata is read-only.
+pub(crate) fn level_of<'a>(actions: impl IntoIterator<Item = &'a str>) -> Option<Level> {
+    actions
+        .into_iter()
+        .filter_map(|action| match action {
+            "project_permissions_manage" | "containers_delete_hierarchy" => Some(Level::Admin),
+            "containers_view_metadata" => Some(Level::Ro),
+            other
+                if other.contains("_create")
+                    || other.contains("_modify")
+                    || other.ends_with("_manage") =>
+            {
+                Some(Level::Rw)
+            }
+            _ => None,
+        })
+        .max()
+}
+
+fn actions_of(doc: &Value) -> impl Iterator<Item = &str> {
+    doc["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The levels of the custom roles, by id.
+pub(crate) fn custom_levels(c: &Connection) -> Result<HashMap<String, Level>, ApiError> {
+    Ok(custom(c)?
+        .into_iter()
+        .filter_map(|doc| {
+            let level = level_of(actions_of(&doc))?;
+            Some((doc["_id"].as_str()?.to_string(), level))
+        })
+        .collect())
+}
+
+fn custom(c: &Connection) -> Result<Vec<Value>, ApiError> {
+    let mut statement = c
+        .prepare_cached("SELECT doc FROM roles ORDER BY id")
+        .map_err(db)?;
+    let docs: Vec<String> = statement
+        .query_map([], |r| r.get(0))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    Ok(docs
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect())
+}
+
+/// Whether any project permission names the role.
+fn in_use(c: &Connection, id: &str) -> Result<bool, ApiError> {
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM containers, json_each(containers.doc, '$.permissions') p,
+                json_each(p.value, '$.role_ids') r
+         WHERE containers.kind = 'project' AND r.value = ?1)",
+        [id],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
+
+fn output(c: &Connection, mut doc: Value) -> Result<Value, ApiError> {
+    let id = doc["_id"].as_str().unwrap_or_default().to_string();
+    doc["in_use"] = json!(in_use(c, &id)?);
+    Ok(doc)
+}
+
+/// `GET /roles`: the default roles, then the custom ones.
+pub(crate) fn all(c: &Connection) -> Result<Vec<Value>, ApiError> {
+    let mut roles = default_roles();
+    for doc in custom(c)? {
+        roles.push(output(c, doc)?);
+    }
+    Ok(roles)
+}
+
+/// `GET /roles/{id}`.
+pub(crate) fn get(c: &Connection, id: &str) -> Result<Value, ApiError> {
+    if let Some(role) = default_roles().into_iter().find(|r| r["_id"] == id) {
+        return Ok(role);
+    }
+    let doc: Option<String> = c
+        .query_row("SELECT doc FROM roles WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    let doc = doc
+        .and_then(|d| serde_json::from_str(&d).ok())
+        .ok_or_else(|| ApiError::not_found(format!("role {id} not found")))?;
+    output(c, doc)
+}
+
+fn require_site_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.site_admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only site admins manage roles"))
+    }
+}
+
+/// Checks a role body: a label of 1 to 64 characters, and actions named in lowercase words.
+fn checked(body: Value) -> Result<(String, Vec<String>), ApiError> {
+    let input: fw_model::RoleInput = typed_body(body, "role")?;
+    let label = input.label.trim().to_string();
+    if label.is_empty() || label.chars().count() > 64 {
+        return Err(ApiError::bad_request("a role label is 1 to 64 characters"));
+    }
+    let actions = input.actions.unwrap_or_default();
+    if actions.len() > MAX_ACTIONS {
+        return Err(ApiError::bad_request(format!(
+            "a role lists at most {MAX_ACTIONS} actions"
+        )));
+    }
+    if let Some(bad) = actions.iter().find(|a| {
+        a.is_empty()
+            || !a
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+    }) {
+        return Err(ApiError::bad_request(format!(
+            "{bad:?} is not an action name (lowercase letters, digits and `_`)"
+        )));
+    }
+    Ok((label, actions))
+}
+
+fn refuse_taken_label(c: &Connection, label: &str, except: &str) -> Result<(), ApiError> {
+    let taken = default_roles().iter().any(|r| r["label"] == label)
+        || c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM roles WHERE label = ?1 AND id != ?2)",
+            params![label, except],
+            |r| r.get::<_, bool>(0),
+        )
+        .map_err(db)?;
+    if taken {
+        return Err(ApiError::conflict(format!(
+            "a role labelled {label:?} exists already"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /roles` (site admins): a new custom role.
+pub(crate) fn create(c: &Connection, caller: &Caller, body: Value) -> Result<Value, ApiError> {
+    require_site_admin(caller)?;
+    let (label, actions) = checked(body)?;
+    refuse_taken_label(c, &label, "")?;
+    let doc = json!({"_id": object_id(), "label": label, "actions": actions,
+        "default_flywheel_role": null});
+    c.execute(
+        "INSERT INTO roles (id, label, doc) VALUES (?1, ?2, ?3)",
+        params![doc["_id"].as_str(), label, doc.to_string()],
+    )
+    .map_err(db)?;
+    output(c, doc)
+}
+
+fn refuse_default(id: &str) -> Result<(), ApiError> {
+    if default_roles().iter().any(|r| r["_id"] == id) {
+        return Err(ApiError::bad_request("the default roles cannot be changed"));
+    }
+    Ok(())
+}
+
+/// `PUT /roles/{id}` (site admins): a new label or actions (`RoleUpdate`) for a custom role.
+pub(crate) fn modify(
+    c: &Connection,
+    caller: &Caller,
+    id: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    require_site_admin(caller)?;
+    refuse_default(id)?;
+    let current = get(c, id)?;
+    let mut merged = json!({"label": current["label"], "actions": current["actions"]});
+    match body {
+        Value::Object(update) => {
+            for (key, value) in update {
+                merged[key] = value;
+            }
+        }
+        Value::Null => {}
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "a role update is a JSON object, not {other}"
+            )));
+        }
+    }
+    let (label, actions) = checked(merged)?;
+    refuse_taken_label(c, &label, id)?;
+    let doc = json!({"_id": id, "label": label, "actions": actions,
+        "default_flywheel_role": null});
+    c.execute(
+        "UPDATE roles SET label = ?1, doc = ?2 WHERE id = ?3",
+        params![label, doc.to_string(), id],
+    )
+    .map_err(db)?;
+    output(c, doc)
+}
+
+/// `DELETE /roles/{id}` (site admins): a custom role no permission uses.
+pub(crate) fn delete(c: &Connection, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    require_site_admin(caller)?;
+    refuse_default(id)?;
+    get(c, id)?;
+    if in_use(c, id)? {
+        return Err(ApiError::conflict(format!(
+            "role {id} is in use by a project permission"
+        )));
+    }
+    c.execute("DELETE FROM roles WHERE id = ?1", [id])
+        .map_err(db)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_imply_a_level() {
+        assert_eq!(
+            level_of(["containers_view_metadata", "files_download"]),
+            Some(Level::Ro)
+        );
+        assert_eq!(
+            level_of(["containers_view_metadata", "files_create_single"]),
+            Some(Level::Rw)
+        );
+        assert_eq!(level_of(["tags_manage"]), Some(Level::Rw));
+        assert_eq!(
+            level_of(["files_download", "project_permissions_manage"]),
+            Some(Level::Admin)
+        );
+        assert_eq!(level_of(["files_download"]), None);
+        assert_eq!(level_of([]), None);
+        for role in default_roles() {
+            let expected = match role["default_flywheel_role"].as_str() {
+                Some("admin") => Level::Admin,
+                Some("rw") => Level::Rw,
+                _ => Level::Ro,
+            };
+            assert_eq!(level_of(actions_of(&role)), Some(expected), "{role}");
+        }
+    }
+}
