@@ -243,6 +243,9 @@ second = target.add_session(label="ses-n")
 mover_acquisition.update(session=second.id)
 check("acquisition.update(session=...) moves it", [a.id for a in second.acquisitions()] == [mover_acquisition.id])
 
+joined = fw.get_acquisition(acquisition.id, join="origin")
+check("join=origin names who made the files", "admin@local" in joined.join_origin.user, joined.join_origin)
+
 # Custom roles.
 uploader = fw.add_role(flywheel.RoleInput(label="SDK Uploader", actions=["containers_view_metadata", "files_create_single"]))
 check("add_role", (uploader.label, uploader.default_flywheel_role) == ("SDK Uploader", None), uploader)

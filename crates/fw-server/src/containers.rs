@@ -731,6 +731,28 @@ pub(crate) fn update(
     put_container(c, &row)
 }
 
+/// `?join=origin`: who made the container's files (`JoinOrigins`: users by id with their
+/// names; devices and jobs are not made here, so they stay empty).
+pub(crate) fn join_origin(c: &Connection, doc: &Value) -> Result<Value, ApiError> {
+    let mut users = Map::new();
+    for file in doc["files"].as_array().into_iter().flatten() {
+        let origin = &file["origin"];
+        let Some(id) = origin["id"].as_str().filter(|_| origin["type"] == "user") else {
+            continue;
+        };
+        if users.contains_key(id) {
+            continue;
+        }
+        if let Some(user) = crate::auth::user(c, id)? {
+            users.insert(
+                id.to_string(),
+                json!({"firstname": user["firstname"], "lastname": user["lastname"]}),
+            );
+        }
+    }
+    Ok(json!({"user": users, "device": {}, "job": {}}))
+}
+
 /// Deletes a container and everything below it; needs admin.
 pub(crate) fn delete(
     c: &Connection,

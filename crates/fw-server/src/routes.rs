@@ -493,14 +493,23 @@ async fn get_one(
     caller: Caller,
     state: axum::extract::State<AppState>,
     Path((collection, id)): Path<(String, String)>,
+    params: Params,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let kind = kind_of(&collection)?;
+    let join_origin = params
+        .0
+        .get("join")
+        .is_some_and(|j| j.split(',').any(|part| part.trim() == "origin"));
     let doc = state
         .store
         .run(move |c| {
             let row = containers::get(c, &caller, Some(kind), &id)?;
-            containers::render(c, &row)
+            let mut doc = containers::render(c, &row)?;
+            if join_origin {
+                doc["join-origin"] = containers::join_origin(c, &doc)?;
+            }
+            Ok(doc)
         })
         .await?;
     Ok(Json(slim(doc, &headers)))

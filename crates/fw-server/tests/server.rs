@@ -2219,6 +2219,21 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         .call("DELETE", &format!("{files}/a.txt"), &key, None)
         .await;
     assert_eq!(status, 403);
+    let joined = server
+        .ok(
+            "GET",
+            &format!("/acquisitions/{acquisition}?join=origin"),
+            None,
+        )
+        .await;
+    assert!(
+        joined["join-origin"]["user"]["uploader@x.org"].is_object(),
+        "{joined}"
+    );
+    let plain = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert!(plain.get("join-origin").is_none());
     assert_eq!(
         server.ok("GET", &format!("/roles/{role_id}"), None).await["in_use"],
         true
