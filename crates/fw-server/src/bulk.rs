@@ -222,7 +222,7 @@ impl Plan<'_> {
             let Some(holder) = container(self.c, id)? else {
                 continue;
             };
-            if !self.access.listed(self.c, &holder)? {
+            if self.access.level(self.c, &holder)?.is_none() {
                 continue;
             }
             if let Ok(entry) = crate::files::entry(self.c, &holder, name, None) {
@@ -274,7 +274,7 @@ impl Plan<'_> {
 
 /// The folders in a container's folder: its children of the next level and its analyses,
 /// in id order, each named uniquely among them and the container's own files. In a group,
-/// only the projects the caller may see count.
+/// only the projects the caller may read count (site admins read all).
 fn child_folders(
     c: &Connection,
     access: &mut Access<'_>,
@@ -302,10 +302,10 @@ fn child_folders(
     let mut folders = Vec::with_capacity(children.len());
     for (id, kind, label, doc) in children {
         if parent.kind == "group" {
-            let visible = container(c, &id)?
-                .map(|row| access.listed(c, &row))
-                .transpose()?
-                .unwrap_or(false);
+            let visible = match container(c, &id)? {
+                Some(row) => access.level(c, &row)?.is_some(),
+                None => false,
+            };
             if !visible {
                 continue;
             }

@@ -299,6 +299,17 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
         (200, json!(expected.len()))
     );
 
+    // A site admin downloads what they hold no permission on.
+    server
+        .ok(
+            "DELETE",
+            &format!("/projects/{project}/permissions/admin@local"),
+            None,
+        )
+        .await;
+    let unpermitted = server.ticket(nodes(&[("subject", &subject)])).await;
+    assert_eq!(server.both(&unpermitted).await.len(), expected.len() - 1);
+
     // Bad requests.
     for (body, path, want) in [
         (json!({"nodes": []}), "/download", 400),
