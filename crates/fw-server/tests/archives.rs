@@ -279,13 +279,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
         )
         .await;
     assert_eq!(status, 404);
-    server
-        .ok(
-            "POST",
-            &format!("/projects/{project}/permissions"),
-            Some(json!({"_id": "reader@x.org", "role_ids": ["000000000000000000000a03"]})),
-        )
-        .await;
+    server.grant(&project, "reader@x.org", RO_ROLE).await;
     let (status, reply) = server
         .call(
             "POST",

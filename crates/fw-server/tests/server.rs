@@ -1381,13 +1381,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
 
     // Read-only users download but do not upload; strangers see nothing.
     let ro = server.add_user("ro@x.org");
-    server
-        .ok(
-            "POST",
-            &format!("/projects/{project}/permissions"),
-            Some(json!({"_id": "ro@x.org", "role_ids": ["000000000000000000000a03"]})),
-        )
-        .await;
+    server.grant(&project, "ro@x.org", RO_ROLE).await;
     assert_eq!(
         upload(&server, &files, &ro, "x.txt", b"x", None).await.0,
         403
@@ -1551,13 +1545,7 @@ async fn file_metadata_classification_and_deletion() {
 
     // Deleting needs admin on the project.
     let rw = server.add_user("rw@x.org");
-    server
-        .ok(
-            "POST",
-            &format!("/projects/{project}/permissions"),
-            Some(json!({"_id": "rw@x.org", "role_ids": ["000000000000000000000a02"]})),
-        )
-        .await;
+    server.grant(&project, "rw@x.org", RW_ROLE).await;
     assert_eq!(server.call("DELETE", &file, &rw, None).await.0, 403);
     assert_eq!(server.ok("DELETE", &file, None).await["deleted"], 1);
     assert_eq!(server.call("DELETE", &file, ADMIN, None).await.0, 404);
@@ -2130,13 +2118,7 @@ async fn containers_move_with_everything_below_them() {
 
     // Moving needs read-write on the destination; a refused move changes nothing.
     let key = server.add_user("rw@x.org");
-    server
-        .ok(
-            "POST",
-            &format!("/projects/{p2}/permissions"),
-            Some(json!({"_id": "rw@x.org", "role_ids": ["000000000000000000000a02"]})),
-        )
-        .await;
+    server.grant(&p2, "rw@x.org", RW_ROLE).await;
     let (status, reply) = server
         .call(
             "PUT",
@@ -2205,13 +2187,7 @@ async fn custom_roles_grant_the_level_of_their_actions() {
     }
 
     // A member with the custom role may upload (rw) but not delete (admin).
-    server
-        .ok(
-            "POST",
-            &format!("/projects/{project}/permissions"),
-            Some(json!({"_id": "uploader@x.org", "role_ids": [role_id]})),
-        )
-        .await;
+    server.grant(&project, "uploader@x.org", &role_id).await;
     let files = format!("/acquisitions/{acquisition}/files");
     let (status, _) = upload(&server, &files, &key, "a.txt", b"a", None).await;
     assert_eq!(status, 200);

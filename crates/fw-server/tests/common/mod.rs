@@ -81,7 +81,21 @@ impl TestServer {
         fw_server::add_user_key(self._dir.path(), id, &json!({}), Some(&format!("key-{id}")))
             .unwrap()
     }
+
+    /// Gives `user` the role `role_id` on a project (as its admin).
+    pub(crate) async fn grant(&self, project: &str, user: &str, role_id: &str) {
+        self.ok(
+            "POST",
+            &format!("/projects/{project}/permissions"),
+            Some(json!({"_id": user, "role_ids": [role_id]})),
+        )
+        .await;
+    }
 }
+
+/// The default roles' ids.
+pub(crate) const RO_ROLE: &str = "000000000000000000000a03";
+pub(crate) const RW_ROLE: &str = "000000000000000000000a02";
 
 /// grp1 / Proj / sub1 / ses1 / T1w
 pub(crate) async fn hierarchy(server: &TestServer) -> (String, String, String, String) {
