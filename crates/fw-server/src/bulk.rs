@@ -250,10 +250,7 @@ impl Plan<'_> {
                 continue;
             }
             let size = file["size"].as_u64().unwrap_or(0);
-            let modified = file["modified"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map_or(0, |t| t.timestamp());
+            let modified = modified_of(file).map_or(0, |t| t.timestamp());
             let name = unique(folder_name(name), &mut names);
             insert
                 .execute(params![
@@ -378,6 +375,11 @@ fn unique(name: String, taken: &mut HashSet<String>) -> String {
     name
 }
 
+/// When a file entry was last modified.
+fn modified_of(file: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(file["modified"].as_str()?).ok()
+}
+
 /// Whether a file passes the download filters: any one of them, or there are none. A filter
 /// passes when all its conditions hold: the type among `types.plus` and not among
 /// `types.minus`, a tag among `tags.plus` and none among `tags.minus`, modified after `since`.
@@ -396,10 +398,7 @@ fn passes(filters: &[fw_model::DownloadFilter], file: &Value) -> bool {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let modified = file["modified"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp_micros() as f64 / 1e6);
+    let modified = modified_of(file).map(|t| t.timestamp_micros() as f64 / 1e6);
     filters.is_empty()
         || filters.iter().any(|filter| {
             allowed(filter.types.as_ref(), &kind)

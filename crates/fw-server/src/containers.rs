@@ -808,12 +808,10 @@ pub(crate) fn set_permission(
             let roles: fw_model::RolePermission = serde_json::from_value(Value::Object(permission))
                 .map_err(|e| ApiError::bad_request(format!("invalid project permission: {e}")))?;
             let role_ids = roles.role_ids.unwrap_or_default();
-            let known = crate::roles::all(c)?;
-            if let Some(unknown) = role_ids
-                .iter()
-                .find(|r| !known.iter().any(|k| k["_id"] == r.as_str()))
-            {
-                return Err(ApiError::bad_request(format!("unknown role {unknown}")));
+            for role_id in &role_ids {
+                if !crate::roles::exists(c, role_id.as_str())? {
+                    return Err(ApiError::bad_request(format!("unknown role {role_id}")));
+                }
             }
             json!({"_id": user, "role_ids": role_ids})
         }

@@ -137,6 +137,17 @@ pub(crate) struct Staged {
     path: PathBuf,
     size: u64,
     hash: String,
+    /// For a `.zip` name, how many members the archive has (read before the database is
+    /// locked to record it).
+    zip_members: Option<usize>,
+}
+
+/// How many members the upload at `path` has, when its name says it is a zip.
+fn count_zip_members(name: &str, path: &Path) -> Option<usize> {
+    name.to_ascii_lowercase()
+        .ends_with(".zip")
+        .then(|| crate::archive::zip_member_count(path))
+        .flatten()
 }
 
 impl Staging {
@@ -171,11 +182,20 @@ impl Staging {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
+        let zip_members = if name.to_ascii_lowercase().ends_with(".zip") {
+            let (name, path) = (name.clone(), self.path.clone());
+            tokio::task::spawn_blocking(move || count_zip_members(&name, &path))
+                .await
+                .unwrap_or(None)
+        } else {
+            None
+        };
         let staged = Staged {
             name,
             path: self.path.clone(),
             size: self.size,
             hash,
+            zip_members,
         };
         self.path = PathBuf::new(); // now owned by `staged`
         Ok(staged)
@@ -201,9 +221,10 @@ impl Staged {
         Ok((self.size, std::mem::take(&mut self.hash)))
     }
 
-    /// An upload kept by `keep_at`.
+    /// An upload kept by `keep_at` (a signed-URL ticket's bytes, recorded at its close).
     pub(crate) fn kept(name: String, path: PathBuf, size: u64, hash: String) -> Staged {
         Staged {
+            zip_members: count_zip_members(&name, &path),
             name,
             path,
             size,
@@ -342,12 +363,7 @@ pub(crate) fn record(
         entry.insert("info".into(), Value::Object(info));
         entry.insert("size".into(), json!(upload.size));
         entry.insert("hash".into(), json!(upload.hash));
-        if upload.name.to_ascii_lowercase().ends_with(".zip") {
-            entry.insert(
-                "zip_member_count".into(),
-                json!(crate::archive::zip_member_count(&blob)),
-            );
-        }
+        entry.insert("zip_member_count".into(), json!(upload.zip_members));
         entry.insert(
             "origin".into(),
             json!({"type": "user", "id": caller.user_id}),

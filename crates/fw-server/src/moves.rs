@@ -42,12 +42,6 @@ pub(crate) fn destination(
         return Ok(None);
     }
     let mut access = Access::new(caller);
-    let id_of = |value: &Value| -> Option<String> {
-        value
-            .as_str()
-            .or_else(|| value.get("_id").and_then(Value::as_str))
-            .map(str::to_string)
-    };
     let find = |access: &mut Access<'_>, id: &str, kind: Kind| -> Result<Row, ApiError> {
         let target = container(c, id)?
             .filter(|r| r.kind == kind.name())
@@ -57,12 +51,12 @@ pub(crate) fn destination(
     };
     let target = match kind {
         Kind::Project => {
-            let group = named[0].1.as_str().unwrap_or_default();
+            let group = id_of(&named[0].1).unwrap_or_default();
             if group == row.group_id {
                 return Ok(None);
             }
             access.require(c, row, Level::Admin)?;
-            find(&mut access, group, Kind::Group)?
+            find(&mut access, &group, Kind::Group)?
         }
         Kind::Subject => {
             let project = id_of(&named[0].1).unwrap_or_default();
@@ -93,6 +87,14 @@ pub(crate) fn destination(
     Ok((row.parent_id.as_deref() != Some(target.id.as_str())).then_some(target))
 }
 
+/// The id a parent field names: `"<id>"` or `{"_id": "<id>"}`.
+fn id_of(value: &Value) -> Option<String> {
+    value
+        .as_str()
+        .or_else(|| value.get("_id").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
 /// The subject a session moves to: the one named by id; or by code (found or created in
 /// the destination project); or, when only the project changes, the subject of the same
 /// code there, created with the current subject's details when missing.
@@ -103,11 +105,7 @@ fn session_destination(
     project: Option<String>,
     subject: Option<Value>,
 ) -> Result<Row, ApiError> {
-    let by_id = subject.as_ref().and_then(|s| {
-        s.as_str()
-            .or_else(|| s.get("_id").and_then(Value::as_str))
-            .map(str::to_string)
-    });
+    let by_id = subject.as_ref().and_then(id_of);
     if let Some(id) = by_id {
         let target = container(c, &id)?
             .filter(|r| r.kind == "subject")
@@ -239,21 +237,7 @@ pub(crate) fn apply(c: &Connection, row: &mut Row, parent: &Row) -> Result<(), A
         }
     }
 
-    let below: Vec<String> = {
-        let mut statement = c
-            .prepare(
-                "WITH RECURSIVE tree(id) AS (
-                    SELECT id FROM containers WHERE parent_id = ?1
-                    UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)
-                 SELECT id FROM tree",
-            )
-            .map_err(db)?;
-        statement
-            .query_map([&row.id], |r| r.get(0))
-            .map_err(db)?
-            .collect::<Result<_, _>>()
-            .map_err(db)?
-    };
+    let below = crate::store::descendants(c, &row.id)?;
     relocate(c, row, &above, &group, project.as_deref())?;
     for id in below {
         if let Some(mut descendant) = container(c, &id)? {

@@ -97,6 +97,19 @@ pub(crate) fn all(c: &Connection) -> Result<Vec<Value>, ApiError> {
     Ok(roles)
 }
 
+/// Whether a role with this id exists (default or custom).
+pub(crate) fn exists(c: &Connection, id: &str) -> Result<bool, ApiError> {
+    if default_roles().iter().any(|r| r["_id"] == id) {
+        return Ok(true);
+    }
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM roles WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
+
 /// `GET /roles/{id}`.
 pub(crate) fn get(c: &Connection, id: &str) -> Result<Value, ApiError> {
     if let Some(role) = default_roles().into_iter().find(|r| r["_id"] == id) {

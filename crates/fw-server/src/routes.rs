@@ -967,16 +967,12 @@ async fn download(
         .ok_or_else(|| ApiError::internal("the file entry has no content hash"))?;
     let name = entry["name"].as_str().unwrap_or_default().to_string();
     if params.0.get("info").is_some_and(|v| v == "true") {
-        let info = tokio::task::spawn_blocking(move || archive::zip_info(&path, &name))
-            .await
-            .map_err(|e| ApiError::internal(format!("a zip task failed: {e}")))??;
+        let info = on_blocking_pool(move || archive::zip_info(&path, &name)).await?;
         return Ok(Json(info).into_response());
     }
     if let Some(member) = params.0.get("member").filter(|m| !m.is_empty()).cloned() {
         let (body, size) =
-            tokio::task::spawn_blocking(move || archive::zip_member(path, &name, &member))
-                .await
-                .map_err(|e| ApiError::internal(format!("a zip task failed: {e}")))??;
+            on_blocking_pool(move || archive::zip_member(path, &name, &member)).await?;
         return Response::builder()
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_LENGTH, size)
@@ -1026,6 +1022,15 @@ async fn download(
     response
         .body(body)
         .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")))
+}
+
+/// Runs blocking file work (reading a zip's directory) off the async threads.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("a blocking task failed: {e}")))?
 }
 
 /// The bytes of a reader as a body stream, 256 KiB at a time.

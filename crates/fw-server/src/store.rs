@@ -114,15 +114,16 @@ impl Store {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let connection = self.connection.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&mut *store.lock()?))
+            .await
+            .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, ApiError> {
+        self.connection
+            .lock()
+            .map_err(|_| ApiError::internal("the database lock is poisoned"))
     }
 
     /// Runs `work` with the connection on this thread, which may block: a blocking
@@ -131,23 +132,16 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let connection = self
-            .connection
-            .lock()
-            .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
-        work(&connection)
+        work(&*self.lock()?)
     }
 
-    /// Runs `work` in one transaction on this thread, outside any async runtime (the
-    /// `fw-server user add` command).
+    /// Runs `work` in one transaction on this thread, which may block (the `fw-server user
+    /// add` command, and `write` on the blocking pool).
     pub(crate) fn write_blocking<T>(
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut connection = self
-            .connection
-            .lock()
-            .map_err(|_| ApiError::internal("the database lock is poisoned"))?;
+        let mut connection = self.lock()?;
         let tx = connection.transaction().map_err(db)?;
         let value = work(&tx)?;
         tx.commit().map_err(db)?;
@@ -159,13 +153,10 @@ impl Store {
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.run(move |connection| {
-            let tx = connection.transaction().map_err(db)?;
-            let value = work(&tx)?;
-            tx.commit().map_err(db)?;
-            Ok(value)
-        })
-        .await
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(work))
+            .await
+            .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
     }
 }
 
@@ -298,10 +289,24 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
     .map_err(db)
 }
 
+/// The container `?1` and everything below it, as a `tree(id)` table for the query after it.
+const TREE: &str = "WITH RECURSIVE tree(id) AS (
+    SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)";
+
+/// The ids of everything below a container (not the container itself).
+pub(crate) fn descendants(c: &Connection, id: &str) -> Result<Vec<String>, ApiError> {
+    let mut statement = c
+        .prepare_cached(&format!("{TREE} SELECT id FROM tree WHERE id != ?1"))
+        .map_err(db)?;
+    statement
+        .query_map([id], |r| r.get(0))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+}
+
 /// Deletes a container and everything below it; returns how many rows went.
 pub(crate) fn delete_tree(tx: &Connection, id: &str) -> Result<usize, ApiError> {
-    const TREE: &str = "WITH RECURSIVE tree(id) AS (
-        SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)";
     // The files of the tree go with it: their index entries and earlier versions.
     for table in ["file_index", "file_versions"] {
         tx.execute(
