@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::json::decode_stored_object;
 use crate::store::{db, meta, set_meta};
 use crate::util::{new_secret, now};
 
@@ -89,7 +90,8 @@ fn user_for_key(c: &Connection, secret: &str) -> Result<Option<Value>, ApiError>
         )
         .optional()
         .map_err(db)?;
-    Ok(doc.and_then(|d| serde_json::from_str(&d).ok()))
+    doc.map(|d| decode_stored_object(&d, "the user of this API key"))
+        .transpose()
 }
 
 /// A user's document.
@@ -98,18 +100,23 @@ pub(crate) fn user(c: &Connection, id: &str) -> Result<Option<Value>, ApiError> 
         .query_row("SELECT doc FROM users WHERE id = ?1", [id], |r| r.get(0))
         .optional()
         .map_err(db)?;
-    Ok(doc.and_then(|d| serde_json::from_str(&d).ok()))
+    doc.map(|d| decode_stored_object(&d, &format!("user {id}")))
+        .transpose()
 }
 
 /// Every user, in id order.
 pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
-    let mut statement = c.prepare("SELECT doc FROM users ORDER BY id").map_err(db)?;
-    let docs = statement
-        .query_map([], |r| r.get::<_, String>(0))
+    let mut statement = c
+        .prepare("SELECT id, doc FROM users ORDER BY id")
+        .map_err(db)?;
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(db)?
-        .filter_map(|d| d.ok().and_then(|d| serde_json::from_str(&d).ok()))
-        .collect();
-    Ok(docs)
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    rows.iter()
+        .map(|(id, doc)| decode_stored_object(doc, &format!("user {id}")))
+        .collect()
 }
 
 /// Checks a user id as given by a person: an e-mail-like string, not too long.

@@ -20,6 +20,7 @@ use crate::access::{Access, Level};
 use crate::archive::Member;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::json::{decode_stored_object, stored_list};
 use crate::store::{Row, container, db};
 use crate::util::random_hex;
 
@@ -38,7 +39,7 @@ pub(crate) fn create_ticket(
     prefix: Option<&str>,
     layout: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let request: fw_model::DownloadRequest = crate::util::typed_body(body, "download request")?;
+    let request: fw_model::DownloadRequest = crate::json::typed_body(body, "download request")?;
     if let Some(other) = layout.filter(|l| *l != "classic") {
         return Err(ApiError::bad_request(format!(
             "this server builds classic archives only, not type={other:?}"
@@ -195,7 +196,7 @@ impl Plan<'_> {
         if !self.walked.insert(row.id.clone()) {
             return Ok(());
         }
-        let files = row.doc["files"].as_array().cloned().unwrap_or_default();
+        let files = stored_list(&row.doc, "files", &row.what())?;
         if row.kind == "analysis" {
             let inputs = self.analysis_inputs(&row)?;
             self.add_files(&inputs, &format!("{folder}/input"))?;
@@ -310,9 +311,10 @@ fn child_folders(
         let label = match label.filter(|l| !l.trim().is_empty()) {
             Some(label) => label,
             None => {
-                let doc: Value = doc
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                    .unwrap_or(Value::Null);
+                let doc = match doc {
+                    Some(doc) => decode_stored_object(&doc, &format!("{kind} {id}"))?,
+                    None => Value::Null,
+                };
                 fallback_label(&kind, &doc)
             }
         };

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::access::{ADMIN_ROLE, Access, Level};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::json::stored_list;
 use crate::store::{Row, Scan, container, delete_tree, put_container, scan};
 use crate::util::{now, object_id};
 
@@ -109,7 +110,7 @@ fn decode<T: WireModel>(
     body: Value,
     what: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let typed: T = crate::util::typed_body(body, &format!("{} {what}", kind.name()))?;
+    let typed: T = crate::json::typed_body(body, &format!("{} {what}", kind.name()))?;
     match serde_json::to_value(&typed) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal(format!("cannot re-encode a {what}"))),
@@ -822,10 +823,7 @@ pub(crate) fn set_permission(
             )));
         }
     };
-    let permissions = row.doc["permissions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let permissions = stored_list(&row.doc, "permissions", &row.what())?;
     let exists = permissions.iter().any(|p| p["_id"] == user.as_str());
     if user_id.is_none() && exists {
         return Err(ApiError::conflict(format!(
@@ -858,10 +856,7 @@ pub(crate) fn delete_permission(
     user_id: &str,
 ) -> Result<(), ApiError> {
     let mut row = get_for(c, caller, kind, id, Level::Admin)?;
-    let permissions = row.doc["permissions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let permissions = stored_list(&row.doc, "permissions", &row.what())?;
     let kept: Vec<Value> = permissions
         .iter()
         .filter(|p| p["_id"] != user_id)
@@ -886,7 +881,7 @@ pub(crate) fn add_group_role(
     role_id: Value,
 ) -> Result<(), ApiError> {
     let mut row = get_for(c, caller, Kind::Group, id, Level::Admin)?;
-    let mut roles = row.doc["roles"].as_array().cloned().unwrap_or_default();
+    let mut roles = stored_list(&row.doc, "roles", &row.what())?;
     if !roles.contains(&role_id) {
         roles.push(role_id);
     }

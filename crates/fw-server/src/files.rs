@@ -17,6 +17,10 @@ use crate::access::Level;
 use crate::auth::Caller;
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
+use crate::json::{
+    decode_stored, decode_stored_as, decode_stored_object, encode_stored, stored_list,
+    stored_object,
+};
 use crate::store::{Row, db, put_container};
 use crate::util::{now, object_id, random_hex};
 
@@ -286,7 +290,7 @@ pub(crate) fn record(
         metadata
     })
     .map_err(|e| ApiError::bad_request(format!("invalid file metadata: {e}")))?;
-    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for mut upload in uploads {
         let blob = blobs
@@ -325,7 +329,12 @@ pub(crate) fn record(
         if let Some(old) = &previous {
             c.execute(
                 "INSERT OR REPLACE INTO file_versions (file_id, version, container_id, doc) VALUES (?1, ?2, ?3, ?4)",
-                params![old["file_id"].as_str(), old["version"].as_i64(), row.id, old.to_string()],
+                params![
+                    old["file_id"].as_str(),
+                    old["version"].as_i64(),
+                    row.id,
+                    encode_stored(old, "a file version")?
+                ],
             )
             .map_err(db)?;
         }
@@ -424,8 +433,9 @@ pub(crate) fn entry(
                 )
                 .optional()
                 .map_err(db)?;
-            doc.and_then(|d| serde_json::from_str(&d).ok())
-                .ok_or_else(|| ApiError::not_found(format!("{name:?} has no version {v}")))
+            let doc =
+                doc.ok_or_else(|| ApiError::not_found(format!("{name:?} has no version {v}")))?;
+            decode_stored_object(&doc, &format!("version {v} of {name:?} in {}", row.id))
         }
     }
 }
@@ -505,7 +515,7 @@ pub(crate) fn modify<T>(
     change: impl FnOnce(&mut Map<String, Value>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let mut row = container_of(c, caller, collection, id, needed)?;
-    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let mut files = stored_list(&row.doc, "files", &row.what())?;
     let entry = files
         .iter_mut()
         .find(|f| f["name"] == name)
@@ -523,7 +533,7 @@ pub(crate) fn modify<T>(
 /// `PUT …/files/{name}` (`type`, `modality`): a new modality clears the classification but
 /// its `Custom` values.
 pub(crate) fn update(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
-    let update: fw_model::FileUpdate = crate::util::typed_body(body, "file update")?;
+    let update: fw_model::FileUpdate = crate::json::typed_body(body, "file update")?;
     if let Some(kind) = update.r#type {
         entry.insert("type".into(), json!(kind));
     }
@@ -546,11 +556,7 @@ pub(crate) fn update(entry: &mut Map<String, Value>, body: Value) -> Result<(), 
 
 /// `PATCH …/files/{name}/info`: the `Info` delta of containers, on a file.
 pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
-    let info = entry
-        .get("info")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let info = stored_object(entry, "info", "a file entry")?;
     let info = crate::metadata::apply_info_update(info, body)?;
     entry.insert("info_exists".into(), json!(!info.is_empty()));
     entry.insert("info".into(), Value::Object(info));
@@ -617,13 +623,10 @@ pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<()
             check(&replace)?;
             replace
         }
-        None => serde_json::from_value(
-            entry
-                .get("classification")
-                .cloned()
-                .unwrap_or_else(|| json!({})),
-        )
-        .unwrap_or_default(),
+        None => match entry.get("classification") {
+            None | Some(Value::Null) => Default::default(),
+            Some(stored) => decode_stored_as(stored.clone(), "a file's classification")?,
+        },
     };
     if let Some(add) = delta.add {
         check(&add)?;
@@ -655,7 +658,7 @@ pub(crate) fn delete(
     name: &str,
 ) -> Result<(), ApiError> {
     let mut row = container_of(c, caller, collection, id, Level::Admin)?;
-    let mut files: Vec<Value> = row.doc["files"].as_array().cloned().unwrap_or_default();
+    let mut files = stored_list(&row.doc, "files", &row.what())?;
     let position = files
         .iter()
         .position(|f| f["name"] == name)
@@ -758,8 +761,10 @@ pub(crate) fn set_tags(
             let mut current: Vec<String> = if replace {
                 Vec::new()
             } else {
-                serde_json::from_value(entry.get("tags").cloned().unwrap_or_else(|| json!([])))
-                    .unwrap_or_default()
+                match entry.get("tags") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(stored) => decode_stored_as(stored.clone(), "a file's tags")?,
+                }
             };
             for tag in tags {
                 if !current.contains(&tag) {
@@ -871,7 +876,7 @@ pub(crate) fn open_ticket(
             ticket,
             row.id,
             caller.user_id,
-            request.metadata.unwrap_or(Value::Null).to_string(),
+            encode_stored(&request.metadata.unwrap_or(Value::Null), "an upload ticket")?,
             json!(filenames).to_string(),
             chrono::Utc::now().timestamp()
         ],
@@ -911,9 +916,14 @@ pub(crate) fn ticket_accepts(c: &Connection, ticket: &str, name: &str) -> Result
         )
         .optional()
         .map_err(db)?;
-    let accepted = filenames
-        .and_then(|f| serde_json::from_str::<Vec<String>>(&f).ok())
-        .is_some_and(|names| names.iter().any(|n| n == name));
+    let names: Vec<String> = match filenames {
+        Some(f) => decode_stored_as(
+            decode_stored(&f, "an upload ticket's file names")?,
+            "an upload ticket's file names",
+        )?,
+        None => Vec::new(),
+    };
+    let accepted = names.iter().any(|n| n == name);
     if accepted {
         Ok(())
     } else {
@@ -1001,7 +1011,7 @@ pub(crate) fn close_ticket(
             "nothing was uploaded with this ticket",
         ));
     }
-    let metadata: Value = serde_json::from_str(&metadata).unwrap_or(Value::Null);
+    let metadata = decode_stored(&metadata, "an upload ticket's metadata")?;
     let metadata = match metadata {
         Value::Object(mut map) => {
             // The SDK adds name and size to the metadata; they are the file's own.

@@ -16,6 +16,7 @@ mod bulk;
 mod containers;
 mod error;
 mod files;
+mod json;
 mod lookup;
 mod metadata;
 mod moves;

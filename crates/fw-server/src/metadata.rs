@@ -7,6 +7,7 @@ use crate::access::Level;
 use crate::auth::{Caller, user};
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
+use crate::json::{decode_stored_as, stored_list, stored_object};
 use crate::store::put_container;
 use crate::util::{now, object_id};
 
@@ -45,7 +46,10 @@ pub(crate) fn update_info(
     body: Value,
 ) -> Result<(), ApiError> {
     let mut row = editable(c, caller, kind, id)?;
-    let info = row.doc["info"].as_object().cloned().unwrap_or_default();
+    let info = match row.doc.as_object() {
+        Some(doc) => stored_object(doc, "info", &row.what())?,
+        None => Map::new(),
+    };
     row.doc["info"] = Value::Object(apply_info_update(info, body)?);
     touch_and_save(c, row)
 }
@@ -90,7 +94,7 @@ pub(crate) fn add_tag(
 ) -> Result<usize, ApiError> {
     let tag = tag_value(body)?;
     let mut row = editable(c, caller, kind, id)?;
-    let mut tags = tags_of(&row.doc);
+    let mut tags = tags_of(&row)?;
     if tags.contains(&tag) {
         return Ok(0);
     }
@@ -111,7 +115,7 @@ pub(crate) fn rename_tag(
 ) -> Result<String, ApiError> {
     let new = tag_value(body)?;
     let mut row = editable(c, caller, kind, id)?;
-    let mut tags = tags_of(&row.doc);
+    let mut tags = tags_of(&row)?;
     let Some(position) = tags.iter().position(|t| t == old) else {
         return Err(ApiError::not_found(format!(
             "{} {id} has no tag {old:?}",
@@ -136,7 +140,7 @@ pub(crate) fn delete_tag(
     tag: &str,
 ) -> Result<bool, ApiError> {
     let mut row = editable(c, caller, kind, id)?;
-    let tags = tags_of(&row.doc);
+    let tags = tags_of(&row)?;
     let kept: Vec<&String> = tags.iter().filter(|t| *t != tag).collect();
     if kept.len() == tags.len() {
         return Ok(false);
@@ -170,7 +174,7 @@ pub(crate) fn add_note(
         "firstname": author["firstname"], "lastname": author["lastname"],
         "created": when, "modified": when,
     });
-    let mut notes = row.doc["notes"].as_array().cloned().unwrap_or_default();
+    let mut notes = stored_list(&row.doc, "notes", &row.what())?;
     notes.push(note.clone());
     row.doc["notes"] = Value::Array(notes);
     touch_and_save(c, row)?;
@@ -186,7 +190,7 @@ pub(crate) fn delete_note(
     note_id: &str,
 ) -> Result<bool, ApiError> {
     let mut row = editable(c, caller, kind, id)?;
-    let notes = row.doc["notes"].as_array().cloned().unwrap_or_default();
+    let notes = stored_list(&row.doc, "notes", &row.what())?;
     let kept: Vec<Value> = notes
         .iter()
         .filter(|n| n["_id"] != note_id)
@@ -213,15 +217,12 @@ fn tag_value(body: Value) -> Result<String, ApiError> {
     Ok(value)
 }
 
-fn tags_of(doc: &Value) -> Vec<String> {
-    doc["tags"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The tags of a stored container: a list of strings.
+fn tags_of(row: &crate::store::Row) -> Result<Vec<String>, ApiError> {
+    decode_stored_as(
+        Value::Array(stored_list(&row.doc, "tags", &row.what())?),
+        &format!("the tags of {}", row.what()),
+    )
 }
 
 fn editable(

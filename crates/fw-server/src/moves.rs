@@ -11,6 +11,7 @@ use crate::access::{Access, Level};
 use crate::auth::Caller;
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
+use crate::json::{decode_stored_object, encode_stored};
 use crate::store::{Row, container, db, put_container};
 
 /// The parent fields an update of `kind` may carry.
@@ -303,15 +304,14 @@ fn relocate(
             .map_err(db)?
     };
     for (file_id, version, doc) in versions {
-        let mut doc: Value = serde_json::from_str(&doc).unwrap_or(Value::Null);
-        if doc.is_object() {
-            doc["parents"] = Value::Object(file_parents.clone());
-            c.execute(
-                "UPDATE file_versions SET doc = ?1 WHERE file_id = ?2 AND version = ?3",
-                params![doc.to_string(), file_id, version],
-            )
-            .map_err(db)?;
-        }
+        let what = format!("version {version} of file {file_id}");
+        let mut doc = decode_stored_object(&doc, &what)?;
+        doc["parents"] = Value::Object(file_parents.clone());
+        c.execute(
+            "UPDATE file_versions SET doc = ?1 WHERE file_id = ?2 AND version = ?3",
+            params![encode_stored(&doc, &what)?, file_id, version],
+        )
+        .map_err(db)?;
     }
     Ok(())
 }

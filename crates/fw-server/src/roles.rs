@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use crate::access::{Level, default_roles};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::json::{decode_stored_object, typed_body};
 use crate::store::db;
-use crate::util::{object_id, typed_body};
+use crate::util::object_id;
 
 /// The most actions one role may list.
 const MAX_ACTIONS: usize = 200;
@@ -57,17 +58,16 @@ pub(crate) fn custom_levels(c: &Connection) -> Result<HashMap<String, Level>, Ap
 
 fn custom(c: &Connection) -> Result<Vec<Value>, ApiError> {
     let mut statement = c
-        .prepare_cached("SELECT doc FROM roles ORDER BY id")
+        .prepare_cached("SELECT id, doc FROM roles ORDER BY id")
         .map_err(db)?;
-    let docs: Vec<String> = statement
-        .query_map([], |r| r.get(0))
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
-    Ok(docs
-        .iter()
-        .filter_map(|d| serde_json::from_str(d).ok())
-        .collect())
+    rows.iter()
+        .map(|(id, doc)| decode_stored_object(doc, &format!("role {id}")))
+        .collect()
 }
 
 /// Whether any project permission names the role.
@@ -119,9 +119,8 @@ pub(crate) fn get(c: &Connection, id: &str) -> Result<Value, ApiError> {
         .query_row("SELECT doc FROM roles WHERE id = ?1", [id], |r| r.get(0))
         .optional()
         .map_err(db)?;
-    let doc = doc
-        .and_then(|d| serde_json::from_str(&d).ok())
-        .ok_or_else(|| ApiError::not_found(format!("role {id} not found")))?;
+    let doc = doc.ok_or_else(|| ApiError::not_found(format!("role {id} not found")))?;
+    let doc = decode_stored_object(&doc, &format!("role {id}"))?;
     output(c, doc)
 }
 

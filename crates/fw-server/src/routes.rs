@@ -164,9 +164,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(Value::Null));
         }
-        serde_json::from_slice(&bytes)
-            .map(Body)
-            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+        crate::json::parse_body(&bytes, "the body").map(Body)
     }
 }
 
@@ -298,7 +296,8 @@ async fn add_user(
         .as_ref()
         .map(|id| id.as_str().to_string())
         .ok_or_else(|| ApiError::bad_request("a user needs an `_id`"))?;
-    let fields = serde_json::to_value(&input).unwrap_or_default();
+    let fields = serde_json::to_value(&input)
+        .map_err(|e| ApiError::internal(format!("cannot re-encode a user: {e}")))?;
     let created_id = id.clone();
     let created = state
         .store
@@ -859,13 +858,22 @@ async fn upload(
     {
         match field.name() {
             Some("metadata") => {
-                let text = field
-                    .text()
+                // Uploads have no body limit, so the metadata part keeps the JSON one.
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
                     .await
-                    .map_err(|e| ApiError::bad_request(format!("unreadable metadata part: {e}")))?;
-                metadata = Some(serde_json::from_str::<Value>(&text).map_err(|e| {
-                    ApiError::bad_request(format!("the metadata part is not JSON: {e}"))
-                })?);
+                    .map_err(|e| ApiError::bad_request(format!("unreadable metadata part: {e}")))?
+                {
+                    if bytes.len() + chunk.len() > MAX_JSON_BODY {
+                        return Err(ApiError::new(
+                            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("the metadata part is larger than {MAX_JSON_BODY} bytes"),
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                metadata = Some(crate::json::parse_body(&bytes, "the metadata part")?);
             }
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_string();

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::json::{decode_stored_object, encode_stored};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,6 +88,13 @@ pub(crate) struct Row {
     pub(crate) project_id: Option<String>,
     /// The stored wire document.
     pub(crate) doc: Value,
+}
+
+impl Row {
+    /// The row as messages name it: `subject 5f…`.
+    pub(crate) fn what(&self) -> String {
+        format!("{} {}", self.kind, self.id)
+    }
 }
 
 impl Store {
@@ -187,15 +195,37 @@ pub(crate) fn set_meta(connection: &Connection, key: &str, value: &str) -> Resul
 
 const ROW_COLUMNS: &str = "id, kind, parent_id, group_id, project_id, doc";
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    let doc: String = r.get(5)?;
+/// A container row as SQLite holds it, before its document is read.
+type RawRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+/// Reads a row's document; one that does not read back is a 500, never an empty document.
+fn read_row((id, kind, parent_id, group_id, project_id, doc): RawRow) -> Result<Row, ApiError> {
+    let doc = decode_stored_object(&doc, &format!("{kind} {id}"))?;
     Ok(Row {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        parent_id: r.get(2)?,
-        group_id: r.get(3)?,
-        project_id: r.get(4)?,
-        doc: serde_json::from_str(&doc).unwrap_or(Value::Null),
+        id,
+        kind,
+        parent_id,
+        group_id,
+        project_id,
+        doc,
     })
 }
 
@@ -205,10 +235,12 @@ pub(crate) fn container(connection: &Connection, id: &str) -> Result<Option<Row>
         .query_row(
             &format!("SELECT {ROW_COLUMNS} FROM containers WHERE id = ?1"),
             [id],
-            read_row,
+            raw_row,
         )
         .optional()
-        .map_err(db)
+        .map_err(db)?
+        .map(read_row)
+        .transpose()
 }
 
 /// Which rows a listing reads, before the finder filter runs on them.
@@ -259,7 +291,7 @@ pub(crate) fn scan(
         .query(rusqlite::params_from_iter(values))
         .map_err(db)?;
     while let Some(row) = rows.next().map_err(db)? {
-        if !visit(read_row(row).map_err(db)?)? {
+        if !visit(read_row(raw_row(row).map_err(db)?)?)? {
             break;
         }
     }
@@ -269,6 +301,7 @@ pub(crate) fn scan(
 /// Inserts or replaces a container row.
 pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> {
     let label = row.doc.get("label").and_then(Value::as_str);
+    let doc = encode_stored(&row.doc, &format!("{} {}", row.kind, row.id))?;
     tx.execute(
         "INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -282,7 +315,7 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
             row.group_id,
             row.project_id,
             label,
-            row.doc.to_string()
+            doc
         ],
     )
     .map(|_| ())

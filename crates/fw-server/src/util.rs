@@ -52,34 +52,6 @@ pub(crate) fn now() -> String {
         .to_string()
 }
 
-/// Decodes a JSON body with its fw-model type (`null` reads as `{}`): a body that is not an
-/// object, a wrong type and an unknown field are 400s that name the problem.
-pub(crate) fn typed_body<T: fw_model::WireModel>(
-    body: serde_json::Value,
-    what: &str,
-) -> Result<T, crate::error::ApiError> {
-    use crate::error::ApiError;
-    let body = match body {
-        serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
-        object @ serde_json::Value::Object(_) => object,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "the {what} must be a JSON object, not {other}"
-            )));
-        }
-    };
-    let typed: T = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))?;
-    if !typed.extra().is_empty() {
-        let unknown: Vec<&str> = typed.extra().keys().map(String::as_str).collect();
-        return Err(ApiError::bad_request(format!(
-            "unknown field(s) in a {what}: {}",
-            unknown.join(", ")
-        )));
-    }
-    Ok(typed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,323 @@
+//! JSON at the edges of the store: how deep a body may nest, how large and how deep a stored
+//! document may be, and reading stored JSON back.
+//!
+//! Why a depth rule: serde_json refuses to read JSON nested deeper than 127 levels (its
+//! recursion limit of 128). A body value lands below the top of a stored document (file
+//! `info` sits at `doc.files[i].info`, two levels deeper than in the body that sets it), so a
+//! body that parsed could make a document that no longer reads back. Bodies may therefore
+//! nest [`MAX_BODY_DEPTH`] levels, as MongoDB (Flywheel's store) allows 100 levels in a
+//! document; the deepest landing place then makes a document of at most 102 levels, well
+//! inside [`MAX_STORED_DEPTH`]. Dotted keys in an info `set` do not nest deeper (the server
+//! replaces `.` in keys with `_`), and notes, tags and classifications are strings and lists
+//! of strings. Every stored write is checked once more ([`encode_stored`]), so no path can
+//! store what cannot be read.
+//!
+//! Why reads fail loudly: a stored document that cannot be read back is a server fault. It
+//! is a 500 with a log line, never an empty value: an empty value would be shown, and the
+//! next write would save it over the real document.
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// How many levels of objects and arrays a request body may nest (the body itself is level
+/// 1). The same as MongoDB's document limit; see the module docs for why it is safe.
+pub(crate) const MAX_BODY_DEPTH: usize = 100;
+
+/// How many levels a stored document may nest: the most serde_json reads back.
+pub(crate) const MAX_STORED_DEPTH: usize = 127;
+
+/// The largest stored document, in bytes of JSON: four times MongoDB's 16 MiB document
+/// limit, so whatever Flywheel stores fits, and far below SQLite's 1 GB string limit.
+pub(crate) const MAX_STORED_BYTES: usize = 64 << 20;
+
+/// How many levels of objects and arrays `value` nests: 0 for a scalar, 1 for `{}` or `[]`.
+pub(crate) fn depth(value: &Value) -> usize {
+    // A loop rather than recursion, so no value can exhaust the stack.
+    let mut deepest = 0;
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((value, level)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(level);
+        pending.extend(children.map(|child| (child, level + 1)));
+    }
+    deepest
+}
+
+/// The message for a body (or part of one) that nests too deep.
+pub(crate) fn too_deep(what: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{what} is nested deeper than {MAX_BODY_DEPTH} levels, the most this server stores"
+    ))
+}
+
+/// Refuses a body (`what`: "the body", "the metadata part") nested deeper than
+/// [`MAX_BODY_DEPTH`], naming the top-level field that is.
+///
+/// # Errors
+///
+/// A 400 naming the field.
+pub(crate) fn check_body_depth(value: &Value, what: &str) -> Result<(), ApiError> {
+    if depth(value) <= MAX_BODY_DEPTH {
+        return Ok(());
+    }
+    // The field below the top: its depth plus the body's own level is too much.
+    let field = match value {
+        Value::Object(map) => map
+            .iter()
+            .find(|(_, v)| depth(v) >= MAX_BODY_DEPTH)
+            .map(|(key, _)| format!("`{key}` in {what}")),
+        Value::Array(items) => items
+            .iter()
+            .position(|v| depth(v) >= MAX_BODY_DEPTH)
+            .map(|i| format!("item {i} of {what}")),
+        _ => None,
+    };
+    Err(too_deep(&field.unwrap_or_else(|| what.to_string())))
+}
+
+/// Reads a body's JSON text: malformed JSON and JSON nested too deep (whether serde_json or
+/// [`check_body_depth`] finds it) are 400s.
+///
+/// # Errors
+///
+/// A 400 that says what is wrong.
+pub(crate) fn parse_body(bytes: &[u8], what: &str) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            too_deep(what)
+        } else {
+            ApiError::bad_request(format!("{what} is not valid JSON: {e}"))
+        }
+    })?;
+    check_body_depth(&value, what)?;
+    Ok(value)
+}
+
+/// A stored document failed to read back: a 500, and a log line naming it.
+fn damaged(what: &str, problem: impl std::fmt::Display) -> ApiError {
+    tracing::error!("{what} is stored damaged and cannot be read: {problem}");
+    ApiError::internal(format!(
+        "{what} is stored damaged and cannot be read ({problem}); nothing was changed"
+    ))
+}
+
+/// Reads stored JSON text back (`what` names it for the message: "container 5f…").
+///
+/// # Errors
+///
+/// A 500 with a log line when the text does not read back; never a default value.
+pub(crate) fn decode_stored(text: &str, what: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(text).map_err(|e| damaged(what, e))
+}
+
+/// Reads a stored value into its type (a file's tags, a classification).
+///
+/// # Errors
+///
+/// A 500 with a log line when the value does not have the type it was stored with.
+pub(crate) fn decode_stored_as<T: serde::de::DeserializeOwned>(
+    value: Value,
+    what: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| damaged(what, e))
+}
+
+/// Reads a stored document that must be a JSON object.
+///
+/// # Errors
+///
+/// As [`decode_stored`], and a 500 when the document is not an object.
+pub(crate) fn decode_stored_object(text: &str, what: &str) -> Result<Value, ApiError> {
+    match decode_stored(text, what)? {
+        object @ Value::Object(_) => Ok(object),
+        other => Err(damaged(
+            what,
+            format!("not a JSON object but {}", kind(&other)),
+        )),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A list field of a stored document (`files`, `notes`, `permissions`): empty when absent
+/// or null.
+///
+/// # Errors
+///
+/// A 500 with a log line when the field holds something other than a list.
+pub(crate) fn stored_list(doc: &Value, key: &str, what: &str) -> Result<Vec<Value>, ApiError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items.clone()),
+        Some(other) => Err(damaged(
+            &format!("`{key}` of {what}"),
+            format!("a list was expected, found {}", kind(other)),
+        )),
+    }
+}
+
+/// An object field of a stored document (`info`): empty when absent or null.
+///
+/// # Errors
+///
+/// A 500 with a log line when the field holds something other than an object.
+pub(crate) fn stored_object(
+    doc: &Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(other) => Err(damaged(
+            &format!("`{key}` of {what}"),
+            format!("an object was expected, found {}", kind(other)),
+        )),
+    }
+}
+
+/// Writes a document as stored JSON text, refusing what could not be read back.
+///
+/// # Errors
+///
+/// A 400 when the document would nest deeper than [`MAX_STORED_DEPTH`] or be larger than
+/// [`MAX_STORED_BYTES`]; the caller's transaction then writes nothing.
+pub(crate) fn encode_stored(doc: &Value, what: &str) -> Result<String, ApiError> {
+    if depth(doc) > MAX_STORED_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "this change would nest {what} deeper than {MAX_STORED_DEPTH} levels, more than \
+             the store reads back"
+        )));
+    }
+    let text = doc.to_string();
+    if text.len() > MAX_STORED_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "this change would make {what} {} bytes of JSON, more than the {MAX_STORED_BYTES} \
+             a stored document may hold",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+/// Decodes a JSON body with its fw-model type (`null` reads as `{}`): a body that is not an
+/// object, a wrong type and an unknown field are 400s that name the problem.
+///
+/// # Errors
+///
+/// A 400 naming the problem.
+pub(crate) fn typed_body<T: fw_model::WireModel>(body: Value, what: &str) -> Result<T, ApiError> {
+    let body = match body {
+        Value::Null => Value::Object(Map::new()),
+        object @ Value::Object(_) => object,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "the {what} must be a JSON object, not {other}"
+            )));
+        }
+    };
+    let typed: T = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))?;
+    if !typed.extra().is_empty() {
+        let unknown: Vec<&str> = typed.extra().keys().map(String::as_str).collect();
+        return Err(ApiError::bad_request(format!(
+            "unknown field(s) in a {what}: {}",
+            unknown.join(", ")
+        )));
+    }
+    Ok(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `{"k": {"k": … 1 …}}` with `levels` objects.
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }))
+    }
+
+    #[test]
+    fn depth_counts_objects_and_lists() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({})), 1);
+        assert_eq!(depth(&json!([[], {"a": [1]}])), 3);
+        assert_eq!(depth(&nested(127)), 127);
+    }
+
+    #[test]
+    fn bodies_at_the_limit_pass_and_deeper_ones_name_their_field() {
+        let at_limit = json!({ "set": nested(MAX_BODY_DEPTH - 1) });
+        assert_eq!(depth(&at_limit), MAX_BODY_DEPTH);
+        assert!(check_body_depth(&at_limit, "the body").is_ok());
+        let over = json!({"label": "x", "set": nested(MAX_BODY_DEPTH)});
+        let error = check_body_depth(&over, "the body").unwrap_err();
+        assert_eq!(error.status.as_u16(), 400);
+        assert_eq!(
+            error.message,
+            "`set` in the body is nested deeper than 100 levels, the most this server stores"
+        );
+        let text = nested(130).to_string();
+        let error = parse_body(text.as_bytes(), "the body").unwrap_err();
+        assert_eq!(
+            error.message,
+            "the body is nested deeper than 100 levels, the most this server stores"
+        );
+    }
+
+    #[test]
+    fn the_deepest_body_stores_a_document_that_reads_back() {
+        // File info lands at doc.files[i].info: the body `{"set": info}` nests one level
+        // above the info, the stored document three.
+        let info = nested(MAX_BODY_DEPTH - 1);
+        let doc = json!({"files": [{"info": info}]});
+        let text = encode_stored(&doc, "container x").unwrap();
+        assert_eq!(decode_stored(&text, "container x").unwrap(), doc);
+        // What serde_json cannot read is refused before it is written.
+        let error = encode_stored(&nested(MAX_STORED_DEPTH + 1), "container x").unwrap_err();
+        assert_eq!(error.status.as_u16(), 400);
+        assert!(decode_stored(&nested(MAX_STORED_DEPTH + 1).to_string(), "x").is_err());
+        assert!(decode_stored(&nested(MAX_STORED_DEPTH).to_string(), "x").is_ok());
+    }
+
+    #[test]
+    fn damaged_documents_are_errors_not_defaults() {
+        for text in ["", "{", "[1]", "\"text\""] {
+            let error = decode_stored_object(text, "container x").unwrap_err();
+            assert_eq!(error.status.as_u16(), 500, "{text:?}");
+            assert!(error.message.starts_with("container x is stored damaged"));
+        }
+        let doc = json!({"files": {"a": 1}, "info": [1], "notes": null});
+        assert_eq!(
+            stored_list(&doc, "notes", "x").unwrap(),
+            Vec::<Value>::new()
+        );
+        assert_eq!(
+            stored_list(&doc, "files", "x").unwrap_err().status.as_u16(),
+            500
+        );
+        let map = doc.as_object().unwrap();
+        assert_eq!(
+            stored_object(map, "info", "x").unwrap_err().status.as_u16(),
+            500
+        );
+        assert_eq!(stored_object(map, "absent", "x").unwrap(), Map::new());
+        let tags: Result<Vec<String>, _> = decode_stored_as(json!([1]), "tags of x");
+        assert_eq!(tags.unwrap_err().status.as_u16(), 500);
+    }
+}
