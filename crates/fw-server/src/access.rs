@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::kind::Kind;
 use crate::store::{Row, container};
 
 /// An access level, ordered: read-only < read-write < admin.
@@ -133,7 +134,7 @@ impl<'a> Access<'a> {
         if self.caller.site_admin {
             return Ok(Some(Level::Admin));
         }
-        if row.kind == "group" {
+        if row.kind == Kind::Group {
             return Ok(level_in(
                 &row.doc["permissions"],
                 &self.caller.user_id,

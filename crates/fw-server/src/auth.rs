@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::ids::{new_secret, now};
 use crate::json::decode_stored_object;
 use crate::store::{db, meta, set_meta};
-use crate::util::{new_secret, now};
 
 /// The user the server creates on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin@local";

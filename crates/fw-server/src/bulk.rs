@@ -20,9 +20,10 @@ use crate::access::{Access, Level};
 use crate::archive::Member;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::ids::random_hex;
 use crate::json::{decode_stored_object, stored_list};
+use crate::kind::Kind;
 use crate::store::{Row, container, db};
-use crate::util::random_hex;
 
 /// How long a bulk download ticket stays valid.
 const TICKET_LIFETIME_SECONDS: i64 = 3600;
@@ -91,7 +92,7 @@ pub(crate) fn create_ticket(
             .ok_or_else(|| ApiError::bad_request("every node needs a `level`"))?;
         let level = level.as_str();
         let row = container(c, id.as_str())?
-            .filter(|row| row.kind == level)
+            .filter(|row| row.kind.name() == level)
             .ok_or_else(|| ApiError::not_found(format!("{level} {} not found", id.as_str())))?;
         plan.access.require(c, &row, Level::Ro)?;
         let folder = plan.folder_of(&row)?;
@@ -197,7 +198,7 @@ impl Plan<'_> {
             return Ok(());
         }
         let files = stored_list(&row.doc, "files", &row.what())?;
-        if row.kind == "analysis" {
+        if row.kind == Kind::Analysis {
             let inputs = self.analysis_inputs(&row)?;
             self.add_files(&inputs, &format!("{folder}/input"))?;
             self.add_files(&files, &format!("{folder}/output"))?;
@@ -299,7 +300,7 @@ fn child_folders(
         .map_err(db)?;
     let mut folders = Vec::with_capacity(children.len());
     for (id, kind, label, doc) in children {
-        if parent.kind == "group" {
+        if parent.kind == Kind::Group {
             let visible = match container(c, &id)? {
                 Some(row) => access.level(c, &row)?.is_some(),
                 None => false,
@@ -315,7 +316,7 @@ fn child_folders(
                     Some(doc) => decode_stored_object(&doc, &format!("{kind} {id}"))?,
                     None => Value::Null,
                 };
-                fallback_label(&kind, &doc)
+                fallback_label(kind == Kind::Session.name(), &doc)
             }
         };
         let name = unique(folder_name(&label), &mut taken);
@@ -326,8 +327,8 @@ fn child_folders(
 
 /// A folder name for a container without a label: a session's time (`%Y%m%d_%H%M` in its
 /// time zone), then `uid`, then `code`, then `untitled`.
-fn fallback_label(kind: &str, doc: &Value) -> String {
-    let timestamp = (kind == "session")
+fn fallback_label(session: bool, doc: &Value) -> String {
+    let timestamp = session
         .then(|| doc["timestamp"].as_str())
         .flatten()
         .and_then(|t| fw_model::Timestamp::parse(t).ok())
@@ -467,11 +468,11 @@ mod tests {
     #[test]
     fn unlabelled_containers_fall_back_to_time_uid_code() {
         let session = json!({"timestamp": "2024-03-01T23:30:00+00:00", "timezone": "America/New_York", "uid": "1.2"});
-        assert_eq!(fallback_label("session", &session), "20240301_1830");
+        assert_eq!(fallback_label(true, &session), "20240301_1830");
         let utc = json!({"timestamp": "2024-03-01T23:30:00+00:00"});
-        assert_eq!(fallback_label("session", &utc), "20240301_2330");
-        assert_eq!(fallback_label("acquisition", &session), "1.2");
-        assert_eq!(fallback_label("subject", &json!({"code": "s01"})), "s01");
-        assert_eq!(fallback_label("acquisition", &json!({})), "untitled");
+        assert_eq!(fallback_label(true, &utc), "20240301_2330");
+        assert_eq!(fallback_label(false, &session), "1.2");
+        assert_eq!(fallback_label(false, &json!({"code": "s01"})), "s01");
+        assert_eq!(fallback_label(false, &json!({})), "untitled");
     }
 }

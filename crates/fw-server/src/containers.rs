@@ -5,10 +5,9 @@
 //! then fw-filter evaluates the whole filter on each rendered document. The SQL conditions
 //! are implied by the filter, so the result is exactly fw-filter's.
 
-use std::cmp::Ordering;
-
 use fw_filter::finder::Test;
-use fw_filter::{Filter, Order, Sort, Value as FilterValue};
+use fw_filter::sort::compare_json;
+use fw_filter::{Filter, Sort, Value as FilterValue};
 use fw_model::WireModel;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -16,67 +15,13 @@ use serde_json::{Map, Value, json};
 use crate::access::{ADMIN_ROLE, Access, Level};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::ids::{now, object_id};
 use crate::json::stored_list;
+pub(crate) use crate::kind::Kind;
 use crate::store::{Row, Scan, container, delete_tree, put_container, scan};
-use crate::util::{now, object_id};
 
 /// The longest label accepted.
 pub(crate) const MAX_LABEL: usize = 256;
-
-/// A kind of container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// `groups`.
-    Group,
-    /// `projects`.
-    Project,
-    /// `subjects`.
-    Subject,
-    /// `sessions`.
-    Session,
-    /// `acquisitions`.
-    Acquisition,
-    /// `analyses`.
-    Analysis,
-}
-
-impl Kind {
-    /// The kind named by a collection in a path: `projects` → project.
-    pub(crate) fn from_collection(collection: &str) -> Option<Kind> {
-        Some(match collection {
-            "groups" => Kind::Group,
-            "projects" => Kind::Project,
-            "subjects" => Kind::Subject,
-            "sessions" => Kind::Session,
-            "acquisitions" => Kind::Acquisition,
-            "analyses" => Kind::Analysis,
-            _ => return None,
-        })
-    }
-
-    /// The singular name: `project`.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Group => "group",
-            Kind::Project => "project",
-            Kind::Subject => "subject",
-            Kind::Session => "session",
-            Kind::Acquisition => "acquisition",
-            Kind::Analysis => "analysis",
-        }
-    }
-
-    /// The kind of the direct parent in the hierarchy (analyses hang anywhere).
-    pub(crate) fn parent(self) -> Option<Kind> {
-        match self {
-            Kind::Group | Kind::Analysis => None,
-            Kind::Project => Some(Kind::Group),
-            Kind::Subject => Some(Kind::Project),
-            Kind::Session => Some(Kind::Subject),
-            Kind::Acquisition => Some(Kind::Session),
-        }
-    }
-}
 
 /// Finder parameters (wire-protocol.md §4).
 #[derive(Debug, Default, Clone)]
@@ -190,7 +135,7 @@ fn parent_row(
         ))
     })?;
     let row = container(c, id)?
-        .filter(|r| r.kind == kind.name())
+        .filter(|r| r.kind == kind)
         .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", kind.name())))?;
     access.require(c, &row, Level::Rw)?;
     Ok(row)
@@ -314,7 +259,7 @@ pub(crate) fn create(
         c,
         &Row {
             id: id.clone(),
-            kind: kind.name().into(),
+            kind,
             parent_id,
             group_id,
             project_id,
@@ -334,7 +279,7 @@ pub(crate) fn create_analysis(
     let fields = create_body(Kind::Analysis, body)?;
     check_label(&fields, "label")?;
     require_field(&fields, "label")?;
-    if parent.kind == "group" || parent.kind == "analysis" {
+    if parent.kind == Kind::Group || parent.kind == Kind::Analysis {
         return Err(ApiError::bad_request(format!(
             "a {} cannot hold analyses",
             parent.kind
@@ -348,7 +293,7 @@ pub(crate) fn create_analysis(
         .get("parents")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    parents[parent.kind.as_str()] = json!(parent.id);
+    parents[parent.kind.name()] = json!(parent.id);
     let mut doc = json!({
         "_id": id, "parent": {"type": parent.kind, "id": parent.id}, "parents": parents,
         "files": [], "inputs": [], "notes": [], "tags": [], "info": {},
@@ -361,7 +306,7 @@ pub(crate) fn create_analysis(
         c,
         &Row {
             id: id.clone(),
-            kind: "analysis".into(),
+            kind: Kind::Analysis,
             parent_id: Some(parent.id.clone()),
             group_id: parent.group_id.clone(),
             project_id: parent.project_id.clone(),
@@ -413,7 +358,9 @@ pub(crate) fn session_subject(
     };
     if let Some(id) = subject.get("_id").and_then(Value::as_str) {
         let row = container(c, id)?
-            .filter(|r| r.kind == "subject" && r.project_id.as_deref() == Some(project.id.as_str()))
+            .filter(|r| {
+                r.kind == Kind::Subject && r.project_id.as_deref() == Some(project.id.as_str())
+            })
             .ok_or_else(|| {
                 ApiError::not_found(format!("subject {id} not found in project {}", project.id))
             })?;
@@ -430,10 +377,10 @@ pub(crate) fn session_subject(
         .to_string();
     let mut existing = None;
     let lookup = Scan {
-        kind: "subject".into(),
+        kind: Kind::Subject,
         parent_id: Some(project.id.clone()),
         label: Some(code.clone()),
-        ..Scan::default()
+        ..Scan::of(Kind::Group)
     };
     scan(c, &lookup, &mut |row| {
         existing = Some(row.id);
@@ -457,7 +404,7 @@ pub(crate) fn session_subject(
         c,
         &Row {
             id: id.clone(),
-            kind: "subject".into(),
+            kind: Kind::Subject,
             parent_id: Some(project.id.clone()),
             group_id: project.group_id.clone(),
             project_id: Some(project.id.clone()),
@@ -483,7 +430,7 @@ pub(crate) struct Renderer {
 impl Renderer {
     /// The wire document of `row` (see [`render`]).
     pub(crate) fn render(&mut self, c: &Connection, row: Row) -> Result<Value, ApiError> {
-        let below_project = !matches!(row.kind.as_str(), "group" | "project");
+        let below_project = !matches!(row.kind, Kind::Group | Kind::Project);
         let mut doc = row.doc;
         if below_project && let Some(project_id) = row.project_id {
             let permissions = match self.project_permissions.get(&project_id) {
@@ -501,7 +448,7 @@ impl Renderer {
                 doc["permissions"] = permissions;
             }
         }
-        if row.kind == "session"
+        if row.kind == Kind::Session
             && let Some(subject) = row_by_id(c, row.parent_id.as_deref())?
         {
             doc["subject"] = subject.doc;
@@ -526,7 +473,7 @@ pub(crate) fn get(
 ) -> Result<Row, ApiError> {
     let what = kind.map_or("container", Kind::name);
     let row = container(c, id)?
-        .filter(|r| kind.is_none_or(|k| r.kind == k.name()))
+        .filter(|r| kind.is_none_or(|k| r.kind == k))
         .ok_or_else(|| ApiError::not_found(format!("{what} {id} not found")))?;
     Access::new(caller).require(c, &row, Level::Ro)?;
     Ok(row)
@@ -587,8 +534,8 @@ pub(crate) fn list(
     selection.after_id = params.after_id.clone();
     if let Some(parent) = parent {
         // A child list: the parent pins the scan (sessions of a project by project).
-        match (parent.kind.as_str(), kind) {
-            ("project", Kind::Session | Kind::Acquisition) => {
+        match (parent.kind, kind) {
+            (Kind::Project, Kind::Session | Kind::Acquisition) => {
                 selection.project_id = Some(parent.id.clone())
             }
             _ => selection.parent_id = Some(parent.id.clone()),
@@ -628,8 +575,8 @@ pub(crate) fn list(
 /// always equals that document field.
 fn prefilter(kind: Kind, filter: Option<&Filter>) -> Scan {
     let mut selection = Scan {
-        kind: kind.name().into(),
-        ..Scan::default()
+        kind: kind,
+        ..Scan::of(kind)
     };
     let parent_path = kind.parent().map(|p| format!("parents.{}", p.name()));
     for condition in filter.map(|f| f.conditions.as_slice()).unwrap_or_default() {
@@ -657,49 +604,12 @@ fn prefilter(kind: Kind, filter: Option<&Filter>) -> Scan {
     selection
 }
 
-/// Sorts by each key in turn (missing fields first when ascending), then by `_id`.
+/// Sorts by the sort's keys (fw-filter's order), then by `_id`.
 fn sort_docs(docs: &mut [Value], sort: &Sort) {
     docs.sort_by(|a, b| {
-        for key in &sort.keys {
-            let ordering = json_order(lookup(a, &key.key), lookup(b, &key.key));
-            let ordering = if key.order == Order::Desc {
-                ordering.reverse()
-            } else {
-                ordering
-            };
-            if ordering != Ordering::Equal {
-                return ordering;
-            }
-        }
-        json_order(a.get("_id"), b.get("_id"))
+        sort.compare(a, b)
+            .then_with(|| compare_json(a.get("_id"), b.get("_id")))
     });
-}
-
-fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |v, segment| v.get(segment))
-}
-
-/// A total order on JSON values: missing < null < booleans < numbers < strings < others.
-fn json_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    fn rank(v: Option<&Value>) -> u8 {
-        match v {
-            None => 0,
-            Some(Value::Null) => 1,
-            Some(Value::Bool(_)) => 2,
-            Some(Value::Number(_)) => 3,
-            Some(Value::String(_)) => 4,
-            Some(_) => 5,
-        }
-    }
-    match (a, b) {
-        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
 }
 
 /// Applies an update body; a new parent moves the container with everything below it.
@@ -1023,7 +933,7 @@ mod tests {
                         .write_blocking(|c| {
                             let listed = list(c, &caller, Kind::Subject, None, &params, true)?.items;
                             let mut everything = Vec::new();
-                            scan(c, &Scan { kind: "subject".into(), ..Scan::default() }, &mut |row| {
+                            scan(c, &Scan::of(Kind::Subject), &mut |row| {
                                 everything.push(render(c, &row)?);
                                 Ok(true)
                             })?;

@@ -48,7 +48,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let request_id = crate::util::random_hex(8);
+        let request_id = crate::ids::random_hex(8);
         if self.status.is_server_error() {
             tracing::error!(
                 request_id,

@@ -17,12 +17,12 @@ use crate::access::Level;
 use crate::auth::Caller;
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
+use crate::ids::{now, object_id, random_hex};
 use crate::json::{
     decode_stored, decode_stored_as, decode_stored_object, encode_stored, stored_list,
     stored_object,
 };
 use crate::store::{Row, db, put_container};
-use crate::util::{now, object_id, random_hex};
 
 /// File types and MIME types by name ending, longest endings first: one table for both.
 const TYPES: &[(&str, &str, &str)] = &[
@@ -262,7 +262,7 @@ pub(crate) fn container_of(
         ),
     };
     let row = containers::get(c, caller, kind, id)?;
-    if row.kind == "group" {
+    if row.kind == Kind::Group {
         return Err(ApiError::bad_request("groups hold no files"));
     }
     crate::access::Access::new(caller).require(c, &row, needed)?;
@@ -342,7 +342,7 @@ pub(crate) fn record(
         if !parents.is_object() {
             parents = json!({});
         }
-        parents[row.kind.as_str()] = json!(row.id);
+        parents[row.kind.name()] = json!(row.id);
         let mut entry = Map::new();
         entry.insert("_id".into(), json!(uuid_like()));
         entry.insert("file_id".into(), file_id);

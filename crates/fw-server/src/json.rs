@@ -99,7 +99,7 @@ pub(crate) fn parse_body(bytes: &[u8], what: &str) -> Result<Value, ApiError> {
 }
 
 /// A stored document failed to read back: a 500, and a log line naming it.
-fn damaged(what: &str, problem: impl std::fmt::Display) -> ApiError {
+pub(crate) fn damaged(what: &str, problem: impl std::fmt::Display) -> ApiError {
     tracing::error!("{what} is stored damaged and cannot be read: {problem}");
     ApiError::internal(format!(
         "{what} is stored damaged and cannot be read ({problem}); nothing was changed"

@@ -16,7 +16,9 @@ mod bulk;
 mod containers;
 mod error;
 mod files;
+mod ids;
 mod json;
+mod kind;
 mod lookup;
 mod metadata;
 mod moves;
@@ -24,7 +26,6 @@ mod roles;
 mod routes;
 mod search;
 mod store;
-mod util;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -136,7 +137,7 @@ async fn start_with(
         blobs,
         signed_urls: config.signed_urls,
         base_url: format!("http://{addr}"),
-        started: util::now(),
+        started: ids::now(),
     };
     let app = routes::router(state).layer(axum::middleware::from_fn(log_request));
     let task = tokio::spawn(async move {

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use crate::access::Access;
 use crate::auth::Caller;
-use crate::containers::{Kind, render};
+use crate::containers::render;
 use crate::error::ApiError;
+use crate::kind::Kind;
 use crate::store::{Row, Scan, container, scan};
 
 /// The nodes along a path, each with `container_type`.
@@ -40,7 +41,7 @@ pub(crate) fn resolve(
         ));
     };
     let group = container(c, group_id)?
-        .filter(|r| r.kind == "group")
+        .filter(|r| r.kind == Kind::Group)
         .ok_or_else(|| not_found(path))?;
     visible(c, &mut access, &group, path)?;
     rows.push(group);
@@ -70,7 +71,7 @@ pub(crate) fn resolve(
                 }
                 return finish(c, &mut access, rows, nodes, with_children, true);
             }
-            _ if level < levels.len() && parent.kind != "analysis" => {
+            _ if level < levels.len() && parent.kind != Kind::Analysis => {
                 level += 1;
                 (levels[level - 1], segment)
             }
@@ -111,9 +112,9 @@ fn finish(
 /// The child of `parent` of `kind` named `name` (a label, or `<id:…>`).
 fn child(c: &Connection, parent: &Row, kind: Kind, name: &str) -> Result<Option<Row>, ApiError> {
     let mut selection = Scan {
-        kind: kind.name().into(),
+        kind: kind,
         parent_id: Some(parent.id.clone()),
-        ..Scan::default()
+        ..Scan::of(kind)
     };
     match name.strip_prefix("<id:").and_then(|n| n.strip_suffix('>')) {
         Some(id) => selection.id = Some(id.to_string()),
@@ -134,19 +135,13 @@ fn children_of(
     access: &mut Access<'_>,
     parent: &Row,
 ) -> Result<Vec<Value>, ApiError> {
-    let next = match parent.kind.as_str() {
-        "group" => Some(Kind::Project),
-        "project" => Some(Kind::Subject),
-        "subject" => Some(Kind::Session),
-        "session" => Some(Kind::Acquisition),
-        _ => None,
-    };
+    let next = parent.kind.child();
     let mut children = Vec::new();
     for kind in next.into_iter().chain(Some(Kind::Analysis)) {
         let selection = Scan {
-            kind: kind.name().into(),
+            kind: kind,
             parent_id: Some(parent.id.clone()),
-            ..Scan::default()
+            ..Scan::of(kind)
         };
         scan(c, &selection, &mut |row| {
             if access.level(c, &row)?.is_none() {

@@ -7,9 +7,9 @@ use crate::access::Level;
 use crate::auth::{Caller, user};
 use crate::containers::{self, Kind};
 use crate::error::ApiError;
+use crate::ids::{now, object_id};
 use crate::json::{decode_stored_as, stored_list, stored_object};
 use crate::store::put_container;
-use crate::util::{now, object_id};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.

@@ -45,7 +45,7 @@ pub(crate) fn destination(
     let mut access = Access::new(caller);
     let find = |access: &mut Access<'_>, id: &str, kind: Kind| -> Result<Row, ApiError> {
         let target = container(c, id)?
-            .filter(|r| r.kind == kind.name())
+            .filter(|r| r.kind == kind)
             .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", kind.name())))?;
         access.require(c, &target, Level::Rw)?;
         Ok(target)
@@ -109,7 +109,7 @@ fn session_destination(
     let by_id = subject.as_ref().and_then(id_of);
     if let Some(id) = by_id {
         let target = container(c, &id)?
-            .filter(|r| r.kind == "subject")
+            .filter(|r| r.kind == Kind::Subject)
             .ok_or_else(|| ApiError::not_found(format!("subject {id} not found")))?;
         if project
             .as_deref()
@@ -127,7 +127,7 @@ fn session_destination(
         .or_else(|| session.project_id.clone())
         .unwrap_or_default();
     let project = container(c, &project_id)?
-        .filter(|r| r.kind == "project")
+        .filter(|r| r.kind == Kind::Project)
         .ok_or_else(|| ApiError::not_found(format!("project {project_id} not found")))?;
     access.require(c, &project, Level::Rw)?;
     let subject = match subject {
@@ -145,7 +145,7 @@ fn session_destination(
             portable_subject(&current.doc)
         }
     };
-    let when = crate::util::now();
+    let when = crate::ids::now();
     let id = containers::session_subject(c, &project, Some(subject), &when)?;
     container(c, &id)?.ok_or_else(|| ApiError::internal("a subject vanished while moving"))
 }
@@ -209,13 +209,13 @@ pub(crate) fn apply(c: &Connection, row: &mut Row, parent: &Row) -> Result<(), A
         Some(Value::Object(parents)) => parents.clone(),
         _ => Map::new(),
     };
-    above.insert(parent.kind.clone(), json!(parent.id));
-    let group = if parent.kind == "group" {
+    above.insert(parent.kind.name().into(), json!(parent.id));
+    let group = if parent.kind == Kind::Group {
         parent.id.clone()
     } else {
         parent.group_id.clone()
     };
-    let project = if row.kind == "project" {
+    let project = if row.kind == Kind::Project {
         Some(row.id.clone())
     } else {
         parent.project_id.clone()
@@ -224,16 +224,11 @@ pub(crate) fn apply(c: &Connection, row: &mut Row, parent: &Row) -> Result<(), A
     // The root: its parent link and the parent field its kind carries.
     row.parent_id = Some(parent.id.clone());
     if let Some(doc) = row.doc.as_object_mut() {
-        let field = match row.kind.as_str() {
-            "project" => "group",
-            "subject" => "project",
-            "acquisition" => "session",
-            _ => "",
-        };
-        if !field.is_empty() {
-            doc.insert(field.into(), json!(parent.id));
+        // Projects, subjects and acquisitions name their parent in a field of its kind.
+        if matches!(row.kind, Kind::Project | Kind::Subject | Kind::Acquisition) {
+            doc.insert(parent.kind.name().into(), json!(parent.id));
         }
-        if row.kind == "session" {
+        if row.kind == Kind::Session {
             doc.insert("subject".into(), json!({"_id": parent.id}));
         }
     }
@@ -275,14 +270,14 @@ fn relocate(
     if doc.get("group").is_some_and(Value::is_string) {
         doc.insert("group".into(), json!(group));
     }
-    if row.kind != "project"
+    if row.kind != Kind::Project
         && doc.get("project").is_some_and(Value::is_string)
         && let Some(project) = project
     {
         doc.insert("project".into(), json!(project));
     }
     let mut file_parents = parents.clone();
-    file_parents.insert(row.kind.clone(), json!(row.id));
+    file_parents.insert(row.kind.name().into(), json!(row.id));
     if let Some(Value::Array(files)) = doc.get_mut("files") {
         for file in files.iter_mut() {
             file["parents"] = Value::Object(file_parents.clone());

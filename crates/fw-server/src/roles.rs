@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::access::{Level, default_roles};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::ids::object_id;
 use crate::json::{decode_stored_object, typed_body};
 use crate::store::db;
-use crate::util::object_id;
 
 /// The most actions one role may list.
 const MAX_ACTIONS: usize = 200;

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{self, Caller};
-use crate::containers::{self, Kind, ListParams};
+use crate::containers::{self, ListParams};
 use crate::error::ApiError;
+use crate::ids::now;
+use crate::kind::Kind;
 use crate::store::container;
-use crate::util::now;
 use crate::{archive, bulk, files, lookup, metadata, search};
 
 /// The largest JSON body accepted: metadata, never file contents.

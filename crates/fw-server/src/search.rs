@@ -15,6 +15,7 @@ use crate::access::Access;
 use crate::auth::Caller;
 use crate::containers::Renderer;
 use crate::error::ApiError;
+use crate::kind::Kind;
 use crate::store::{Row, Scan, scan};
 
 /// The most results one search returns.
@@ -32,7 +33,7 @@ const RETURN_TYPES: [&str; 6] = [
 
 /// A stored container with its rendered document.
 struct Node {
-    kind: String,
+    kind: Kind,
     parent_id: Option<String>,
     doc: Value,
 }
@@ -105,7 +106,7 @@ pub(crate) fn search(
                 }
             } else if let Some(hit) = levels
                 .iter()
-                .find(|l| nodes[l.as_str()].kind == return_type)
+                .find(|l| nodes[l.as_str()].kind.name() == return_type)
             {
                 found.insert((hit.clone(), None));
             }
@@ -123,22 +124,11 @@ fn visible_nodes(c: &Connection, caller: &Caller) -> Result<HashMap<String, Node
     let mut access = Access::new(caller);
     let mut renderer = Renderer::default();
     let mut nodes = HashMap::new();
-    for kind in [
-        "group",
-        "project",
-        "subject",
-        "session",
-        "acquisition",
-        "analysis",
-    ] {
-        let selection = Scan {
-            kind: kind.into(),
-            ..Scan::default()
-        };
-        scan(c, &selection, &mut |row: Row| {
+    for kind in Kind::ALL {
+        scan(c, &Scan::of(kind), &mut |row: Row| {
             // Search covers what the caller holds a permission on, as lists do; groups are
             // kept as ancestors of visible projects.
-            if kind != "group" && !access.listed(c, &row)? {
+            if kind != Kind::Group && !access.listed(c, &row)? {
                 return Ok(true);
             }
             let (id, parent_id) = (row.id.clone(), row.parent_id.clone());
@@ -146,7 +136,7 @@ fn visible_nodes(c: &Connection, caller: &Caller) -> Result<HashMap<String, Node
             nodes.insert(
                 id,
                 Node {
-                    kind: kind.into(),
+                    kind,
                     parent_id,
                     doc,
                 },
@@ -177,7 +167,7 @@ fn document(nodes: &HashMap<String, Node>, levels: &[String], file: Option<&Valu
     let mut doc = Map::new();
     for id in levels {
         let node = &nodes[id.as_str()];
-        doc.entry(node.kind.clone())
+        doc.entry(node.kind.name())
             .or_insert_with(|| node.doc.clone());
     }
     if let Some(file) = file {
@@ -205,13 +195,13 @@ fn response(
     out.insert("return_type".into(), json!(return_type));
     for level_id in levels(nodes, id) {
         let node = &nodes[level_id.as_str()];
-        let fields: &[&str] = match node.kind.as_str() {
-            "group" | "project" => &["_id", "label"],
-            "subject" => &["_id", "code", "label", "created"],
-            "session" | "acquisition" => &["_id", "label", "timestamp", "created"],
-            _ => &["_id", "label", "created"],
+        let fields: &[&str] = match node.kind {
+            Kind::Group | Kind::Project => &["_id", "label"],
+            Kind::Subject => &["_id", "code", "label", "created"],
+            Kind::Session | Kind::Acquisition => &["_id", "label", "timestamp", "created"],
+            Kind::Analysis => &["_id", "label", "created"],
         };
-        out.entry(node.kind.clone())
+        out.entry(node.kind.name())
             .or_insert_with(|| pick(&node.doc, fields));
     }
     let node = &nodes[id];

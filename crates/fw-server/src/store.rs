@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::json::{decode_stored_object, encode_stored};
+use crate::json::{damaged, decode_stored_object, encode_stored};
+use crate::kind::Kind;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,8 +79,8 @@ pub(crate) struct Store {
 pub(crate) struct Row {
     /// The `_id`.
     pub(crate) id: String,
-    /// `group`, `project`, …
-    pub(crate) kind: String,
+    /// Its kind.
+    pub(crate) kind: Kind,
     /// The direct parent's id.
     pub(crate) parent_id: Option<String>,
     /// The group the container belongs to.
@@ -218,7 +219,9 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
 
 /// Reads a row's document; one that does not read back is a 500, never an empty document.
 fn read_row((id, kind, parent_id, group_id, project_id, doc): RawRow) -> Result<Row, ApiError> {
-    let doc = decode_stored_object(&doc, &format!("{kind} {id}"))?;
+    let what = format!("{kind} {id}");
+    let kind = Kind::from_name(&kind).ok_or_else(|| damaged(&what, "an unknown kind"))?;
+    let doc = decode_stored_object(&doc, &what)?;
     Ok(Row {
         id,
         kind,
@@ -244,10 +247,10 @@ pub(crate) fn container(connection: &Connection, id: &str) -> Result<Option<Row>
 }
 
 /// Which rows a listing reads, before the finder filter runs on them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct Scan {
     /// The kind listed.
-    pub(crate) kind: String,
+    pub(crate) kind: Kind,
     /// Only children of this container.
     pub(crate) parent_id: Option<String>,
     /// Only containers of this project.
@@ -262,6 +265,21 @@ pub(crate) struct Scan {
     pub(crate) after_id: Option<String>,
 }
 
+impl Scan {
+    /// Every row of `kind`; narrow it with the other fields.
+    pub(crate) fn of(kind: Kind) -> Scan {
+        Scan {
+            kind,
+            parent_id: None,
+            project_id: None,
+            group_id: None,
+            label: None,
+            id: None,
+            after_id: None,
+        }
+    }
+}
+
 /// Calls `visit` on each row the scan selects, in id order, until it returns false.
 pub(crate) fn scan(
     connection: &Connection,
@@ -269,7 +287,7 @@ pub(crate) fn scan(
     visit: &mut dyn FnMut(Row) -> Result<bool, ApiError>,
 ) -> Result<(), ApiError> {
     let mut sql = format!("SELECT {ROW_COLUMNS} FROM containers WHERE kind = ?");
-    let mut values: Vec<&str> = vec![&scan.kind];
+    let mut values: Vec<&str> = vec![scan.kind.name()];
     let optional = [
         ("parent_id = ?", &scan.parent_id),
         ("project_id = ?", &scan.project_id),
@@ -310,7 +328,7 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
            label = excluded.label, doc = excluded.doc",
         params![
             row.id,
-            row.kind,
+            row.kind.name(),
             row.parent_id,
             row.group_id,
             row.project_id,

@@ -53,3 +53,34 @@ fn sort_errors() {
         assert_eq!(parse_sort(src).unwrap_err().kind(), kind, "{src}");
     }
 }
+
+#[test]
+fn documents_compare_by_each_key_then_equal() {
+    use serde_json::json;
+    use std::cmp::Ordering;
+
+    let mut docs = vec![
+        json!({"_id": "c", "n": "x"}),
+        json!({"_id": "a", "n": 2}),
+        json!({"_id": "b"}),
+        json!({"_id": "d", "n": 1}),
+        json!({"_id": "e", "n": null}),
+        json!({"_id": "f", "n": true}),
+        json!({"_id": "g", "n": {"deep": 1}}),
+    ];
+    let ascending = parse_sort("n:asc").unwrap();
+    docs.sort_by(|a, b| ascending.compare(a, b));
+    let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["b", "e", "f", "d", "a", "c", "g"]);
+
+    let two_keys = parse_sort("info.site:desc,age").unwrap();
+    let a = json!({"info": {"site": "b"}, "age": 40});
+    let b = json!({"info": {"site": "b"}, "age": 30});
+    let c = json!({"info": {"site": "a"}, "age": 1});
+    assert_eq!(two_keys.compare(&a, &b), Ordering::Greater);
+    assert_eq!(two_keys.compare(&c, &a), Ordering::Greater);
+    assert_eq!(two_keys.compare(&a, &a.clone()), Ordering::Equal);
+    // Paths go through objects only; a list on the way is a missing field.
+    let listed = json!({"info": [{"site": "z"}]});
+    assert_eq!(two_keys.compare(&listed, &c), Ordering::Greater);
+}
