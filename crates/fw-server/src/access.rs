@@ -3,90 +3,13 @@
 use std::collections::HashMap;
 
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kind::Kind;
+use crate::roles::{Level, role_level};
 use crate::store::{Row, container};
-
-/// An access level, ordered: read-only < read-write < admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
-    /// Read.
-    Ro,
-    /// Read, change metadata, create children.
-    Rw,
-    /// Everything, permissions and deletion included.
-    Admin,
-}
-
-impl Level {
-    fn parse(text: &str) -> Option<Level> {
-        match text {
-            "ro" => Some(Level::Ro),
-            "rw" => Some(Level::Rw),
-            "admin" => Some(Level::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// The three default roles, present from the first start, with fixed ids.
-pub(crate) fn default_roles() -> Vec<Value> {
-    let view = [
-        "containers_view_metadata",
-        "files_view_metadata",
-        "files_download",
-        "analyses_view_metadata",
-    ];
-    let write = [
-        "containers_create_hierarchy",
-        "containers_modify_metadata",
-        "files_create_single",
-        "files_modify_metadata",
-        "tags_manage",
-        "notes_manage",
-        "analyses_create_sdk",
-    ];
-    let admin = [
-        "containers_delete_hierarchy",
-        "files_delete_non_device_data",
-        "project_permissions_manage",
-    ];
-    let role = |id: &str, label: &str, level: &str, actions: Vec<&str>| json!({"_id": id, "label": label, "default_flywheel_role": level, "actions": actions, "in_use": true});
-    vec![
-        role(
-            ADMIN_ROLE,
-            "admin",
-            "admin",
-            view.iter().chain(&write).chain(&admin).copied().collect(),
-        ),
-        role(
-            RW_ROLE,
-            "read-write",
-            "rw",
-            view.iter().chain(&write).copied().collect(),
-        ),
-        role(RO_ROLE, "read-only", "ro", view.to_vec()),
-    ]
-}
-
-/// The id of the default admin role.
-pub(crate) const ADMIN_ROLE: &str = "000000000000000000000a01";
-/// The id of the default read-write role.
-pub(crate) const RW_ROLE: &str = "000000000000000000000a02";
-/// The id of the default read-only role.
-pub(crate) const RO_ROLE: &str = "000000000000000000000a03";
-
-fn role_level(role_id: &str, custom_roles: &HashMap<String, Level>) -> Option<Level> {
-    match role_id {
-        ADMIN_ROLE => Some(Level::Admin),
-        RW_ROLE => Some(Level::Rw),
-        RO_ROLE => Some(Level::Ro),
-        _ => custom_roles.get(role_id).copied(),
-    }
-}
 
 /// The level a `permissions` array gives a user: `access` entries (groups) or `role_ids`
 /// entries (projects, where custom roles count with the level of their actions).
@@ -183,6 +106,24 @@ impl<'a> Access<'a> {
         Ok(level?.is_some())
     }
 
+    /// The container `id` of `kind` (of any kind when `None`), if the caller has at least
+    /// `needed` on it: 404 when it is missing, of another kind or invisible to the caller,
+    /// 403 when the caller sees it without `needed`.
+    pub(crate) fn get(
+        &mut self,
+        c: &Connection,
+        kind: Option<Kind>,
+        id: &str,
+        needed: Level,
+    ) -> Result<Row, ApiError> {
+        let what = kind.map_or("container", Kind::name);
+        let row = container(c, id)?
+            .filter(|r| kind.is_none_or(|k| r.kind == k))
+            .ok_or_else(|| ApiError::not_found(format!("{what} {id} not found")))?;
+        self.require(c, &row, needed)?;
+        Ok(row)
+    }
+
     /// Fails unless the caller has at least `needed` on the container: 404 when the caller
     /// cannot even see it (its existence is not revealed), 403 otherwise.
     pub(crate) fn require(
@@ -214,6 +155,8 @@ impl<'a> Access<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::{ADMIN_ROLE, RO_ROLE};
+    use serde_json::json;
 
     #[test]
     fn levels_from_access_and_roles() {

@@ -222,14 +222,6 @@ fn open_zip(path: &Path, name: &str) -> Result<zip::ZipArchive<BufReader<File>>,
         .map_err(|e| ApiError::bad_request(format!("{name:?} is not a readable zip file: {e}")))
 }
 
-/// How many members the zip file at `path` has, if it is one.
-pub(crate) fn zip_member_count(path: &Path) -> Option<usize> {
-    let file = File::open(path).ok()?;
-    zip::ZipArchive::new(BufReader::new(file))
-        .ok()
-        .map(|z| z.len())
-}
-
 /// `?info=true`: the comment and members (`ZipfileInfo`) of the zip file `name` at `path`.
 pub(crate) fn zip_info(path: &Path, name: &str) -> Result<Value, ApiError> {
     let mut archive = open_zip(path, name)?;
@@ -333,7 +325,7 @@ mod tests {
         assert_eq!(info["members"][0]["size"], 10_000);
         assert_eq!(info["members"][0]["timestamp"], "2024-01-02T03:04:06");
         assert_eq!(info["members"][1]["path"], "empty/");
-        assert_eq!(zip_member_count(&path), Some(2));
+        assert_eq!(crate::files::blobs::zip_member_count(&path), Some(2));
 
         let mut archive = open_zip(&path, "a.zip").expect("open");
         let mut bytes = Vec::new();
@@ -350,6 +342,6 @@ mod tests {
             zip_info(&not_zip, "b.txt").map_err(|e| e.status.as_u16()),
             Err(400)
         );
-        assert_eq!(zip_member_count(&not_zip), None);
+        assert_eq!(crate::files::blobs::zip_member_count(&not_zip), None);
     }
 }

@@ -1,11 +1,8 @@
 //! Users, API keys, and who is calling.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::ids::{new_secret, now};
 use crate::json::decode_stored_object;
@@ -32,45 +29,25 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthorized("no API key: send `Authorization: scitran-user <key>`")
-            })?;
-        let secret = header
-            .strip_prefix("scitran-user ")
-            .or_else(|| header.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "the Authorization header must be `scitran-user <key>` or `Bearer <key>`",
-                )
-            })?
-            .trim()
-            .to_string();
-        let exhaustive = parts
-            .uri
-            .query()
-            .is_some_and(|q| q.split('&').any(|pair| pair == "exhaustive=true"));
-        let user = state
-            .store
-            .run(move |c| user_for_key(c, &secret))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-        if user.get("disabled") == Some(&Value::Bool(true)) {
-            return Err(ApiError::unauthorized("this user is disabled"));
-        }
-        Ok(Caller {
-            user_id: user["_id"].as_str().unwrap_or_default().to_string(),
-            site_admin: is_site_admin(&user),
-            exhaustive,
-        })
+/// The caller holding the API key `secret`; `exhaustive` as the request asked.
+///
+/// # Errors
+///
+/// 401 for an unknown key or a disabled user.
+pub(crate) fn caller_for_key(
+    c: &Connection,
+    secret: &str,
+    exhaustive: bool,
+) -> Result<Caller, ApiError> {
+    let user = user_for_key(c, secret)?.ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+    if user.get("disabled") == Some(&Value::Bool(true)) {
+        return Err(ApiError::unauthorized("this user is disabled"));
     }
+    Ok(Caller {
+        user_id: user["_id"].as_str().unwrap_or_default().to_string(),
+        site_admin: is_site_admin(&user),
+        exhaustive,
+    })
 }
 
 /// Whether a user document holds the `site_admin` role (or the legacy `root` flag).
@@ -175,6 +152,30 @@ pub(crate) fn ensure_user(c: &Connection, id: &str, fields: &Value) -> Result<bo
     )
     .map_err(db)?;
     Ok(true)
+}
+
+/// `POST /users` (site admins): a new user from a `UserInput` body; returns its id.
+///
+/// # Errors
+///
+/// 403 for other callers, 400 for a bad body, 409 when the user exists.
+pub(crate) fn add_user(c: &Connection, caller: &Caller, body: Value) -> Result<String, ApiError> {
+    if !caller.site_admin {
+        return Err(ApiError::forbidden("only site admins add users"));
+    }
+    let input: fw_model::UserInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid user: {e}")))?;
+    let id = input
+        .id
+        .as_ref()
+        .map(|id| id.as_str().to_string())
+        .ok_or_else(|| ApiError::bad_request("a user needs an `_id`"))?;
+    let fields = serde_json::to_value(&input)
+        .map_err(|e| ApiError::internal(format!("cannot re-encode a user: {e}")))?;
+    if !ensure_user(c, &id, &fields)? {
+        return Err(ApiError::conflict(format!("user {id} exists already")));
+    }
+    Ok(id)
 }
 
 /// Adds an API key for a user; a given secret is used as is, else a random one.

@@ -16,13 +16,14 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-use crate::access::{Access, Level};
+use crate::access::Access;
 use crate::archive::Member;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids::random_hex;
 use crate::json::{decode_stored_object, stored_list};
 use crate::kind::Kind;
+use crate::roles::Level;
 use crate::store::{Row, container, db};
 
 /// How long a bulk download ticket stays valid.

@@ -21,7 +21,7 @@ mod json;
 mod kind;
 mod lookup;
 mod metadata;
-mod moves;
+mod modalities;
 mod roles;
 mod routes;
 mod search;
@@ -37,16 +37,6 @@ use axum::response::Response;
 
 pub use auth::BOOTSTRAP_ADMIN;
 use store::Store;
-
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    store: Store,
-    blobs: files::Blobs,
-    signed_urls: bool,
-    base_url: String,
-    started: String,
-}
 
 /// How to run a server.
 #[derive(Debug, Clone)]
@@ -132,7 +122,7 @@ async fn start_with(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState {
+    let state = routes::AppState {
         store,
         blobs,
         signed_urls: config.signed_urls,

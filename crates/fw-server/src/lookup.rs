@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::access::Access;
 use crate::auth::Caller;
-use crate::containers::render;
+use crate::containers::node;
 use crate::error::ApiError;
 use crate::kind::Kind;
 use crate::store::{Row, Scan, container, scan};
@@ -94,9 +94,7 @@ fn finish(
 ) -> Result<Resolved, ApiError> {
     let mut path = Vec::new();
     for row in &rows {
-        let mut node = render(c, row)?;
-        node["container_type"] = json!(row.kind);
-        path.push(node);
+        path.push(node(c, row)?);
     }
     path.extend(files);
     let mut children = Vec::new();
@@ -112,7 +110,6 @@ fn finish(
 /// The child of `parent` of `kind` named `name` (a label, or `<id:…>`).
 fn child(c: &Connection, parent: &Row, kind: Kind, name: &str) -> Result<Option<Row>, ApiError> {
     let mut selection = Scan {
-        kind: kind,
         parent_id: Some(parent.id.clone()),
         ..Scan::of(kind)
     };
@@ -139,7 +136,6 @@ fn children_of(
     let mut children = Vec::new();
     for kind in next.into_iter().chain(Some(Kind::Analysis)) {
         let selection = Scan {
-            kind: kind,
             parent_id: Some(parent.id.clone()),
             ..Scan::of(kind)
         };
@@ -147,9 +143,7 @@ fn children_of(
             if access.level(c, &row)?.is_none() {
                 return Ok(true);
             }
-            let mut node = render(c, &row)?;
-            node["container_type"] = json!(row.kind);
-            children.push(node);
+            children.push(node(c, &row)?);
             Ok(true)
         })?;
     }
@@ -190,38 +184,4 @@ pub(crate) fn path_of(body: Value) -> Result<Vec<String>, ApiError> {
         ));
     }
     Ok(path)
-}
-
-/// The modalities known from the first start, with the classification values they allow.
-pub(crate) fn modalities() -> Vec<Value> {
-    let modality = |id: &str, description: &str, classification: Value| json!({"_id": id, "classification": classification, "active": true, "description": description, "rts_managed": false});
-    vec![
-        modality(
-            "MR",
-            "Magnetic resonance",
-            json!({
-                "Intent": ["Localizer", "Shim", "Calibration", "Fieldmap", "Structural", "Functional", "Screenshot", "Non-Image", "Spectroscopy"],
-                "Measurement": ["B0", "B1", "T1", "T2", "T2*", "PD", "MT", "Perfusion", "Diffusion", "Susceptibility", "Fingerprinting", "MRA", "Unknown"],
-                "Features": ["Quantitative", "Multi-Shell", "Multi-Echo", "Multi-Flip", "Multi-Band", "Steady-State", "3D", "Compressed-Sensing", "Eigenvector", "FA", "ADC", "Magnitude", "Phase", "Real", "Imaginary", "In-Phase", "Out-of-Phase", "Water", "Fat", "Subtraction", "Derived"],
-            }),
-        ),
-        modality(
-            "CT",
-            "Computed tomography",
-            json!({
-                "Contrast": ["No Contrast", "Contrast"],
-                "Scan Type": ["Localizer", "Standard", "Perfusion", "Angiography"],
-                "Scan Orientation": ["Axial", "Coronal", "Sagittal", "Oblique"],
-            }),
-        ),
-        modality(
-            "PET",
-            "Positron emission tomography",
-            json!({
-                "Isotope": ["C", "F", "O", "Ga", "N", "Rb", "Cu", "Zr"],
-                "Processing": ["Attenuation Corrected", "Non-Attenuation Corrected"],
-                "Tracer": ["FDG", "PiB", "AV45", "AV1451", "FLT", "MK6240"],
-            }),
-        ),
-    ]
 }

@@ -3,13 +3,14 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use crate::access::Level;
 use crate::auth::{Caller, user};
-use crate::containers::{self, Kind};
+use crate::containers;
 use crate::error::ApiError;
 use crate::ids::{now, object_id};
 use crate::json::{decode_stored_as, stored_list, stored_object};
-use crate::store::put_container;
+use crate::kind::Kind;
+use crate::roles::Level;
+use crate::store::touch_and_save;
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
@@ -51,7 +52,7 @@ pub(crate) fn update_info(
         None => Map::new(),
     };
     row.doc["info"] = Value::Object(apply_info_update(info, body)?);
-    touch_and_save(c, row)
+    touch_and_save(c, &mut row)
 }
 
 /// Applies an `Info` delta to an info object (containers and files alike).
@@ -100,7 +101,7 @@ pub(crate) fn add_tag(
     }
     tags.push(tag);
     row.doc["tags"] = json!(tags);
-    touch_and_save(c, row)?;
+    touch_and_save(c, &mut row)?;
     Ok(1)
 }
 
@@ -127,7 +128,7 @@ pub(crate) fn rename_tag(
         tags.insert(position, new.clone());
     }
     row.doc["tags"] = json!(tags);
-    touch_and_save(c, row)?;
+    touch_and_save(c, &mut row)?;
     Ok(new)
 }
 
@@ -146,7 +147,7 @@ pub(crate) fn delete_tag(
         return Ok(false);
     }
     row.doc["tags"] = json!(kept);
-    touch_and_save(c, row)?;
+    touch_and_save(c, &mut row)?;
     Ok(true)
 }
 
@@ -177,7 +178,7 @@ pub(crate) fn add_note(
     let mut notes = stored_list(&row.doc, "notes", &row.what())?;
     notes.push(note.clone());
     row.doc["notes"] = Value::Array(notes);
-    touch_and_save(c, row)?;
+    touch_and_save(c, &mut row)?;
     Ok(note)
 }
 
@@ -200,7 +201,7 @@ pub(crate) fn delete_note(
         return Ok(false);
     }
     row.doc["notes"] = Value::Array(kept);
-    touch_and_save(c, row)?;
+    touch_and_save(c, &mut row)?;
     Ok(true)
 }
 
@@ -231,12 +232,7 @@ fn editable(
     kind: Kind,
     id: &str,
 ) -> Result<crate::store::Row, ApiError> {
-    containers::get_for(c, caller, kind, id, Level::Rw)
-}
-
-fn touch_and_save(c: &Connection, mut row: crate::store::Row) -> Result<(), ApiError> {
-    row.doc["modified"] = json!(now());
-    put_container(c, &row)
+    crate::access::Access::new(caller).get(c, Some(kind), id, Level::Rw)
 }
 
 #[cfg(test)]

@@ -7,12 +7,89 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-use crate::access::{Level, default_roles};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids::object_id;
 use crate::json::{decode_stored_object, typed_body};
 use crate::store::db;
+
+/// An access level, ordered: read-only < read-write < admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// Read.
+    Ro,
+    /// Read, change metadata, create children.
+    Rw,
+    /// Everything, permissions and deletion included.
+    Admin,
+}
+
+impl Level {
+    pub(crate) fn parse(text: &str) -> Option<Level> {
+        match text {
+            "ro" => Some(Level::Ro),
+            "rw" => Some(Level::Rw),
+            "admin" => Some(Level::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The three default roles, present from the first start, with fixed ids.
+pub(crate) fn default_roles() -> Vec<Value> {
+    let view = [
+        "containers_view_metadata",
+        "files_view_metadata",
+        "files_download",
+        "analyses_view_metadata",
+    ];
+    let write = [
+        "containers_create_hierarchy",
+        "containers_modify_metadata",
+        "files_create_single",
+        "files_modify_metadata",
+        "tags_manage",
+        "notes_manage",
+        "analyses_create_sdk",
+    ];
+    let admin = [
+        "containers_delete_hierarchy",
+        "files_delete_non_device_data",
+        "project_permissions_manage",
+    ];
+    let role = |id: &str, label: &str, level: &str, actions: Vec<&str>| json!({"_id": id, "label": label, "default_flywheel_role": level, "actions": actions, "in_use": true});
+    vec![
+        role(
+            ADMIN_ROLE,
+            "admin",
+            "admin",
+            view.iter().chain(&write).chain(&admin).copied().collect(),
+        ),
+        role(
+            RW_ROLE,
+            "read-write",
+            "rw",
+            view.iter().chain(&write).copied().collect(),
+        ),
+        role(RO_ROLE, "read-only", "ro", view.to_vec()),
+    ]
+}
+
+/// The id of the default admin role.
+pub(crate) const ADMIN_ROLE: &str = "000000000000000000000a01";
+/// The id of the default read-write role.
+pub(crate) const RW_ROLE: &str = "000000000000000000000a02";
+/// The id of the default read-only role.
+pub(crate) const RO_ROLE: &str = "000000000000000000000a03";
+
+pub(crate) fn role_level(role_id: &str, custom_roles: &HashMap<String, Level>) -> Option<Level> {
+    match role_id {
+        ADMIN_ROLE => Some(Level::Admin),
+        RW_ROLE => Some(Level::Rw),
+        RO_ROLE => Some(Level::Ro),
+        _ => custom_roles.get(role_id).copied(),
+    }
+}
 
 /// The most actions one role may list.
 const MAX_ACTIONS: usize = 200;

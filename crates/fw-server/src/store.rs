@@ -340,6 +340,12 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
     .map_err(db)
 }
 
+/// Saves a changed container with `modified` set to now.
+pub(crate) fn touch_and_save(c: &Connection, row: &mut Row) -> Result<(), ApiError> {
+    row.doc["modified"] = serde_json::json!(crate::ids::now());
+    put_container(c, row)
+}
+
 /// The container `?1` and everything below it, as a `tree(id)` table for the query after it.
 const TREE: &str = "WITH RECURSIVE tree(id) AS (
     SELECT ?1 UNION ALL SELECT c.id FROM containers c JOIN tree t ON c.parent_id = t.id)";

@@ -7,11 +7,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 
-use crate::access::{Access, Level};
+use crate::access::Access;
 use crate::auth::Caller;
-use crate::containers::{self, Kind};
 use crate::error::ApiError;
 use crate::json::{decode_stored_object, encode_stored};
+use crate::kind::Kind;
+use crate::roles::Level;
 use crate::store::{Row, container, db, put_container};
 
 /// The parent fields an update of `kind` may carry.
@@ -43,13 +44,6 @@ pub(crate) fn destination(
         return Ok(None);
     }
     let mut access = Access::new(caller);
-    let find = |access: &mut Access<'_>, id: &str, kind: Kind| -> Result<Row, ApiError> {
-        let target = container(c, id)?
-            .filter(|r| r.kind == kind)
-            .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", kind.name())))?;
-        access.require(c, &target, Level::Rw)?;
-        Ok(target)
-    };
     let target = match kind {
         Kind::Project => {
             let group = id_of(&named[0].1).unwrap_or_default();
@@ -57,14 +51,14 @@ pub(crate) fn destination(
                 return Ok(None);
             }
             access.require(c, row, Level::Admin)?;
-            find(&mut access, &group, Kind::Group)?
+            access.get(c, Some(Kind::Group), &group, Level::Rw)?
         }
         Kind::Subject => {
             let project = id_of(&named[0].1).unwrap_or_default();
             if Some(project.as_str()) == row.project_id.as_deref() {
                 return Ok(None);
             }
-            let project = find(&mut access, &project, Kind::Project)?;
+            let project = access.get(c, Some(Kind::Project), &project, Level::Rw)?;
             refuse_duplicate_code(c, row, &project)?;
             project
         }
@@ -81,7 +75,7 @@ pub(crate) fn destination(
         }
         Kind::Acquisition => {
             let session = id_of(&named[0].1).unwrap_or_default();
-            find(&mut access, &session, Kind::Session)?
+            access.get(c, Some(Kind::Session), &session, Level::Rw)?
         }
         Kind::Group | Kind::Analysis => return Ok(None),
     };
@@ -108,9 +102,8 @@ fn session_destination(
 ) -> Result<Row, ApiError> {
     let by_id = subject.as_ref().and_then(id_of);
     if let Some(id) = by_id {
-        let target = container(c, &id)?
-            .filter(|r| r.kind == Kind::Subject)
-            .ok_or_else(|| ApiError::not_found(format!("subject {id} not found")))?;
+        // Visible and writable first: a subject the caller cannot see is not found.
+        let target = access.get(c, Some(Kind::Subject), &id, Level::Rw)?;
         if project
             .as_deref()
             .is_some_and(|p| Some(p) != target.project_id.as_deref())
@@ -120,16 +113,12 @@ fn session_destination(
                 project.unwrap_or_default()
             )));
         }
-        access.require(c, &target, Level::Rw)?;
         return Ok(target);
     }
     let project_id = project
         .or_else(|| session.project_id.clone())
         .unwrap_or_default();
-    let project = container(c, &project_id)?
-        .filter(|r| r.kind == Kind::Project)
-        .ok_or_else(|| ApiError::not_found(format!("project {project_id} not found")))?;
-    access.require(c, &project, Level::Rw)?;
+    let project = access.get(c, Some(Kind::Project), &project_id, Level::Rw)?;
     let subject = match subject {
         Some(subject) => subject,
         None => {
@@ -146,7 +135,7 @@ fn session_destination(
         }
     };
     let when = crate::ids::now();
-    let id = containers::session_subject(c, &project, Some(subject), &when)?;
+    let id = super::create::session_subject(c, &project, Some(subject), &when)?;
     container(c, &id)?.ok_or_else(|| ApiError::internal("a subject vanished while moving"))
 }
 

@@ -1,0 +1,103 @@
+//! Create and update bodies: decoded with fw-model's types, labels and ids checked.
+
+use fw_model::WireModel;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::kind::Kind;
+
+use super::MAX_LABEL;
+
+/// Decodes a body with its fw-model type: wrong types and unknown fields are a 400.
+/// Returns the fields given, re-encoded (absent and null fields dropped).
+pub(super) fn decode<T: WireModel>(
+    kind: Kind,
+    body: Value,
+    what: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    let typed: T = crate::json::typed_body(body, &format!("{} {what}", kind.name()))?;
+    match serde_json::to_value(&typed) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(ApiError::internal(format!("cannot re-encode a {what}"))),
+    }
+}
+
+/// Decodes and checks a create body with its fw-model input type.
+pub(super) fn create_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
+    let what = "create body";
+    match kind {
+        Kind::Group => decode::<fw_model::GroupInput>(kind, body, what),
+        Kind::Project => decode::<fw_model::ProjectInput>(kind, body, what),
+        Kind::Subject => decode::<fw_model::SubjectInput>(kind, body, what),
+        Kind::Session => decode::<fw_model::SessionInput>(kind, body, what),
+        Kind::Acquisition => decode::<fw_model::AcquisitionInput>(kind, body, what),
+        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
+    }
+}
+
+/// Decodes and checks an update body with its fw-model update type.
+pub(super) fn update_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
+    let what = "update";
+    match kind {
+        Kind::Group => decode::<fw_model::GroupUpdate>(kind, body, what),
+        Kind::Project => decode::<fw_model::ProjectUpdate>(kind, body, what),
+        Kind::Subject => decode::<fw_model::SubjectUpdate>(kind, body, what),
+        Kind::Session => decode::<fw_model::SessionUpdate>(kind, body, what),
+        Kind::Acquisition => decode::<fw_model::AcquisitionUpdate>(kind, body, what),
+        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
+    }
+}
+
+pub(super) fn check_label(fields: &Map<String, Value>, key: &str) -> Result<(), ApiError> {
+    if let Some(label) = fields.get(key).and_then(Value::as_str) {
+        if label.chars().count() > MAX_LABEL {
+            return Err(ApiError::bad_request(format!(
+                "{key} is longer than {MAX_LABEL} characters"
+            )));
+        }
+        if label.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("{key} must not be empty")));
+        }
+    }
+    Ok(())
+}
+
+/// A group id as Flywheel allows them: lowercase letters, digits, `_`, `-` and `.`, 2 to
+/// 64 characters, starting with a letter or digit.
+pub(super) fn check_group_id(id: &str) -> Result<(), ApiError> {
+    let ok = (2..=64).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{id:?} is not a valid group id: use 2 to 64 lowercase letters, digits, '_', '-' or '.'"
+        )))
+    }
+}
+
+pub(super) fn require_field(fields: &Map<String, Value>, key: &str) -> Result<(), ApiError> {
+    match fields.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "the body needs a non-empty `{key}`"
+        ))),
+    }
+}
+
+/// Keeps a subject's `code` and `label` equal, as the SDK expects: the label wins when
+/// both are given.
+pub(super) fn sync_code_and_label(fields: &mut Map<String, Value>) -> Result<(), ApiError> {
+    let value = fields
+        .get("label")
+        .or_else(|| fields.get("code"))
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("a subject needs a `label` or a `code`"))?;
+    check_label(fields, "code")?;
+    fields.insert("label".into(), value.clone());
+    fields.insert("code".into(), value);
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! Permissions of groups (`access`) and projects (`role_ids`), and a group's roles.
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use crate::access::Access;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::stored_list;
+use crate::kind::Kind;
+use crate::roles::Level;
+use crate::store::touch_and_save;
+
+/// Adds or replaces a user's permission on a group (`{_id, access}`) or a project
+/// (`{_id, role_ids}`); needs admin. With `user_id` set (a PUT), the body may omit `_id`.
+pub(crate) fn set_permission(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    user_id: Option<&str>,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+    let mut permission = match body {
+        Value::Object(map) => map,
+        _ => return Err(ApiError::bad_request("a permission is a JSON object")),
+    };
+    if let Some(user_id) = user_id {
+        permission.insert("_id".into(), json!(user_id));
+    }
+    let user = permission
+        .get("_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("a permission needs the user's `_id`"))?
+        .to_string();
+    if crate::auth::user(c, &user)?.is_none() {
+        return Err(ApiError::not_found(format!("user {user} not found")));
+    }
+    let checked = match kind {
+        Kind::Group => {
+            let access: fw_model::AccessPermission =
+                serde_json::from_value(Value::Object(permission))
+                    .map_err(|e| ApiError::bad_request(format!("invalid group permission: {e}")))?;
+            match access.access.as_ref().map(fw_model::Access::as_str) {
+                Some("ro" | "rw" | "admin") => json!({"_id": user, "access": access.access}),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "a group permission needs `access`: ro, rw or admin",
+                    ));
+                }
+            }
+        }
+        Kind::Project => {
+            let roles: fw_model::RolePermission = serde_json::from_value(Value::Object(permission))
+                .map_err(|e| ApiError::bad_request(format!("invalid project permission: {e}")))?;
+            let role_ids = roles.role_ids.unwrap_or_default();
+            for role_id in &role_ids {
+                if !crate::roles::exists(c, role_id.as_str())? {
+                    return Err(ApiError::bad_request(format!("unknown role {role_id}")));
+                }
+            }
+            json!({"_id": user, "role_ids": role_ids})
+        }
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "{}s have no permissions of their own",
+                kind.name()
+            )));
+        }
+    };
+    let permissions = stored_list(&row.doc, "permissions", &row.what())?;
+    let exists = permissions.iter().any(|p| p["_id"] == user.as_str());
+    if user_id.is_none() && exists {
+        return Err(ApiError::conflict(format!(
+            "{user} has a permission already; PUT to change it"
+        )));
+    }
+    if user_id.is_some() && !exists {
+        return Err(ApiError::not_found(format!(
+            "{user} has no permission on {} {id}",
+            kind.name()
+        )));
+    }
+    let mut permissions: Vec<Value> = permissions
+        .into_iter()
+        .filter(|p| p["_id"] != user.as_str())
+        .collect();
+    permissions.push(checked.clone());
+    row.doc["permissions"] = Value::Array(permissions);
+    touch_and_save(c, &mut row)?;
+    Ok(checked)
+}
+
+/// Removes a user's permission from a group or project; needs admin.
+pub(crate) fn delete_permission(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    user_id: &str,
+) -> Result<(), ApiError> {
+    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+    let permissions = stored_list(&row.doc, "permissions", &row.what())?;
+    let kept: Vec<Value> = permissions
+        .iter()
+        .filter(|p| p["_id"] != user_id)
+        .cloned()
+        .collect();
+    if kept.len() == permissions.len() {
+        return Err(ApiError::not_found(format!(
+            "{user_id} has no permission on {} {id}",
+            kind.name()
+        )));
+    }
+    row.doc["permissions"] = Value::Array(kept);
+    touch_and_save(c, &mut row)
+}
+
+/// Makes a role available in a group (`POST /groups/{id}/roles` with a `GroupRole` body);
+/// needs admin on it. Returns the role.
+pub(crate) fn add_group_role(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    if kind != Kind::Group {
+        return Err(ApiError::not_found(format!(
+            "no such endpoint: /{}/{{id}}/roles",
+            kind.collection()
+        )));
+    }
+    let role: fw_model::GroupRole = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
+    let role = crate::roles::get(c, role.id.as_str())?;
+    let role_id = role["_id"].clone();
+    let mut row = Access::new(caller).get(c, Some(Kind::Group), id, Level::Admin)?;
+    let mut roles = stored_list(&row.doc, "roles", &row.what())?;
+    if !roles.contains(&role_id) {
+        roles.push(role_id);
+    }
+    row.doc["roles"] = Value::Array(roles);
+    touch_and_save(c, &mut row)?;
+    Ok(role)
+}
+
+/// `GET /{coll}/{id}/permissions/{user}`: a user's permission on a container the caller
+/// may read.
+pub(crate) fn get_permission(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    user_id: &str,
+) -> Result<Value, ApiError> {
+    let row = Access::new(caller).get(c, Some(kind), id, Level::Ro)?;
+    stored_list(&row.doc, "permissions", &row.what())?
+        .into_iter()
+        .find(|p| p["_id"] == user_id)
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{user_id} has no permission on {kind} {}", row.id))
+        })
+}

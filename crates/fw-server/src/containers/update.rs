@@ -1,0 +1,53 @@
+//! Updates (a new parent moves the container) and deletes.
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::access::Access;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::kind::Kind;
+use crate::roles::Level;
+use crate::store::{delete_tree, touch_and_save};
+
+use super::body::{check_label, sync_code_and_label, update_body};
+
+/// Applies an update body; a new parent moves the container with everything below it.
+pub(crate) fn update(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+    body: Value,
+) -> Result<(), ApiError> {
+    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Rw)?;
+    let mut fields = update_body(kind, body)?;
+    check_label(&fields, "label")?;
+    if let Some(parent) = super::moves::destination(c, caller, &row, kind, &mut fields)? {
+        super::moves::apply(c, &mut row, &parent)?;
+    }
+    if kind == Kind::Subject && (fields.contains_key("label") || fields.contains_key("code")) {
+        sync_code_and_label(&mut fields)?;
+    }
+    let Some(doc) = row.doc.as_object_mut() else {
+        return Err(ApiError::internal(format!(
+            "{} {id} is stored damaged",
+            kind.name()
+        )));
+    };
+    for (key, value) in fields {
+        doc.insert(key, value);
+    }
+    touch_and_save(c, &mut row)
+}
+
+/// Deletes a container and everything below it; needs admin.
+pub(crate) fn delete(
+    c: &Connection,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+) -> Result<usize, ApiError> {
+    let row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+    delete_tree(c, &row.id)
+}

@@ -1,0 +1,158 @@
+//! Files by their stable `file_id`: `GET /files`, `GET /files/{file_id}`, and file tags.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::containers;
+use crate::error::ApiError;
+use crate::json::decode_stored_as;
+use crate::roles::Level;
+use crate::store::{Row, db};
+
+use super::entries::{entry, modify, with_parent};
+
+/// The container holding `file_id`, if the caller may read it (else 404).
+fn holder(c: &Connection, caller: &Caller, file_id: &str, needed: Level) -> Result<Row, ApiError> {
+    let container_id: Option<String> = c
+        .query_row(
+            "SELECT container_id FROM file_index WHERE file_id = ?1",
+            [file_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    let row = container_id
+        .map(|id| crate::store::container(c, &id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ApiError::not_found(format!("file {file_id} not found")))?;
+    crate::access::Access::new(caller).require(c, &row, needed)?;
+    Ok(row)
+}
+
+fn current_by_id(row: &Row, file_id: &str) -> Result<Value, ApiError> {
+    row.doc["files"]
+        .as_array()
+        .and_then(|files| files.iter().find(|f| f["file_id"] == file_id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("file {file_id} not found")))
+}
+
+/// `GET /files/{file_id}[?version=N]`.
+pub(crate) fn get_by_id(
+    c: &Connection,
+    caller: &Caller,
+    file_id: &str,
+    version: Option<i64>,
+) -> Result<Value, ApiError> {
+    let row = holder(c, caller, file_id, Level::Ro)?;
+    let name = current_by_id(&row, file_id)?["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(with_parent(&entry(c, &row, &name, version)?, &row))
+}
+
+/// File tags: `PATCH /files/{file_id}/tags` adds the listed tags, `PUT` replaces them all.
+/// Returns the file's tags after the change.
+pub(crate) fn set_tags(
+    c: &Connection,
+    caller: &Caller,
+    file_id: &str,
+    body: Value,
+    replace: bool,
+) -> Result<Vec<String>, ApiError> {
+    let tags: Vec<String> = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("file tags are a JSON list of strings: {e}")))?;
+    if tags
+        .iter()
+        .any(|t| t.trim().is_empty() || t.chars().count() > containers::MAX_LABEL)
+    {
+        return Err(ApiError::bad_request(format!(
+            "a tag is 1 to {} characters",
+            containers::MAX_LABEL
+        )));
+    }
+    let row = holder(c, caller, file_id, Level::Rw)?;
+    let name = current_by_id(&row, file_id)?["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    modify(c, caller, None, &row.id, &name, Level::Rw, |entry| {
+        let mut current: Vec<String> = if replace {
+            Vec::new()
+        } else {
+            match entry.get("tags") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(stored) => decode_stored_as(stored.clone(), "a file's tags")?,
+            }
+        };
+        for tag in tags {
+            if !current.contains(&tag) {
+                current.push(tag);
+            }
+        }
+        entry.insert("tags".into(), json!(current));
+        Ok(current)
+    })
+}
+
+/// `GET /files`: the files the caller may see, by `file_id`, as a `{count, total,
+/// results}` page (always, as the SDK expects), with `filter`, `limit` and `after_id`.
+pub(crate) fn list(
+    c: &Connection,
+    caller: &Caller,
+    params: &containers::ListParams,
+) -> Result<Value, ApiError> {
+    let filter = params
+        .filter
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .map(fw_filter::parse_filter)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("invalid filter:\n{e}")))?;
+    let limit = params.limit.filter(|&l| l > 0).unwrap_or(usize::MAX);
+    let mut statement = c
+        .prepare_cached(
+            "SELECT file_id, container_id FROM file_index WHERE file_id > ?1 ORDER BY file_id",
+        )
+        .map_err(db)?;
+    let pairs: Vec<(String, String)> = statement
+        .query_map([params.after_id.as_deref().unwrap_or("")], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let mut access = crate::access::Access::new(caller);
+    let mut containers_seen: std::collections::HashMap<String, Option<Row>> =
+        std::collections::HashMap::new();
+    let (mut results, mut total) = (Vec::new(), 0usize);
+    for (file_id, container_id) in pairs {
+        let row = match containers_seen.get(&container_id) {
+            Some(row) => row.clone(),
+            None => {
+                let row = crate::store::container(c, &container_id)?;
+                let row = match row {
+                    Some(row) if access.listed(c, &row)? => Some(row),
+                    _ => None,
+                };
+                containers_seen.insert(container_id.clone(), row.clone());
+                row
+            }
+        };
+        let Some(row) = row else { continue };
+        let Ok(entry) = current_by_id(&row, &file_id) else {
+            continue;
+        };
+        let entry = with_parent(&entry, &row);
+        if filter.as_ref().is_none_or(|f| f.matches(&entry)) {
+            total += 1;
+            if results.len() < limit {
+                results.push(entry);
+            }
+        }
+    }
+    Ok(json!({"count": results.len(), "total": total, "results": results}))
+}

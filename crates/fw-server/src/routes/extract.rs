@@ -1,0 +1,203 @@
+//! Extractors: every rejection is a JSON error. `Caller` (who calls), `Params` (the query),
+//! `Body` (JSON), and the path: `Collection` (a kind), `ContainerPath` (kind and id), `FilePath` (kind, id and
+//! file name) and `Item` (a tag, note or user below a container).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use serde_json::Value;
+
+use super::AppState;
+use crate::auth::{self, Caller};
+use crate::containers::ListParams;
+use crate::error::ApiError;
+use crate::kind::Kind;
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("no API key: send `Authorization: scitran-user <key>`")
+            })?;
+        let secret = header
+            .strip_prefix("scitran-user ")
+            .or_else(|| header.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "the Authorization header must be `scitran-user <key>` or `Bearer <key>`",
+                )
+            })?
+            .trim()
+            .to_string();
+        let exhaustive = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == "exhaustive=true"));
+        state
+            .store
+            .run(move |c| auth::caller_for_key(c, &secret, exhaustive))
+            .await
+    }
+}
+
+/// Query parameters; a malformed query is a JSON 400 like every other error.
+pub(crate) struct Params(pub(crate) HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ApiError> {
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
+    }
+}
+
+impl Params {
+    /// A parameter's text, if given.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+
+    /// Whether a parameter is `true`.
+    pub(crate) fn is_true(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(|v| v == "true")
+    }
+
+    /// A whole-number parameter, if given.
+    pub(crate) fn number(&self, name: &str) -> Result<Option<usize>, ApiError> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!("{name} must be a whole number, not {v:?}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// The finder parameters (wire-protocol.md §4).
+    pub(crate) fn list(&self) -> Result<ListParams, ApiError> {
+        Ok(ListParams {
+            filter: self.get("filter"),
+            sort: self.get("sort"),
+            limit: self.number("limit")?,
+            skip: self.number("skip")?,
+            page: self.number("page")?,
+            after_id: self.get("after_id"),
+        })
+    }
+}
+
+/// A JSON body; an empty body (even with `Content-Type: application/json`, as the SDK
+/// sends on DELETE) reads as `null`. Bodies nested too deep for the store are refused
+/// (see `json`).
+pub(crate) struct Body(pub(crate) Value);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+    async fn from_request(request: Request, state: &S) -> Result<Body, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Value::Null));
+        }
+        crate::json::parse_body(&bytes, "the body").map(Body)
+    }
+}
+
+/// The path's parameters by name.
+async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, ApiError> {
+    Path::<HashMap<String, String>>::from_request_parts(parts, &())
+        .await
+        .map(|Path(params)| params)
+        .map_err(|e| ApiError::bad_request(format!("malformed path: {e}")))
+}
+
+fn kind_of(collection: &str) -> Result<Kind, ApiError> {
+    Kind::from_collection(collection)
+        .ok_or_else(|| ApiError::not_found(format!("no such collection: {collection}")))
+}
+
+fn param(params: &mut HashMap<String, String>, name: &str) -> Result<String, ApiError> {
+    params
+        .remove(name)
+        .ok_or_else(|| ApiError::internal(format!("the route has no {{{name}}}")))
+}
+
+/// `/{collection}`: the kind of container a path names (an unknown collection is a 404).
+pub(crate) struct Collection(pub(crate) Kind);
+
+impl<S: Send + Sync> FromRequestParts<S> for Collection {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Collection, ApiError> {
+        kind_of(&param(&mut path_params(parts).await?, "collection")?).map(Collection)
+    }
+}
+
+/// `/{collection}/{id}`: a container's kind and id (an unknown collection is a 404).
+pub(crate) struct ContainerPath {
+    pub(crate) kind: Kind,
+    pub(crate) id: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ContainerPath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ContainerPath, ApiError> {
+        let mut params = path_params(parts).await?;
+        Ok(ContainerPath {
+            kind: kind_of(&param(&mut params, "collection")?)?,
+            id: param(&mut params, "id")?,
+        })
+    }
+}
+
+/// `/{collection}/{id}/files/{name}` or `/containers/{id}/files/{name}` (any kind: `None`);
+/// the name is absent on routes to the files of a container.
+pub(crate) struct FilePath {
+    pub(crate) kind: Option<Kind>,
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+}
+
+impl FilePath {
+    /// The file name, on routes that have one.
+    pub(crate) fn name(&self) -> Result<&str, ApiError> {
+        self.name
+            .as_deref()
+            .ok_or_else(|| ApiError::internal("the route has no {name}"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for FilePath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<FilePath, ApiError> {
+        let mut params = path_params(parts).await?;
+        let kind = match params.remove("collection").as_deref() {
+            None | Some("containers") => None,
+            Some(collection) => Some(kind_of(collection)?),
+        };
+        Ok(FilePath {
+            kind,
+            id: param(&mut params, "id")?,
+            name: params.remove("name"),
+        })
+    }
+}
+
+/// `…/{item}`: the tag, note id or user a route names below a container.
+pub(crate) struct Item(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Item {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Item, ApiError> {
+        param(&mut path_params(parts).await?, "item").map(Item)
+    }
+}

@@ -1,0 +1,432 @@
+//! Files: uploads (multipart, and signed-URL tickets with their storage PUTs), downloads
+//! (ranges, tickets, zip members), file edits, and files by id (`/files`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::extract::{Body, FilePath, Params};
+use super::reply::{deleted, modified};
+use super::{AppState, MAX_JSON_BODY, State};
+use crate::archive;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::files;
+use crate::roles::Level;
+
+/// The routes of this module.
+pub(crate) fn router() -> Router<AppState> {
+    // Uploads stream to disk, so they have no body limit; everything else keeps one.
+    let upload_route = || post(upload).layer(axum::extract::DefaultBodyLimit::disable());
+    Router::new()
+        .route("/storage/{ticket}/{name}", put(storage_put))
+        .route("/api/files", get(list_files))
+        .route("/api/files/{file_id}", get(get_file))
+        .route(
+            "/api/files/{file_id}/tags",
+            patch(add_file_tags).put(replace_file_tags),
+        )
+        .route("/api/containers/{id}/files", upload_route())
+        .route("/api/containers/{id}/files/{name}", get(download))
+        .route("/api/{collection}/{id}/files", upload_route())
+        .route(
+            "/api/{collection}/{id}/files/{name}",
+            get(download).put(update_file).delete(delete_file),
+        )
+        .route(
+            "/api/{collection}/{id}/files/{name}/info",
+            patch(update_file_info),
+        )
+        .route(
+            "/api/{collection}/{id}/files/{name}/classification",
+            patch(classify_file),
+        )
+}
+
+/// `POST /{coll}/{id}/files`: a `metadata` part, then one or more `file` parts, each
+/// streamed to disk; replies with the new file entries. With `?ticket=`, a signed-URL
+/// upload ticket is opened (empty) or closed.
+async fn upload(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    params: Params,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let FilePath { kind, id, .. } = path;
+    // Permission first: nobody streams a gigabyte only to be told no.
+    {
+        let (caller, id) = (caller.clone(), id.clone());
+        state
+            .store
+            .run(move |c| files::container_of(c, &caller, kind, &id, Level::Rw))
+            .await?;
+    }
+    if let Some(ticket) = params.get("ticket") {
+        if !state.signed_urls {
+            return Err(ApiError::bad_request(
+                "signed-URL uploads are not enabled on this server (GET /config says signed_url: false)",
+            ));
+        }
+        let Body(body) = Body::from_request(request, &()).await?;
+        let (blobs, base_url) = (state.blobs.clone(), state.base_url.clone());
+        let reply = state
+            .store
+            .write(move |c| {
+                files::upload_ticket(c, &caller, &blobs, kind, &id, &ticket, body, &base_url)
+            })
+            .await?;
+        return Ok(Json(reply));
+    }
+    let multipart = axum::extract::Multipart::from_request(request, &()).await;
+    let mut multipart = multipart
+        .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
+    let mut metadata = None;
+    let mut staged = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
+    {
+        match field.name() {
+            Some("metadata") => {
+                // Uploads have no body limit, so the metadata part keeps the JSON one.
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("unreadable metadata part: {e}")))?
+                {
+                    if bytes.len() + chunk.len() > MAX_JSON_BODY {
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("the metadata part is larger than {MAX_JSON_BODY} bytes"),
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                metadata = Some(crate::json::parse_body(&bytes, "the metadata part")?);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                files::check_name(&name)?;
+                let mut upload = state.blobs.begin().await?;
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    ApiError::bad_request(format!("the upload of {name:?} broke off: {e}"))
+                })? {
+                    upload.write(&chunk).await?;
+                }
+                staged.push(upload.finish(name).await?);
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected part {other:?}: send `metadata` and `file` parts"
+                )));
+            }
+        }
+    }
+    if staged.is_empty() {
+        return Err(ApiError::bad_request("the upload has no `file` part"));
+    }
+    let blobs = state.blobs.clone();
+    let entries = state
+        .store
+        .write(move |c| {
+            let row = files::container_of(c, &caller, kind, &id, Level::Rw)?;
+            files::record(c, &caller, &blobs, row, metadata, staged)
+        })
+        .await?;
+    Ok(Json(Value::Array(entries)))
+}
+
+/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`), a
+/// download ticket for `?ticket=`, or the file for `?ticket=<ticket>` without a key.
+async fn download(
+    caller: Result<Caller, ApiError>,
+    state: State,
+    path: FilePath,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = path.name()?.to_string();
+    files::check_name(&name)?;
+    let version = params.number("version")?.map(|v| v as i64);
+    let ticket = params.get("ticket");
+    let (entry, new_ticket) = state
+        .store
+        .run(move |c| {
+            let ticket = ticket.as_deref();
+            files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
+        })
+        .await?;
+    let size = entry["size"].as_u64().unwrap_or(0);
+    if let Some(ticket) = new_ticket {
+        return Ok(
+            Json(json!({"ticket": ticket, "filename": entry["name"], "size": size}))
+                .into_response(),
+        );
+    }
+    let path = entry["hash"]
+        .as_str()
+        .and_then(|h| state.blobs.path_of(h))
+        .ok_or_else(|| ApiError::internal("the file entry has no content hash"))?;
+    let name = entry["name"].as_str().unwrap_or_default().to_string();
+    if params.is_true("info") {
+        let info = on_blocking_pool(move || archive::zip_info(&path, &name)).await?;
+        return Ok(Json(info).into_response());
+    }
+    if let Some(member) = params.get("member").filter(|m| !m.is_empty()) {
+        let (body, size) =
+            on_blocking_pool(move || archive::zip_member(path, &name, &member)).await?;
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, size)
+            .body(body)
+            .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")));
+    }
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError::internal(format!("the content of this file is missing: {e}")))?;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, length) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(range) => match parse_range(range, size) {
+            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("cannot serve {range} of {size} bytes"),
+                ));
+            }
+        },
+    };
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;
+    let body =
+        axum::body::Body::from_stream(reader_stream(tokio::io::AsyncReadExt::take(file, length)));
+    let content_type = if params.is_true("view") {
+        entry["mimetype"]
+            .as_str()
+            .unwrap_or("application/octet-stream")
+            .to_string()
+    } else {
+        "application/octet-stream".to_string()
+    };
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, length)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if status == StatusCode::PARTIAL_CONTENT {
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", start + length - 1),
+        );
+    }
+    response
+        .body(body)
+        .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")))
+}
+
+/// Parses a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) against a size; `None`
+/// for a range this server does not serve (multiple ranges) or cannot satisfy.
+fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || size == 0 {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(n), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+/// Runs blocking file work (reading a zip's directory) off the async threads.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("a blocking task failed: {e}")))?
+}
+
+/// The bytes of a reader as a body stream, 256 KiB at a time.
+fn reader_stream(
+    reader: impl tokio::io::AsyncRead + Send + 'static,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
+}
+
+/// A change to a file entry, given the request body.
+type EntryChange = fn(&mut Map<String, Value>, Value) -> Result<(), ApiError>;
+
+/// Applies `change` with the request body to the current entry of a file (read-write).
+async fn edit_file(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    body: Value,
+    change: EntryChange,
+) -> Result<Json<Value>, ApiError> {
+    let name = path.name()?.to_string();
+    state
+        .store
+        .write(move |c| {
+            files::modify(c, &caller, path.kind, &path.id, &name, Level::Rw, |entry| {
+                change(entry, body)
+            })
+        })
+        .await?;
+    Ok(modified(1))
+}
+
+async fn update_file(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    edit_file(caller, state, path, body, files::update).await
+}
+
+async fn update_file_info(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    edit_file(caller, state, path, body, files::update_info).await
+}
+
+async fn classify_file(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    edit_file(caller, state, path, body, files::classify).await
+}
+
+async fn delete_file(
+    caller: Caller,
+    state: State,
+    path: FilePath,
+) -> Result<Json<Value>, ApiError> {
+    let name = path.name()?.to_string();
+    state
+        .store
+        .write(move |c| files::delete(c, &caller, path.kind, &path.id, &name))
+        .await?;
+    Ok(deleted(true))
+}
+
+async fn list_files(caller: Caller, state: State, params: Params) -> Result<Json<Value>, ApiError> {
+    let params = params.list()?;
+    Ok(Json(
+        state
+            .store
+            .run(move |c| files::list(c, &caller, &params))
+            .await?,
+    ))
+}
+
+async fn get_file(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let version = params.number("version")?.map(|v| v as i64);
+    Ok(Json(
+        state
+            .store
+            .run(move |c| files::get_by_id(c, &caller, &file_id, version))
+            .await?,
+    ))
+}
+
+async fn add_file_tags(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let tags = state
+        .store
+        .write(move |c| files::set_tags(c, &caller, &file_id, body, false))
+        .await?;
+    Ok(Json(json!(tags)))
+}
+
+async fn replace_file_tags(
+    caller: Caller,
+    state: State,
+    Path(file_id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    // The SDK reads PUT's reply as a ModifiedResult (and PATCH's as the list of tags).
+    state
+        .store
+        .write(move |c| files::set_tags(c, &caller, &file_id, body, true))
+        .await?;
+    Ok(modified(1))
+}
+
+/// `PUT /storage/{ticket}/{name}`: the storage URL of a signed-URL upload; the ticket is the
+/// only credential. The bytes wait in `tmp/` until the ticket closes.
+async fn storage_put(
+    state: State,
+    Path((ticket, name)): Path<(String, String)>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    use futures_util::StreamExt;
+    files::check_name(&name)?;
+    {
+        let (ticket, name) = (ticket.clone(), name.clone());
+        state
+            .store
+            .run(move |c| files::ticket_accepts(c, &ticket, &name))
+            .await?;
+    }
+    let mut upload = state.blobs.begin().await?;
+    let mut body = request.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("the upload of {name:?} broke off: {e}")))?;
+        upload.write(&chunk).await?;
+    }
+    let staged = upload.finish(name).await?;
+    let blobs = state.blobs.clone();
+    state
+        .store
+        .write(move |c| files::keep_ticket_upload(c, &blobs, &ticket, staged))
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
