@@ -1,11 +1,8 @@
 //! Stored documents always read back (issue 16, "Data loss"): bodies nested deeper than the
 //! store can read are refused before anything is written, and a stored document that does
 //! not read back is a 500 that changes nothing, never an empty document.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// `{"k": {"k": … "leaf" …}}` with `levels` objects.

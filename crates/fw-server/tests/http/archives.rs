@@ -1,12 +1,9 @@
 //! Bulk tar and zip downloads and zip members, over HTTP, read back byte for byte.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Archive members by path.

@@ -1,5 +1,5 @@
 //! What the HTTP tests share: a server in a temporary directory, a client, a hierarchy.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test file uses a part
+#![allow(dead_code)] // not every helper is used by every module
 
 use fw_server::{Running, ServerConfig};
 use serde_json::{Value, json};

@@ -1,0 +1,561 @@
+//! The hierarchy: create, read, list (finders and paging), update, move and delete.
+
+use std::collections::HashSet;
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
+    let server = start().await;
+    let (project, subject, session, acquisition) = hierarchy(&server).await;
+
+    let status = server.ok("GET", "/auth/status", None).await;
+    assert_eq!(
+        (
+            status["user_id"].as_str(),
+            status["user_is_admin"].as_bool()
+        ),
+        (Some("admin@local"), Some(true))
+    );
+
+    // The subject made for the session's new code: code and label in sync, parents right.
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["code"].as_str(), sub["label"].as_str()),
+        (Some("sub1"), Some("sub1"))
+    );
+    assert_eq!(sub["parents"], json!({"group": "grp1", "project": project}));
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(
+        acq["parents"],
+        json!({"group": "grp1", "project": project, "subject": subject, "session": session})
+    );
+    assert!(acq["created"].as_str().unwrap().ends_with("+00:00"));
+
+    // A second session with the same code reuses the subject.
+    let again = server
+        .create(
+            "sessions",
+            json!({"label": "ses2", "project": project, "subject": {"code": "sub1"}}),
+        )
+        .await;
+    assert_eq!(
+        server.ok("GET", &format!("/sessions/{again}"), None).await["parents"]["subject"],
+        subject
+    );
+
+    // /containers/{id} says what it is.
+    let node = server
+        .ok("GET", &format!("/containers/{session}"), None)
+        .await;
+    assert_eq!(node["container_type"], "session");
+    assert_eq!(node["subject"]["code"], "sub1");
+
+    // slim-containers and exclude-files (case-insensitive tokens).
+    let slimmed: Value = server
+        .http
+        .get(format!("{}/sessions/{session}", server.base))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .header(
+            "x-accept-feature",
+            "Safe-Redirect,Slim-Containers,exclude-files",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        slimmed.get("analyses").is_none()
+            && slimmed.get("files").is_none()
+            && slimmed.get("label").is_some()
+    );
+    assert!(node.get("analyses").is_some() && node.get("files").is_some());
+    let permission = server
+        .ok(
+            "GET",
+            &format!("/projects/{project}/permissions/admin@local"),
+            None,
+        )
+        .await;
+    assert_eq!(permission["role_ids"], json!(["000000000000000000000a01"]));
+
+    // Child lists.
+    let lists = [
+        ("/groups/grp1/projects", 1),
+        (&*format!("/projects/{project}/subjects"), 1),
+        (&*format!("/projects/{project}/sessions"), 2),
+        (&*format!("/subjects/{subject}/sessions"), 2),
+        (&*format!("/sessions/{session}/acquisitions"), 1),
+    ];
+    for (path, n) in lists {
+        assert_eq!(
+            server.ok("GET", path, None).await.as_array().unwrap().len(),
+            n,
+            "{path}"
+        );
+    }
+
+    // Updates: PUT replies ModifiedResult; subject code follows the label.
+    let reply = server
+        .ok(
+            "PUT",
+            &format!("/subjects/{subject}"),
+            Some(json!({"label": "sub-01", "sex": "female", "info": {"handedness": "left"}})),
+        )
+        .await;
+    assert_eq!(reply, json!({"modified": 1, "jobs_spawned": 0}));
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["code"].as_str(), sub["sex"].as_str()),
+        (Some("sub-01"), Some("female"))
+    );
+    assert_ne!(sub["modified"], sub["created"]);
+
+    // Analyses on a container.
+    let analysis = server
+        .ok(
+            "POST",
+            &format!("/sessions/{session}/analyses"),
+            Some(json!({"label": "fmriprep", "description": "d"})),
+        )
+        .await;
+    let analysis = analysis["_id"].as_str().unwrap();
+    let a = server
+        .ok("GET", &format!("/analyses/{analysis}"), None)
+        .await;
+    assert_eq!(a["parent"], json!({"type": "session", "id": session}));
+
+    // Deleting the session takes its acquisitions and analyses with it.
+    server
+        .ok("DELETE", &format!("/sessions/{session}"), None)
+        .await;
+    for path in [
+        format!("/sessions/{session}"),
+        format!("/acquisitions/{acquisition}"),
+        format!("/analyses/{analysis}"),
+    ] {
+        assert_eq!(
+            server.call("GET", &path, ADMIN, None).await.0,
+            404,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    for i in 0..999 {
+        server
+            .create(
+                "subjects",
+                json!({"label": format!("s{:04}", (i * 7919) % 1000), "project": project}),
+            )
+            .await;
+    }
+    let all: HashSet<String> = server
+        .ok("GET", "/subjects", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(all.len(), 1000);
+
+    // As the SDK's finders do it: keyset paging until an empty page.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(id) => format!("/subjects?limit=250&after_id={id}"),
+            None => "/subjects?limit=250".to_string(),
+        };
+        let page = server.ok("GET", &path, None).await;
+        let page = page.as_array().unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page
+            .last()
+            .and_then(|s| s["_id"].as_str())
+            .map(str::to_string);
+        seen.extend(page.iter().map(|s| s["_id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), all);
+
+    // Sorted: pages numbered from 1.
+    let mut labels = Vec::new();
+    for page in 1.. {
+        let reply = server
+            .ok(
+                "GET",
+                &format!("/subjects?sort=label:desc&limit=300&page={page}"),
+                None,
+            )
+            .await;
+        let reply = reply.as_array().unwrap();
+        if reply.is_empty() {
+            break;
+        }
+        labels.extend(
+            reply
+                .iter()
+                .map(|s| s["label"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(labels.len(), 1000);
+    let mut sorted = labels.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(labels, sorted);
+    assert_eq!(labels.iter().collect::<HashSet<_>>().len(), 1000);
+
+    // The envelope, when asked for.
+    let response = server
+        .http
+        .get(format!(
+            "{}/subjects?limit=10&filter=label%3D~%5Es00",
+            server.base
+        ))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .header("x-accept-feature", "Safe-Redirect,PAGINATION")
+        .send()
+        .await
+        .unwrap();
+    let page: Value = response.json().await.unwrap();
+    // s0000…s0099, less s0081: 999 labels (i·7919 mod 1000) skip exactly one.
+    assert_eq!(
+        (page["count"].as_u64(), page["total"].as_u64()),
+        (Some(10), Some(99))
+    );
+}
+
+#[tokio::test]
+async fn finder_results_equal_fw_filter_over_every_document() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    let other = server
+        .create("projects", json!({"label": "Other", "group": "grp1"}))
+        .await;
+    let (sexes, sites) = (["male", "female"], ["a", "b", "c"]);
+    for i in 0..60 {
+        let target = if i % 3 == 0 { &other } else { &project };
+        server
+            .create("subjects", json!({"label": format!("sub-{i:02}"), "project": target, "sex": sexes[i % 2], "info": {"site": sites[i % 3], "score": i}}))
+            .await;
+    }
+    let everything = server.ok("GET", "/subjects", None).await;
+    let filters = [
+        format!("project={project}"),
+        format!("parents.project={other},label=sub-03"),
+        "label=sub-07".to_string(),
+        "label=7".to_string(),
+        "sex=female,info.score<30".to_string(),
+        "info.site=|[a,c],label=~^sub-[0-2]".to_string(),
+        format!("group=grp1,project!={project}"),
+        "label>sub-50".to_string(),
+        format!("_id={}", everything[5]["_id"].as_str().unwrap()),
+        "info.score=null".to_string(),
+        "info.score>=57".to_string(),
+    ];
+    for filter in filters {
+        let parsed = fw_filter::parse_filter(&filter).unwrap();
+        let expected: Vec<&Value> = everything
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| parsed.matches(d))
+            .collect();
+        let encoded: String = filter.bytes().map(|b| format!("%{b:02X}")).collect();
+        let got = server
+            .ok("GET", &format!("/subjects?filter={encoded}"), None)
+            .await;
+        assert_eq!(
+            got.as_array().unwrap().iter().collect::<Vec<_>>(),
+            expected,
+            "{filter}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn containers_move_with_everything_below_them() {
+    let server = start().await;
+    let (p1, subject, session, acquisition) = hierarchy(&server).await;
+    let p2 = server
+        .create("projects", json!({"label": "Other", "group": "grp1"}))
+        .await;
+    let (status, _) = upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"v1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"v2",
+        None,
+    )
+    .await;
+    let analysis = server
+        .ok(
+            "POST",
+            &format!("/sessions/{session}/analyses"),
+            Some(json!({"label": "qc"})),
+        )
+        .await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A subject moves to another project with its session, acquisition, files and analysis.
+    server
+        .ok(
+            "PUT",
+            &format!("/subjects/{subject}"),
+            Some(json!({"project": p2})),
+        )
+        .await;
+    let sub = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (sub["project"].as_str(), sub["parents"]["project"].as_str()),
+        (Some(p2.as_str()), Some(p2.as_str()))
+    );
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(ses["project"], json!(p2));
+    assert_eq!(
+        ses["parents"],
+        json!({"group": "grp1", "project": p2, "subject": subject})
+    );
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["project"], json!(p2));
+    assert_eq!(acq["files"][0]["parents"]["project"], json!(p2));
+    assert_eq!(
+        acq["files"][0]["parents"]["acquisition"],
+        json!(acquisition)
+    );
+    let old = server
+        .ok(
+            "GET",
+            &format!("/acquisitions/{acquisition}/files/scan.nii.gz?version=1"),
+            None,
+        )
+        .await;
+    assert_eq!(old, json!("v1"), "earlier versions still download");
+    let file_id = acq["files"][0]["file_id"].as_str().unwrap();
+    let v1 = server
+        .ok("GET", &format!("/files/{file_id}?version=1"), None)
+        .await;
+    assert_eq!(v1["parents"]["project"], json!(p2));
+    let ana = server
+        .ok("GET", &format!("/analyses/{analysis}"), None)
+        .await;
+    assert_eq!(ana["parents"]["project"], json!(p2));
+    let listed = |reply: Value| -> Vec<String> {
+        reply
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        listed(
+            server
+                .ok("GET", &format!("/projects/{p2}/sessions"), None)
+                .await
+        ),
+        [session.as_str()]
+    );
+    assert!(
+        listed(
+            server
+                .ok("GET", &format!("/projects/{p1}/sessions"), None)
+                .await
+        )
+        .is_empty()
+    );
+    let found = server
+        .ok(
+            "POST",
+            "/lookup",
+            Some(json!({"path": ["grp1", "Other", "sub1", "ses1", "T1w"]})),
+        )
+        .await;
+    assert_eq!(found["_id"], json!(acquisition));
+
+    // A project holds one subject per code.
+    let twin = server
+        .create("subjects", json!({"label": "sub1", "project": p1}))
+        .await;
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/subjects/{twin}"),
+            ADMIN,
+            Some(json!({"project": p2})),
+        )
+        .await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(
+        server.ok("GET", &format!("/subjects/{twin}"), None).await["project"],
+        json!(p1)
+    );
+
+    // A session moves to a subject by id, by a new code, or to a project (same code there).
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": twin})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (ses["subject"]["_id"].as_str(), ses["project"].as_str()),
+        (Some(twin.as_str()), Some(p1.as_str()))
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": {"code": "sub9"}})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (ses["subject"]["code"].as_str(), ses["project"].as_str()),
+        (Some("sub9"), Some(p1.as_str()))
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/subjects/{}", ses["subject"]["_id"].as_str().unwrap()),
+            Some(json!({"sex": "female"})),
+        )
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"project": p2})),
+        )
+        .await;
+    let ses = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(
+        (
+            ses["subject"]["code"].as_str(),
+            ses["subject"]["sex"].as_str(),
+            ses["project"].as_str()
+        ),
+        (Some("sub9"), Some("female"), Some(p2.as_str())),
+        "the subject is made in the new project with its details"
+    );
+    assert_eq!(ses["parents"]["project"], json!(p2));
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["subject"], ses["subject"]["_id"]);
+
+    // An acquisition moves to another session; a project to another group.
+    let other_session = server
+        .create(
+            "sessions",
+            json!({"label": "ses2", "project": p1, "subject": {"code": "sub1"}}),
+        )
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/acquisitions/{acquisition}"),
+            Some(json!({"session": other_session})),
+        )
+        .await;
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(
+        (
+            acq["parents"]["session"].as_str(),
+            acq["parents"]["project"].as_str()
+        ),
+        (Some(other_session.as_str()), Some(p1.as_str()))
+    );
+    server
+        .ok("POST", "/groups", Some(json!({"_id": "grp2"})))
+        .await;
+    server
+        .ok(
+            "PUT",
+            &format!("/projects/{p1}"),
+            Some(json!({"group": "grp2"})),
+        )
+        .await;
+    let acq = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acq["parents"]["group"], json!("grp2"));
+    assert_eq!(acq["files"][0]["parents"]["group"], json!("grp2"));
+    let (status, _) = server
+        .call("GET", "/projects?filter=group=grp2", ADMIN, None)
+        .await;
+    assert_eq!(status, 200);
+
+    // Moving needs read-write on the destination; a refused move changes nothing.
+    let key = server.add_user("rw@x.org");
+    server.grant(&p2, "rw@x.org", RW_ROLE).await;
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            &key,
+            Some(json!({"project": p1})),
+        )
+        .await;
+    assert_eq!(status, 404, "{reply}");
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["project"],
+        json!(p2)
+    );
+    let (status, _) = server
+        .call(
+            "PUT",
+            &format!("/acquisitions/{acquisition}"),
+            ADMIN,
+            Some(json!({"session": subject})),
+        )
+        .await;
+    assert_eq!(status, 404, "a subject is not a session");
+}

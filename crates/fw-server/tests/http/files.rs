@@ -1,0 +1,661 @@
+//! Files: uploads, versions, downloads, metadata, files by id, signed-URL tickets.
+
+use crate::common::*;
+use fw_server::ServerConfig;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn files_upload_version_download_and_refuse_what_they_must() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+
+    let (status, reply) = upload(
+        &server,
+        &files,
+        ADMIN,
+        "hello.txt",
+        b"hello world",
+        Some(json!({"info": {"x": 1}, "modality": "MR"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let first = &reply[0];
+    assert_eq!(
+        (
+            first["name"].as_str(),
+            first["type"].as_str(),
+            first["size"].as_u64()
+        ),
+        (Some("hello.txt"), Some("text"), Some(11))
+    );
+    assert_eq!(
+        (
+            first["version"].as_u64(),
+            first["info"]["x"].as_u64(),
+            first["modality"].as_str()
+        ),
+        (Some(1), Some(1), Some("MR"))
+    );
+    let hash = first["hash"].as_str().unwrap();
+    assert!(
+        hash.starts_with("v0-sha384-") && hash.len() == 10 + 96,
+        "{hash}"
+    );
+    let blob = server
+        ._dir
+        .path()
+        .join("blobs")
+        .join(&hash[10..12])
+        .join(&hash[10..]);
+    assert_eq!(std::fs::read(&blob).unwrap(), b"hello world");
+
+    // The same name again: a new version, same file_id, new _id; the old one stays readable.
+    let (_, reply) = upload(&server, &files, ADMIN, "hello.txt", b"hello again!", None).await;
+    let second = &reply[0];
+    assert_eq!(second["version"], 2);
+    assert_eq!(second["file_id"], first["file_id"]);
+    assert_ne!(second["_id"], first["_id"]);
+    assert!(second["replaced"].is_string());
+    let listed = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(listed["files"].as_array().unwrap().len(), 1);
+
+    let get = |path: String, headers: Vec<(&'static str, String)>| {
+        let mut request = server.http.get(format!("{}{path}", server.base));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let range = response
+                .headers()
+                .get("content-range")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, range, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let auth = || vec![("Authorization", format!("scitran-user {ADMIN}"))];
+    assert_eq!(
+        get(format!("{files}/hello.txt"), auth()).await.2,
+        b"hello again!"
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?version=1"), auth()).await.2,
+        b"hello world"
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?version=9"), auth()).await.0,
+        404
+    );
+    let mut ranged = auth();
+    ranged.push(("Range", "bytes=6-".to_string()));
+    assert_eq!(
+        get(format!("{files}/hello.txt"), ranged).await,
+        (206, Some("bytes 6-11/12".to_string()), b"again!".to_vec())
+    );
+    let mut bad_range = auth();
+    bad_range.push(("Range", "bytes=50-60".to_string()));
+    assert_eq!(get(format!("{files}/hello.txt"), bad_range).await.0, 416);
+
+    // Tickets: made with a key, used without one, only for that file.
+    let ticket = server
+        .ok("GET", &format!("{files}/hello.txt?ticket="), None)
+        .await;
+    let ticket = ticket["ticket"].as_str().unwrap();
+    assert_eq!(
+        get(format!("{files}/hello.txt?ticket={ticket}"), vec![])
+            .await
+            .2,
+        b"hello again!"
+    );
+    assert_eq!(
+        get(format!("{files}/other.txt?ticket={ticket}"), vec![])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        get(format!("{files}/hello.txt?ticket=forged"), vec![])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(get(format!("{files}/hello.txt"), vec![]).await.0, 401);
+
+    // Large files: no body limit on uploads (extractors default to 2 MB).
+    let large: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (status, reply) = upload(&server, &files, ADMIN, "large.bin", &large, None).await;
+    assert_eq!(
+        (status, reply[0]["size"].as_u64()),
+        (200, Some(5_000_000)),
+        "{reply}"
+    );
+    assert_eq!(get(format!("{files}/large.bin"), auth()).await.2, large);
+    // JSON bodies keep a limit: a 20 MB info update is refused, not read.
+    let huge = json!({"set": {"blob": "x".repeat(20 << 20)}});
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/acquisitions/{acquisition}/info"),
+                ADMIN,
+                Some(huge)
+            )
+            .await
+            .0,
+        400
+    );
+
+    // Any Unicode name; never one that could escape, through the form or the path.
+    let (status, _) = upload(&server, &files, ADMIN, "scan é #1.nii.gz", b"x", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(format!("{files}/scan%20%C3%A9%20%231.nii.gz"), auth())
+            .await
+            .2,
+        b"x"
+    );
+    for name in ["../escape", "a/b", "..", ""] {
+        let (status, reply) = upload(&server, &files, ADMIN, name, b"x", None).await;
+        assert_eq!(status, 400, "{name:?}: {reply}");
+    }
+    // (`%2E%2E` would be normalized away by the client itself; a NUL is not.)
+    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 400);
+
+    // Read-only users download but do not upload; strangers see nothing.
+    let ro = server.add_user("ro@x.org");
+    server.grant(&project, "ro@x.org", RO_ROLE).await;
+    assert_eq!(
+        upload(&server, &files, &ro, "x.txt", b"x", None).await.0,
+        403
+    );
+    assert_eq!(
+        get(
+            format!("{files}/hello.txt"),
+            vec![("Authorization", format!("scitran-user {ro}"))]
+        )
+        .await
+        .2,
+        b"hello again!"
+    );
+    let stranger = server.add_user("who@x.org");
+    assert_eq!(
+        upload(&server, &files, &stranger, "x.txt", b"x", None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn an_upload_cut_halfway_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let server = start().await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let address = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/acquisitions/{acquisition}/files HTTP/1.1\r\nHost: {address}\r\nAuthorization: scitran-user {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.bin\"\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![7u8; 300_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(stream); // the connection is cut
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(doc["files"], json!([]), "no file entry");
+    let tmp: Vec<_> = std::fs::read_dir(server._dir.path().join("tmp"))
+        .unwrap()
+        .collect();
+    assert!(tmp.is_empty(), "no partial upload left: {tmp:?}");
+    let blobs = walk(&server._dir.path().join("blobs"));
+    assert!(blobs.is_empty(), "no blob: {blobs:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn file_metadata_classification_and_deletion() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    upload(
+        &server,
+        &files,
+        ADMIN,
+        "t1.nii.gz",
+        b"nifti",
+        Some(json!({"modality": "MR"})),
+    )
+    .await;
+    let file = format!("{files}/t1.nii.gz");
+    let current = || async {
+        server
+            .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+            .await["files"][0]
+            .clone()
+    };
+
+    server
+        .ok(
+            "PATCH",
+            &format!("{file}/info"),
+            Some(json!({"set": {"a.b": 1, "c": 2}})),
+        )
+        .await;
+    server
+        .ok(
+            "PATCH",
+            &format!("{file}/info"),
+            Some(json!({"delete": ["c"]})),
+        )
+        .await;
+    assert_eq!(current().await["info"], json!({"a_b": 1}));
+
+    let classification = format!("{file}/classification");
+    server
+        .ok(
+            "PATCH",
+            &classification,
+            Some(json!({"add": {"Measurement": ["T1", "T1"], "Custom": ["x"]}})),
+        )
+        .await;
+    assert_eq!(
+        current().await["classification"],
+        json!({"Custom": ["x"], "Measurement": ["T1"]})
+    );
+    let refusals = [
+        (
+            json!({"add": {"Measurement": ["Banana"]}}),
+            "not a Measurement value of MR",
+        ),
+        (json!({"add": {"Flavour": ["x"]}}), "MR has no aspect"),
+        (
+            json!({"modality": "CT", "add": {}}),
+            "only `replace` may change the modality",
+        ),
+        (json!({"bogus": {}}), "only"),
+    ];
+    for (body, message) in refusals {
+        let (status, reply) = server
+            .call("PATCH", &classification, ADMIN, Some(body))
+            .await;
+        assert_eq!(status, 400, "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(message),
+            "{reply}"
+        );
+    }
+    server
+        .ok(
+            "PATCH",
+            &classification,
+            Some(json!({"replace": {"Scan Type": ["Standard"]}, "modality": "CT"})),
+        )
+        .await;
+    assert_eq!(current().await["modality"], "CT");
+    server
+        .ok("PUT", &file, Some(json!({"modality": "PET"})))
+        .await;
+    assert_eq!(current().await["classification"], json!({}));
+    assert_eq!(
+        server
+            .call("PUT", &file, ADMIN, Some(json!({"name": "renamed"})))
+            .await
+            .0,
+        400
+    );
+
+    // Deleting needs admin on the project.
+    let rw = server.add_user("rw@x.org");
+    server.grant(&project, "rw@x.org", RW_ROLE).await;
+    assert_eq!(server.call("DELETE", &file, &rw, None).await.0, 403);
+    assert_eq!(server.ok("DELETE", &file, None).await["deleted"], 1);
+    assert_eq!(server.call("DELETE", &file, ADMIN, None).await.0, 404);
+    assert_eq!(current().await, Value::Null);
+}
+
+/// SIGKILL during an upload, then a restart: the database passes its integrity check, no
+/// partial entry or blob is visible, and the earlier file is intact.
+#[test]
+fn a_server_killed_during_an_upload_loses_nothing_it_had() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+
+    let binary = env!("CARGO_BIN_EXE_fw-server");
+    let dir = tempfile::tempdir().unwrap();
+    let serve = || {
+        let mut child = Command::new(binary)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--admin-key",
+                ADMIN,
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .trim_start_matches("listening on http://")
+            .to_string();
+        (child, address)
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (mut child, address) = serve();
+    let server = TestServer {
+        _running: None,
+        base: format!("http://{address}/api"),
+        http: reqwest::Client::new(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (.., acquisition) = runtime.block_on(hierarchy(&server));
+    let files = format!("/acquisitions/{acquisition}/files");
+    let (status, _) = runtime.block_on(upload(
+        &server,
+        &files,
+        ADMIN,
+        "kept.txt",
+        b"precious",
+        None,
+    ));
+    assert_eq!(status, 200);
+
+    // Half an upload, then SIGKILL.
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /api{files} HTTP/1.1\r\nHost: {address}\r\nAuthorization: scitran-user {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 50000000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"kept.txt\"\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(&vec![1u8; 2_000_000]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    drop(stream);
+
+    // Restart on the same directory.
+    let (mut child, address) = serve();
+    let server = TestServer {
+        base: format!("http://{address}/api"),
+        ..server
+    };
+    let doc = runtime.block_on(server.ok("GET", &format!("/acquisitions/{acquisition}"), None));
+    let names: Vec<(&str, u64)> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["version"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(names, [("kept.txt", 1)], "no partial version");
+    let bytes = runtime.block_on(async {
+        server
+            .http
+            .get(format!("{}{files}/kept.txt", server.base))
+            .header("Authorization", format!("scitran-user {ADMIN}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    });
+    assert_eq!(&bytes[..], b"precious");
+    assert!(
+        std::fs::read_dir(dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the restart cleared tmp/"
+    );
+    assert_eq!(
+        walk(&dir.path().join("blobs")).len(),
+        1,
+        "only the kept file's blob"
+    );
+    let connection = rusqlite::Connection::open(dir.path().join("fw.sqlite")).unwrap();
+    let check: String = connection
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[tokio::test]
+async fn files_by_id_tags_and_the_files_finder() {
+    let server = start().await;
+    let (_, _, session, acquisition) = hierarchy(&server).await;
+    for name in ["a.txt", "b.csv", "c.nii.gz"] {
+        upload(
+            &server,
+            &format!("/acquisitions/{acquisition}/files"),
+            ADMIN,
+            name,
+            name.as_bytes(),
+            None,
+        )
+        .await;
+    }
+    let page = server.ok("GET", "/files?limit=2", None).await;
+    assert_eq!(
+        (page["count"].as_u64(), page["total"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let last = page["results"][1]["file_id"].as_str().unwrap().to_string();
+    let rest = server
+        .ok("GET", &format!("/files?limit=2&after_id={last}"), None)
+        .await;
+    assert_eq!(
+        (rest["count"].as_u64(), rest["total"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let mut names: Vec<String> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["results"].as_array().unwrap())
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["a.txt", "b.csv", "c.nii.gz"],
+        "no gap, no duplicate"
+    );
+    let nifti = server.ok("GET", "/files?filter=type%3Dnifti", None).await;
+    assert_eq!(nifti["results"][0]["name"], "c.nii.gz");
+    assert_eq!(
+        nifti["results"][0]["parent_ref"],
+        json!({"type": "acquisition", "id": acquisition})
+    );
+
+    let file_id = nifti["results"][0]["file_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server
+            .ok(
+                "PATCH",
+                &format!("/files/{file_id}/tags"),
+                Some(json!(["qa", "t1"]))
+            )
+            .await,
+        json!(["qa", "t1"])
+    );
+    assert_eq!(
+        server
+            .ok(
+                "PUT",
+                &format!("/files/{file_id}/tags"),
+                Some(json!(["t1"]))
+            )
+            .await["modified"],
+        1
+    );
+    assert_eq!(
+        server.ok("GET", &format!("/files/{file_id}"), None).await["tags"],
+        json!(["t1"])
+    );
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/files/{file_id}/tags"),
+                ADMIN,
+                Some(json!("qa"))
+            )
+            .await
+            .0,
+        400
+    );
+
+    // Others see no files; deleting the session removes its files from the index.
+    let key = server.add_user("x@x.org");
+    assert_eq!(server.call("GET", "/files", &key, None).await.1["total"], 0);
+    assert_eq!(
+        server
+            .call("GET", &format!("/files/{file_id}"), &key, None)
+            .await
+            .0,
+        404
+    );
+    server
+        .ok("DELETE", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(server.ok("GET", "/files", None).await["total"], 0);
+    assert_eq!(
+        server
+            .call("GET", &format!("/files/{file_id}"), ADMIN, None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = fw_server::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        admin_key: Some(ADMIN.into()),
+        signed_urls: true,
+    })
+    .await
+    .unwrap();
+    let server = TestServer {
+        base: format!("http://{}/api", running.addr),
+        _running: Some(running),
+        http: reqwest::Client::new(),
+        _dir: dir,
+    };
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    assert_eq!(
+        server.ok("GET", "/config", None).await["features"]["signed_url"],
+        true
+    );
+
+    let opened = server
+        .ok(
+            "POST",
+            &format!("{files}?ticket="),
+            Some(json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]})),
+        )
+        .await;
+    let ticket = opened["ticket"].as_str().unwrap().to_string();
+    let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+    assert!(url.ends_with(&format!("/storage/{ticket}/a.txt")), "{url}");
+    let put = |url: String| {
+        let http = server.http.clone();
+        async move {
+            http.put(url)
+                .body("hello")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The storage URL needs its ticket, for the names it was opened for.
+    let storage = url.trim_end_matches(&format!("{ticket}/a.txt")).to_string();
+    assert_eq!(put(format!("{storage}forged/a.txt")).await, 403);
+    assert_eq!(put(format!("{storage}{ticket}/other.txt")).await, 403);
+    assert_eq!(put(url.clone()).await, 200);
+
+    // Until the ticket closes, the file does not exist for anyone.
+    let doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(doc["files"], json!([]));
+    assert!(walk(&server._dir.path().join("blobs")).is_empty());
+
+    // Closing with someone else's ticket, or one never opened, fails; the real one works.
+    assert_eq!(
+        server
+            .call("POST", &format!("{files}?ticket=nope"), ADMIN, None)
+            .await
+            .0,
+        404
+    );
+    let closed = server
+        .ok("POST", &format!("{files}?ticket={ticket}"), None)
+        .await;
+    assert_eq!(
+        (closed[0]["name"].as_str(), closed[0]["size"].as_u64()),
+        (Some("a.txt"), Some(5))
+    );
+    assert_eq!(
+        server
+            .call("POST", &format!("{files}?ticket={ticket}"), ADMIN, None)
+            .await
+            .0,
+        404,
+        "a ticket closes once"
+    );
+    assert!(
+        std::fs::read_dir(server._dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

@@ -1,0 +1,13 @@
+//! fw-server over HTTP: a real server on 127.0.0.1:0 with a temporary data directory, one
+//! module per resource (one test binary, so the crate links once).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod archives;
+mod common;
+mod containers;
+mod files;
+mod metadata;
+mod permissions;
+mod search;
+mod server;
+mod stored_documents;

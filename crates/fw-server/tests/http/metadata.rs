@@ -1,0 +1,328 @@
+//! Info, tags, notes, lookup, resolve and the catalogue (version, config, roles,
+//! modalities).
+
+use crate::common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
+    let server = start().await;
+    let (project, subject, session, acquisition) = hierarchy(&server).await;
+
+    // Info: set merges, delete takes dotted paths, replace replaces; keys are sanitized.
+    let info = format!("/sessions/{session}/info");
+    server
+        .ok(
+            "PATCH",
+            &info,
+            Some(json!({"set": {"a": 1, "nested": {"b": 2, "c": 3}, "x.y$": true}})),
+        )
+        .await;
+    server
+        .ok(
+            "PATCH",
+            &info,
+            Some(json!({"delete": ["nested.b", "missing.key"]})),
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["info"],
+        json!({"a": 1, "nested": {"c": 3}, "x_y-": true})
+    );
+    server
+        .ok("PATCH", &info, Some(json!({"replace": {"only": 1}})))
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["info"],
+        json!({"only": 1})
+    );
+    assert_eq!(
+        server
+            .call("PATCH", &info, ADMIN, Some(json!({"merge": {}})))
+            .await
+            .0,
+        400
+    );
+
+    // Tags: add (once), rename, delete; names that need encoding.
+    let tags = format!("/acquisitions/{acquisition}/tags");
+    assert_eq!(
+        server
+            .ok("POST", &tags, Some(json!({"value": "my tag/x"})))
+            .await["modified"],
+        1
+    );
+    assert_eq!(
+        server
+            .ok("POST", &tags, Some(json!({"value": "my tag/x"})))
+            .await["modified"],
+        0
+    );
+    assert_eq!(
+        server
+            .ok(
+                "PUT",
+                &format!("{tags}/my%20tag%2Fx"),
+                Some(json!({"value": "qa"}))
+            )
+            .await,
+        json!("qa")
+    );
+    assert_eq!(
+        server
+            .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+            .await["tags"],
+        json!(["qa"])
+    );
+    assert_eq!(
+        server.ok("DELETE", &format!("{tags}/qa"), None).await["deleted"],
+        1
+    );
+    assert_eq!(
+        server.ok("DELETE", &format!("{tags}/qa"), None).await["not_found"],
+        1
+    );
+    assert_eq!(
+        server
+            .call(
+                "PUT",
+                &format!("{tags}/nope"),
+                ADMIN,
+                Some(json!({"value": "x"}))
+            )
+            .await
+            .0,
+        404
+    );
+
+    // Notes: attributed to the caller, with timestamps.
+    let note = server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/notes"),
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    assert_eq!(
+        (note["text"].as_str(), note["user"].as_str()),
+        (Some("hello"), Some("admin@local"))
+    );
+    assert!(note["created"].is_string());
+    let note_id = note["_id"].as_str().unwrap();
+    assert_eq!(
+        server
+            .ok("GET", &format!("/projects/{project}"), None)
+            .await["notes"][0]["_id"],
+        note_id
+    );
+    assert_eq!(
+        server
+            .ok(
+                "DELETE",
+                &format!("/projects/{project}/notes/{note_id}"),
+                None
+            )
+            .await["deleted"],
+        1
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/groups/grp1/notes",
+                ADMIN,
+                Some(json!({"text": "x"}))
+            )
+            .await
+            .0,
+        404
+    );
+
+    // Lookup and resolve: labels, <id:…>, analyses.
+    let node = server
+        .ok(
+            "POST",
+            "/lookup",
+            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1", "T1w"]})),
+        )
+        .await;
+    assert_eq!(
+        (node["_id"].as_str(), node["container_type"].as_str()),
+        (Some(acquisition.as_str()), Some("acquisition"))
+    );
+    let node = server
+        .ok(
+            "POST",
+            "/lookup",
+            Some(json!({"path": ["grp1", format!("<id:{project}>"), "sub1"]})),
+        )
+        .await;
+    assert_eq!(node["_id"], subject);
+    let analysis = server
+        .ok(
+            "POST",
+            &format!("/sessions/{session}/analyses"),
+            Some(json!({"label": "a1"})),
+        )
+        .await;
+    let node = server
+        .ok(
+            "POST",
+            "/lookup",
+            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1", "analyses", "a1"]})),
+        )
+        .await;
+    assert_eq!(node["_id"], analysis["_id"]);
+    let resolved = server
+        .ok(
+            "POST",
+            "/resolve",
+            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1"]})),
+        )
+        .await;
+    let types: Vec<&str> = resolved["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["container_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["group", "project", "subject", "session"]);
+    let children: Vec<&str> = resolved["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["container_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["acquisition", "analysis"]);
+    let (status, reply) = server
+        .call(
+            "POST",
+            "/lookup",
+            ADMIN,
+            Some(json!({"path": ["grp1", "nope"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["message"].as_str()),
+        (404, Some("Not Found: grp1/nope"))
+    );
+    assert_eq!(
+        server
+            .call("POST", "/lookup", ADMIN, Some(json!({"path": []})))
+            .await
+            .0,
+        400
+    );
+    // Someone without a permission cannot learn that the path exists.
+    let key = server.add_user("mallory@x.org");
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/lookup",
+                &key,
+                Some(json!({"path": ["grp1", "Proj"]}))
+            )
+            .await
+            .0,
+        404
+    );
+
+    // Roles, modalities, users, keys, version, config.
+    let roles = server.ok("GET", "/roles", None).await;
+    let mut levels: Vec<&str> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["default_flywheel_role"].as_str().unwrap())
+        .collect();
+    levels.sort();
+    assert_eq!(levels, ["admin", "ro", "rw"]);
+    let rw = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["default_flywheel_role"] == "rw")
+        .unwrap()["_id"]
+        .clone();
+    assert_eq!(
+        server
+            .ok("POST", "/groups/grp1/roles", Some(json!({"_id": rw})))
+            .await["_id"],
+        rw
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/groups/grp1/roles",
+                ADMIN,
+                Some(json!({"_id": "nope"}))
+            )
+            .await
+            .0,
+        404
+    );
+    let modalities: Vec<String> = server
+        .ok("GET", "/modalities", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(modalities, ["MR", "CT", "PET"]);
+    assert!(
+        server.ok("GET", "/modalities/MR", None).await["classification"]["Measurement"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("T1"))
+    );
+    assert_eq!(
+        server.call("GET", "/modalities/XR", ADMIN, None).await.0,
+        404
+    );
+    assert_eq!(
+        server.ok("GET", "/users/self", None).await["_id"],
+        "admin@local"
+    );
+    assert_eq!(
+        server.ok("GET", "/users/mallory@x.org", None).await["_id"],
+        "mallory@x.org"
+    );
+    assert!(
+        server
+            .ok("GET", "/users", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    let minted = server.ok("POST", "/users/self/key", None).await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        server.call("GET", "/users/self", &minted, None).await.1["_id"],
+        "admin@local"
+    );
+    assert_eq!(
+        server.ok("GET", "/version", None).await["flywheel_release"],
+        "23.0.0"
+    );
+    let config = server.ok("GET", "/config", None).await;
+    assert_eq!(
+        (
+            config["signed_url"].as_bool(),
+            config["features"]["signed_url"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+    let (status, reply) = server.call("PATCH", "/version", ADMIN, None).await;
+    assert_eq!((status, reply["status_code"].as_u64()), (405, Some(405)));
+}

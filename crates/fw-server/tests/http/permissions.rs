@@ -1,0 +1,268 @@
+//! Who may do what: the permission matrix and custom roles.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+/// (action, method, path, body, expected status for: site admin, admin, rw, ro, none)
+type Check = (&'static str, &'static str, String, Option<Value>, [u16; 5]);
+
+#[tokio::test]
+async fn the_permission_matrix() {
+    let server = start().await;
+    let (project, subject, ..) = hierarchy(&server).await;
+    let users = ["alice@x.org", "bob@x.org", "carol@x.org", "dave@x.org"];
+    let keys: Vec<String> = users.iter().map(|u| server.add_user(u)).collect();
+    for (user, role) in [
+        (users[0], "000000000000000000000a01"),
+        (users[1], "000000000000000000000a02"),
+        (users[2], "000000000000000000000a03"),
+    ] {
+        server
+            .ok(
+                "POST",
+                &format!("/projects/{project}/permissions"),
+                Some(json!({"_id": user, "role_ids": [role]})),
+            )
+            .await;
+    }
+    let who = [
+        ("site admin", ADMIN.to_string()),
+        ("admin", keys[0].clone()),
+        ("rw", keys[1].clone()),
+        ("ro", keys[2].clone()),
+        ("none", keys[3].clone()),
+    ];
+    // Expected statuses per caller: site admin, admin, rw, ro, none.
+    let checks: Vec<Check> = vec![
+        (
+            "read",
+            "GET",
+            format!("/projects/{project}"),
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        (
+            "read below",
+            "GET",
+            format!("/subjects/{subject}"),
+            None,
+            [200, 200, 200, 200, 404],
+        ),
+        (
+            "create",
+            "POST",
+            "/subjects".into(),
+            Some(json!({"label": "new", "project": project})),
+            [200, 200, 200, 403, 404],
+        ),
+        (
+            "update",
+            "PUT",
+            format!("/projects/{project}"),
+            Some(json!({"description": "d"})),
+            [200, 200, 200, 403, 404],
+        ),
+        (
+            "set permissions",
+            "POST",
+            format!("/projects/{project}/permissions"),
+            Some(json!({"_id": "admin@local", "role_ids": []})),
+            [409, 409, 403, 403, 404],
+        ),
+        (
+            "delete",
+            "DELETE",
+            format!("/subjects/{subject}"),
+            None,
+            [200, 404, 404, 404, 404],
+        ),
+    ];
+    for (action, method, path, body, expected) in checks {
+        for ((name, key), want) in who.iter().zip(expected) {
+            // Deletion goes last and once: later callers see the subject gone (404).
+            let (status, reply) = server.call(method, &path, key, body.clone()).await;
+            assert_eq!(status, want, "{action} by {name}: {reply}");
+            if status >= 400 {
+                assert_eq!(reply["status_code"], want, "errors are JSON: {reply}");
+                assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
+            }
+        }
+    }
+    // Listing shows only projects with a permission.
+    for ((name, key), visible) in who.iter().zip([1, 1, 1, 1, 0]) {
+        let (_, projects) = server.call("GET", "/projects", key, None).await;
+        assert_eq!(projects.as_array().unwrap().len(), visible, "{name}");
+    }
+    // A site admin sees everything with exhaustive=true, even without a permission.
+    server
+        .ok(
+            "DELETE",
+            &format!("/projects/{project}/permissions/admin@local"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", "/projects", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        server
+            .ok("GET", "/projects?exhaustive=true", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Only site admins create groups and users.
+    assert_eq!(
+        server
+            .call("POST", "/groups", &keys[0], Some(json!({"_id": "mine"})))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/users",
+                &keys[0],
+                Some(json!({"_id": "eve@x.org"}))
+            )
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        server
+            .call("POST", "/users", ADMIN, Some(json!({"_id": "eve@x.org"})))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn custom_roles_grant_the_level_of_their_actions() {
+    let server = start().await;
+    let (project, _, _, acquisition) = hierarchy(&server).await;
+    let key = server.add_user("uploader@x.org");
+    let role = server
+        .ok(
+            "POST",
+            "/roles",
+            Some(json!({"label": "Uploader", "actions": ["containers_view_metadata", "files_create_single"]})),
+        )
+        .await;
+    let role_id = role["_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            role["label"].as_str(),
+            role["in_use"].as_bool(),
+            role["default_flywheel_role"].is_null()
+        ),
+        (Some("Uploader"), Some(false), true)
+    );
+    let all = server.ok("GET", "/roles", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    for (caller, body, want) in [
+        (key.as_str(), json!({"label": "Mine", "actions": []}), 403),
+        (ADMIN, json!({"label": "Uploader", "actions": []}), 409),
+        (ADMIN, json!({"label": "read-only", "actions": []}), 409),
+        (
+            ADMIN,
+            json!({"label": "X", "actions": ["Files Download"]}),
+            400,
+        ),
+        (ADMIN, json!({"label": " ", "actions": []}), 400),
+        (ADMIN, json!({"label": "Y", "colour": "red"}), 400),
+    ] {
+        let (status, reply) = server
+            .call("POST", "/roles", caller, Some(body.clone()))
+            .await;
+        assert_eq!(status, want, "{body}: {reply}");
+    }
+
+    // A member with the custom role may upload (rw) but not delete (admin).
+    server.grant(&project, "uploader@x.org", &role_id).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    let (status, _) = upload(&server, &files, &key, "a.txt", b"a", None).await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .call("DELETE", &format!("{files}/a.txt"), &key, None)
+        .await;
+    assert_eq!(status, 403);
+    let joined = server
+        .ok(
+            "GET",
+            &format!("/acquisitions/{acquisition}?join=origin"),
+            None,
+        )
+        .await;
+    assert!(
+        joined["join-origin"]["user"]["uploader@x.org"].is_object(),
+        "{joined}"
+    );
+    let plain = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert!(plain.get("join-origin").is_none());
+    assert_eq!(
+        server.ok("GET", &format!("/roles/{role_id}"), None).await["in_use"],
+        true
+    );
+    let (status, _) = server
+        .call("DELETE", &format!("/roles/{role_id}"), ADMIN, None)
+        .await;
+    assert_eq!(status, 409, "a role in use stays");
+
+    // Changing the role changes what its members may do.
+    server
+        .ok(
+            "PUT",
+            &format!("/roles/{role_id}"),
+            Some(json!({"actions": ["containers_view_metadata"]})),
+        )
+        .await;
+    let (status, _) = upload(&server, &files, &key, "b.txt", b"b", None).await;
+    assert_eq!(status, 403);
+    let changed = server.ok("GET", &format!("/roles/{role_id}"), None).await;
+    assert_eq!(
+        changed["label"], "Uploader",
+        "a partial update keeps the label"
+    );
+    let (status, _) = server
+        .call("GET", &files.replace("/files", ""), &key, None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .call(
+            "PUT",
+            "/roles/000000000000000000000a03",
+            ADMIN,
+            Some(json!({"label": "ro2"})),
+        )
+        .await;
+    assert_eq!(status, 400, "default roles stay");
+
+    server
+        .ok(
+            "DELETE",
+            &format!("/projects/{project}/permissions/uploader@x.org"),
+            None,
+        )
+        .await;
+    server
+        .ok("DELETE", &format!("/roles/{role_id}"), None)
+        .await;
+    let (status, _) = server
+        .call("GET", &format!("/roles/{role_id}"), ADMIN, None)
+        .await;
+    assert_eq!(status, 404);
+}
