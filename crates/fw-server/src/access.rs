@@ -33,6 +33,24 @@ pub(crate) fn level_in(
         .max()
 }
 
+/// A container a request names, and who names it.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// Who asks.
+    pub(crate) caller: Caller,
+    /// The kind the request names (`/projects/…`).
+    pub(crate) kind: Kind,
+    /// The container's id.
+    pub(crate) id: String,
+}
+
+impl Target {
+    /// The container, if the caller has at least `needed` on it (see [`Access::get`]).
+    pub(crate) fn get(&self, c: &Connection, needed: Level) -> Result<Row, ApiError> {
+        Access::new(&self.caller).get(c, Some(self.kind), &self.id, needed)
+    }
+}
+
 /// Resolves access to containers, caching the projects and custom roles it reads.
 pub(crate) struct Access<'a> {
     caller: &'a Caller,

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{Caller, user};
+use crate::access::Target;
+use crate::auth::user;
 use crate::containers;
 use crate::error::ApiError;
 use crate::ids::{now, object_id};
@@ -39,14 +40,8 @@ fn delete_path(object: &mut Map<String, Value>, path: &str) -> bool {
 
 /// `PATCH /{coll}/{id}/info` with `set` (merge top-level keys), `replace` (the whole
 /// info) and `delete` (keys or dotted paths); needs read-write.
-pub(crate) fn update_info(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-    body: Value,
-) -> Result<(), ApiError> {
-    let mut row = editable(c, caller, kind, id)?;
+pub(crate) fn update_info(c: &Connection, target: &Target, body: Value) -> Result<(), ApiError> {
+    let mut row = target.get(c, Level::Rw)?;
     let info = match row.doc.as_object() {
         Some(doc) => stored_object(doc, "info", &row.what())?,
         None => Map::new(),
@@ -86,15 +81,9 @@ pub(crate) fn apply_info_update(
 }
 
 /// `POST /{coll}/{id}/tags` `{"value"}`: adds a tag once; returns how many were added.
-pub(crate) fn add_tag(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-    body: Value,
-) -> Result<usize, ApiError> {
+pub(crate) fn add_tag(c: &Connection, target: &Target, body: Value) -> Result<usize, ApiError> {
     let tag = tag_value(body)?;
-    let mut row = editable(c, caller, kind, id)?;
+    let mut row = target.get(c, Level::Rw)?;
     let mut tags = tags_of(&row)?;
     if tags.contains(&tag) {
         return Ok(0);
@@ -108,14 +97,13 @@ pub(crate) fn add_tag(
 /// `PUT /{coll}/{id}/tags/{old}` `{"value": new}`: renames a tag; returns the new name.
 pub(crate) fn rename_tag(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     old: &str,
     body: Value,
 ) -> Result<String, ApiError> {
+    let (kind, id) = (target.kind, target.id.as_str());
     let new = tag_value(body)?;
-    let mut row = editable(c, caller, kind, id)?;
+    let mut row = target.get(c, Level::Rw)?;
     let mut tags = tags_of(&row)?;
     let Some(position) = tags.iter().position(|t| t == old) else {
         return Err(ApiError::not_found(format!(
@@ -133,14 +121,8 @@ pub(crate) fn rename_tag(
 }
 
 /// `DELETE /{coll}/{id}/tags/{value}`: returns whether the tag was there.
-pub(crate) fn delete_tag(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-    tag: &str,
-) -> Result<bool, ApiError> {
-    let mut row = editable(c, caller, kind, id)?;
+pub(crate) fn delete_tag(c: &Connection, target: &Target, tag: &str) -> Result<bool, ApiError> {
+    let mut row = target.get(c, Level::Rw)?;
     let tags = tags_of(&row)?;
     let kept: Vec<&String> = tags.iter().filter(|t| *t != tag).collect();
     if kept.len() == tags.len() {
@@ -152,13 +134,8 @@ pub(crate) fn delete_tag(
 }
 
 /// `POST /{coll}/{id}/notes` `{"text"}`: a note attributed to the caller.
-pub(crate) fn add_note(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-    body: Value,
-) -> Result<Value, ApiError> {
+pub(crate) fn add_note(c: &Connection, target: &Target, body: Value) -> Result<Value, ApiError> {
+    let (caller, kind) = (&target.caller, target.kind);
     if kind == Kind::Group {
         return Err(ApiError::not_found("groups have no notes"));
     }
@@ -167,7 +144,7 @@ pub(crate) fn add_note(
     if input.text.trim().is_empty() {
         return Err(ApiError::bad_request("a note needs some `text`"));
     }
-    let mut row = editable(c, caller, kind, id)?;
+    let mut row = target.get(c, Level::Rw)?;
     let author = user(c, &caller.user_id)?.unwrap_or_default();
     let when = now();
     let note = json!({
@@ -185,12 +162,10 @@ pub(crate) fn add_note(
 /// `DELETE /{coll}/{id}/notes/{note_id}`: returns whether the note was there.
 pub(crate) fn delete_note(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     note_id: &str,
 ) -> Result<bool, ApiError> {
-    let mut row = editable(c, caller, kind, id)?;
+    let mut row = target.get(c, Level::Rw)?;
     let notes = stored_list(&row.doc, "notes", &row.what())?;
     let kept: Vec<Value> = notes
         .iter()
@@ -224,15 +199,6 @@ fn tags_of(row: &crate::store::Row) -> Result<Vec<String>, ApiError> {
         Value::Array(stored_list(&row.doc, "tags", &row.what())?),
         &format!("the tags of {}", row.what()),
     )
-}
-
-fn editable(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-) -> Result<crate::store::Row, ApiError> {
-    crate::access::Access::new(caller).get(c, Some(kind), id, Level::Rw)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use crate::access::Access;
+use crate::access::{Access, Target};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids::{now, object_id};
@@ -201,13 +201,11 @@ fn insert_new(
 /// caller needs read-write on it); returns its id.
 pub(crate) fn create_analysis(
     c: &Connection,
-    caller: &Caller,
-    parent_kind: Kind,
-    parent_id: &str,
+    target: &Target,
     body: Value,
 ) -> Result<String, ApiError> {
-    let mut access = Access::new(caller);
-    let parent = &access.get(c, Some(parent_kind), parent_id, Level::Ro)?;
+    let mut access = Access::new(&target.caller);
+    let parent = &access.get(c, Some(target.kind), &target.id, Level::Ro)?;
     let fields = create_body(Kind::Analysis, body)?;
     check_label(&fields, "label")?;
     require_field(&fields, "label")?;

@@ -11,7 +11,7 @@ use fw_filter::{Filter, Sort, Value as FilterValue};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::access::Access;
+use crate::access::{Access, Target};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kind::Kind;
@@ -126,16 +126,14 @@ pub(crate) fn list(
 
 /// `GET /{parent}/{id}/{children}`: a finder below a container the caller may read; only
 /// the child lists a kind has (`Kind::lists`) exist.
-#[allow(clippy::too_many_arguments)] // the parent, the child kind, the finder and the reply form
 pub(crate) fn list_children(
     c: &Connection,
-    caller: &Caller,
-    parent_kind: Kind,
-    parent_id: &str,
+    parent: &Target,
     kind: Kind,
     params: &ListParams,
     count_all: bool,
 ) -> Result<Listing, ApiError> {
+    let parent_kind = parent.kind;
     if !parent_kind.lists(kind) {
         return Err(ApiError::not_found(format!(
             "no such endpoint: /{}/{{id}}/{}",
@@ -143,8 +141,8 @@ pub(crate) fn list_children(
             kind.collection()
         )));
     }
-    let parent = Access::new(caller).get(c, Some(parent_kind), parent_id, Level::Ro)?;
-    list(c, caller, kind, Some(&parent), params, count_all)
+    let row = parent.get(c, Level::Ro)?;
+    list(c, &parent.caller, kind, Some(&row), params, count_all)
 }
 
 /// The SQL selection a filter implies: each `=` on a string pins a column when the column

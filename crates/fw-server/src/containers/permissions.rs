@@ -3,8 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::access::Access;
-use crate::auth::Caller;
+use crate::access::{Access, Target};
 use crate::error::ApiError;
 use crate::json::stored_list;
 use crate::kind::Kind;
@@ -15,13 +14,12 @@ use crate::store::touch_and_save;
 /// (`{_id, role_ids}`); needs admin. With `user_id` set (a PUT), the body may omit `_id`.
 pub(crate) fn set_permission(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     user_id: Option<&str>,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+    let (kind, id) = (target.kind, target.id.as_str());
+    let mut row = target.get(c, Level::Admin)?;
     let mut permission = match body {
         Value::Object(map) => map,
         _ => return Err(ApiError::bad_request("a permission is a JSON object")),
@@ -95,12 +93,11 @@ pub(crate) fn set_permission(
 /// Removes a user's permission from a group or project; needs admin.
 pub(crate) fn delete_permission(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     user_id: &str,
 ) -> Result<(), ApiError> {
-    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+    let (kind, id) = (target.kind, target.id.as_str());
+    let mut row = target.get(c, Level::Admin)?;
     let permissions = stored_list(&row.doc, "permissions", &row.what())?;
     let kept: Vec<Value> = permissions
         .iter()
@@ -121,11 +118,10 @@ pub(crate) fn delete_permission(
 /// needs admin on it. Returns the role.
 pub(crate) fn add_group_role(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     body: Value,
 ) -> Result<Value, ApiError> {
+    let (caller, kind, id) = (&target.caller, target.kind, target.id.as_str());
     if kind != Kind::Group {
         return Err(ApiError::not_found(format!(
             "no such endpoint: /{}/{{id}}/roles",
@@ -150,12 +146,11 @@ pub(crate) fn add_group_role(
 /// may read.
 pub(crate) fn get_permission(
     c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
+    target: &Target,
     user_id: &str,
 ) -> Result<Value, ApiError> {
-    let row = Access::new(caller).get(c, Some(kind), id, Level::Ro)?;
+    let kind = target.kind;
+    let row = target.get(c, Level::Ro)?;
     stored_list(&row.doc, "permissions", &row.what())?
         .into_iter()
         .find(|p| p["_id"] == user_id)

@@ -3,8 +3,7 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::access::Access;
-use crate::auth::Caller;
+use crate::access::Target;
 use crate::error::ApiError;
 use crate::kind::Kind;
 use crate::roles::Level;
@@ -13,14 +12,9 @@ use crate::store::{delete_tree, touch_and_save};
 use super::body::{check_label, sync_code_and_label, update_body};
 
 /// Applies an update body; a new parent moves the container with everything below it.
-pub(crate) fn update(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-    body: Value,
-) -> Result<(), ApiError> {
-    let mut row = Access::new(caller).get(c, Some(kind), id, Level::Rw)?;
+pub(crate) fn update(c: &Connection, target: &Target, body: Value) -> Result<(), ApiError> {
+    let (caller, kind, id) = (&target.caller, target.kind, target.id.as_str());
+    let mut row = target.get(c, Level::Rw)?;
     let mut fields = update_body(kind, body)?;
     check_label(&fields, "label")?;
     if let Some(parent) = super::moves::destination(c, caller, &row, kind, &mut fields)? {
@@ -42,12 +36,7 @@ pub(crate) fn update(
 }
 
 /// Deletes a container and everything below it; needs admin.
-pub(crate) fn delete(
-    c: &Connection,
-    caller: &Caller,
-    kind: Kind,
-    id: &str,
-) -> Result<usize, ApiError> {
-    let row = Access::new(caller).get(c, Some(kind), id, Level::Admin)?;
+pub(crate) fn delete(c: &Connection, target: &Target) -> Result<usize, ApiError> {
+    let row = target.get(c, Level::Admin)?;
     delete_tree(c, &row.id)
 }

@@ -1,15 +1,18 @@
 //! The container hierarchy: finders, create, read, update (and move), delete; analyses,
-//! permissions, a group's roles; info, tags and notes.
+//! permissions, a group's roles; info, tags and notes. Most routes are one domain call
+//! (`handler`); the finders and reads shape their replies by the `x-accept-feature` header.
 
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::{Body, Collection, ContainerPath, Item, Params};
+use super::extract::{Body, Collection, Item, Params};
 use super::reply::{self, deleted, modified, slim, wants_envelope};
-use super::{AppState, State};
+use super::{AppState, State, Tx, handler};
+use crate::access::Target;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kind::Kind;
@@ -17,38 +20,89 @@ use crate::{containers, metadata};
 
 /// The routes of this module.
 pub(crate) fn router() -> Router<AppState> {
+    use Tx::{Read, Write};
+    let set_permission = |c: &_, t: &_, body| containers::set_permission(c, t, None, body);
+    let update_permission = |c: &_, t: &_, (user, body): (String, _)| {
+        containers::set_permission(c, t, Some(&user), body)
+    };
+    let remove = |c: &_, t: &_, ()| containers::delete(c, t);
+    let rename_tag =
+        |c: &_, t: &_, (tag, body): (String, _)| metadata::rename_tag(c, t, &tag, body);
+    let id = |id: String| Json(json!({"_id": id}));
     Router::new()
         .route("/api/containers/{id}", get(get_container))
         .route("/api/{collection}", get(list).post(create))
         .route(
             "/api/{collection}/{id}",
-            get(get_one).put(update).delete(remove),
+            get(get_one)
+                .put(handler(Write, containers::update, |()| modified(1)))
+                .delete(handler(Write, remove, |_| deleted(true))),
         )
-        .route("/api/{collection}/{id}/analyses", post(add_analysis))
-        .route("/api/{collection}/{id}/permissions", post(add_permission))
+        .route(
+            "/api/{collection}/{id}/analyses",
+            post(handler(Write, containers::create_analysis, id)),
+        )
+        .route(
+            "/api/{collection}/{id}/permissions",
+            post(handler(Write, set_permission, Json)),
+        )
         .route(
             "/api/{collection}/{id}/permissions/{item}",
-            get(get_permission)
-                .put(update_permission)
-                .delete(remove_permission),
+            get(handler(Read, permission, Json))
+                .put(handler(Write, update_permission, Json))
+                .delete(handler(Write, remove_permission, |()| modified(1))),
         )
-        .route("/api/{collection}/{id}/roles", post(add_group_role))
-        .route("/api/{collection}/{id}/info", patch(update_info))
-        .route("/api/{collection}/{id}/tags", post(add_tag))
+        .route(
+            "/api/{collection}/{id}/roles",
+            post(handler(Write, containers::add_group_role, Json)),
+        )
+        .route(
+            "/api/{collection}/{id}/info",
+            patch(handler(Write, metadata::update_info, |()| modified(1))),
+        )
+        .route(
+            "/api/{collection}/{id}/tags",
+            post(handler(Write, metadata::add_tag, modified)),
+        )
         .route(
             "/api/{collection}/{id}/tags/{item}",
-            put(rename_tag).delete(delete_tag),
+            put(handler(Write, rename_tag, |tag| Json(json!(tag))))
+                .delete(handler(Write, delete_tag, deleted)),
         )
-        .route("/api/{collection}/{id}/notes", post(add_note))
-        .route("/api/{collection}/{id}/notes/{item}", delete(delete_note))
+        .route(
+            "/api/{collection}/{id}/notes",
+            post(handler(Write, metadata::add_note, Json)),
+        )
+        .route(
+            "/api/{collection}/{id}/notes/{item}",
+            delete(handler(Write, delete_note, deleted)),
+        )
         .route("/api/{collection}/{id}/{item}", get(list_children))
+}
+
+// The domain calls that take a path item, with the item as the route gives it.
+
+fn permission(c: &rusqlite::Connection, t: &Target, user: String) -> Result<Value, ApiError> {
+    containers::get_permission(c, t, &user)
+}
+
+fn remove_permission(c: &rusqlite::Connection, t: &Target, user: String) -> Result<(), ApiError> {
+    containers::delete_permission(c, t, &user)
+}
+
+fn delete_tag(c: &rusqlite::Connection, t: &Target, tag: String) -> Result<bool, ApiError> {
+    metadata::delete_tag(c, t, &tag)
+}
+
+fn delete_note(c: &rusqlite::Connection, t: &Target, note: String) -> Result<bool, ApiError> {
+    metadata::delete_note(c, t, &note)
 }
 
 /// `GET /containers/{id}`: a container of any kind, with its `container_type`.
 async fn get_container(
     caller: Caller,
     state: State,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let doc = state
@@ -58,6 +112,7 @@ async fn get_container(
     Ok(Json(slim(doc, &headers)))
 }
 
+/// `GET /{collection}[?filter=&sort=&…]`: a finder.
 async fn list(
     caller: Caller,
     state: State,
@@ -76,9 +131,8 @@ async fn list(
 
 /// `GET /{collection}/{id}/{children}`: a finder below a container.
 async fn list_children(
-    caller: Caller,
     state: State,
-    parent: ContainerPath,
+    parent: Target,
     Item(children): Item,
     params: Params,
     headers: HeaderMap,
@@ -89,21 +143,12 @@ async fn list_children(
     let envelope = wants_envelope(&headers);
     let listing = state
         .store
-        .run(move |c| {
-            containers::list_children(
-                c,
-                &caller,
-                parent.kind,
-                &parent.id,
-                child,
-                &params,
-                envelope,
-            )
-        })
+        .run(move |c| containers::list_children(c, &parent, child, &params, envelope))
         .await?;
     Ok(reply::listing(listing, &headers))
 }
 
+/// `POST /{collection}`: a new container; replies with its id.
 async fn create(
     caller: Caller,
     state: State,
@@ -117,24 +162,10 @@ async fn create(
     Ok(Json(json!({"_id": id})))
 }
 
-async fn add_analysis(
-    caller: Caller,
-    state: State,
-    parent: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let id = state
-        .store
-        .write(move |c| containers::create_analysis(c, &caller, parent.kind, &parent.id, body))
-        .await?;
-    Ok(Json(json!({"_id": id})))
-}
-
 /// `GET /{collection}/{id}[?join=origin]`.
 async fn get_one(
-    caller: Caller,
     state: State,
-    path: ContainerPath,
+    target: Target,
     params: Params,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
@@ -143,180 +174,10 @@ async fn get_one(
         .is_some_and(|j| j.split(',').any(|part| part.trim() == "origin"));
     let doc = state
         .store
-        .run(move |c| containers::show(c, &caller, Some(path.kind), &path.id, join_origin))
-        .await?;
-    Ok(Json(slim(doc, &headers)))
-}
-
-async fn update(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| containers::update(c, &caller, path.kind, &path.id, body))
-        .await?;
-    Ok(modified(1))
-}
-
-async fn remove(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| containers::delete(c, &caller, path.kind, &path.id))
-        .await?;
-    Ok(deleted(true))
-}
-
-async fn add_permission(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let permission = state
-        .store
-        .write(move |c| containers::set_permission(c, &caller, path.kind, &path.id, None, body))
-        .await?;
-    Ok(Json(permission))
-}
-
-async fn get_permission(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(user): Item,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .run(move |c| containers::get_permission(c, &caller, path.kind, &path.id, &user))
-        .await
-        .map(Json)
-}
-
-async fn update_permission(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(user): Item,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let permission = state
-        .store
-        .write(move |c| {
-            containers::set_permission(c, &caller, path.kind, &path.id, Some(&user), body)
+        .run(move |c| {
+            let (caller, kind, id) = (&target.caller, Some(target.kind), &target.id);
+            containers::show(c, caller, kind, id, join_origin)
         })
         .await?;
-    Ok(Json(permission))
-}
-
-async fn remove_permission(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(user): Item,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| containers::delete_permission(c, &caller, path.kind, &path.id, &user))
-        .await?;
-    Ok(modified(1))
-}
-
-/// `POST /groups/{id}/roles` `{"_id"}`: replies with the role.
-async fn add_group_role(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| containers::add_group_role(c, &caller, path.kind, &path.id, body))
-        .await
-        .map(Json)
-}
-
-async fn update_info(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| metadata::update_info(c, &caller, path.kind, &path.id, body))
-        .await?;
-    Ok(modified(1))
-}
-
-async fn add_tag(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let added = state
-        .store
-        .write(move |c| metadata::add_tag(c, &caller, path.kind, &path.id, body))
-        .await?;
-    Ok(modified(added))
-}
-
-async fn rename_tag(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(tag): Item,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let new = state
-        .store
-        .write(move |c| metadata::rename_tag(c, &caller, path.kind, &path.id, &tag, body))
-        .await?;
-    Ok(Json(json!(new)))
-}
-
-async fn delete_tag(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(tag): Item,
-) -> Result<Json<Value>, ApiError> {
-    let found = state
-        .store
-        .write(move |c| metadata::delete_tag(c, &caller, path.kind, &path.id, &tag))
-        .await?;
-    Ok(deleted(found))
-}
-
-async fn add_note(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let note = state
-        .store
-        .write(move |c| metadata::add_note(c, &caller, path.kind, &path.id, body))
-        .await?;
-    Ok(Json(note))
-}
-
-async fn delete_note(
-    caller: Caller,
-    state: State,
-    path: ContainerPath,
-    Item(note): Item,
-) -> Result<Json<Value>, ApiError> {
-    let found = state
-        .store
-        .write(move |c| metadata::delete_note(c, &caller, path.kind, &path.id, &note))
-        .await?;
-    Ok(deleted(found))
+    Ok(Json(slim(doc, &headers)))
 }

@@ -1,5 +1,5 @@
 //! Extractors: every rejection is a JSON error. `Caller` (who calls), `Params` (the query),
-//! `Body` (JSON), and the path: `Collection` (a kind), `ContainerPath` (kind and id), `FilePath` (kind, id and
+//! `Body` (JSON), and the path: `Collection` (a kind), `Target` (the caller, and the kind and id of a container), `FilePath` (kind, id and
 //! file name) and `Item` (a tag, note or user below a container).
 
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use serde_json::Value;
 
 use super::AppState;
+use crate::access::Target;
 use crate::auth::{self, Caller};
 use crate::containers::ListParams;
 use crate::error::ApiError;
@@ -142,17 +143,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Collection {
     }
 }
 
-/// `/{collection}/{id}`: a container's kind and id (an unknown collection is a 404).
-pub(crate) struct ContainerPath {
-    pub(crate) kind: Kind,
-    pub(crate) id: String,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ContainerPath {
+/// `/{collection}/{id}`: the container a path names, and the caller (an unknown
+/// collection is a 404).
+impl FromRequestParts<AppState> for Target {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ContainerPath, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Target, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
         let mut params = path_params(parts).await?;
-        Ok(ContainerPath {
+        Ok(Target {
+            caller,
             kind: kind_of(&param(&mut params, "collection")?)?,
             id: param(&mut params, "id")?,
         })
@@ -192,12 +191,52 @@ impl<S: Send + Sync> FromRequestParts<S> for FilePath {
     }
 }
 
-/// `…/{item}`: the tag, note id or user a route names below a container.
+/// `…/{item}`: the tag, note id, user or child collection a route names below a
+/// container.
 pub(crate) struct Item(pub(crate) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Item {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Item, ApiError> {
         param(&mut path_params(parts).await?, "item").map(Item)
+    }
+}
+
+/// What a handler made by `routes::handler` reads besides its target: nothing (`()`), the
+/// `{item}` of the path (`String`), the JSON body (`Value`), or both.
+pub(crate) struct Input<I>(pub(crate) I);
+
+impl<S: Send + Sync> FromRequestParts<S> for Input<()> {
+    type Rejection = ApiError;
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Input<()>, ApiError> {
+        Ok(Input(()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Input<String> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Input<String>, ApiError> {
+        Item::from_request_parts(parts, state)
+            .await
+            .map(|Item(item)| Input(item))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Input<Value> {
+    type Rejection = ApiError;
+    async fn from_request(request: Request, state: &S) -> Result<Input<Value>, ApiError> {
+        Body::from_request(request, state)
+            .await
+            .map(|Body(body)| Input(body))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Input<(String, Value)> {
+    type Rejection = ApiError;
+    async fn from_request(request: Request, state: &S) -> Result<Input<(String, Value)>, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let Item(item) = Item::from_request_parts(&mut parts, state).await?;
+        let Body(body) = Body::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Input((item, body)))
     }
 }

@@ -10,8 +10,14 @@ mod reply;
 mod search;
 mod users;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use rusqlite::Connection;
+
+use self::extract::Input;
 
 use crate::error::ApiError;
 use crate::files::Blobs;
@@ -37,6 +43,46 @@ pub(crate) struct AppState {
 
 /// The handlers' view of the state.
 type State = axum::extract::State<AppState>;
+
+/// Whether a handler made by [`handler`] reads, or writes in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tx {
+    /// A read.
+    Read,
+    /// A write: all of it, or nothing.
+    Write,
+}
+
+/// The reply future of a handler made by [`handler`].
+type Reply<R> = Pin<Box<dyn Future<Output = Result<R, ApiError>> + Send>>;
+
+/// A handler that is one domain call: `call` with what `P` extracts (a [`Target`]: who
+/// calls and which container) and the request's [`Input`], in a read or a write
+/// transaction, its result shaped by `reply`. Most container routes are one of these.
+///
+/// [`Target`]: crate::access::Target
+pub(crate) fn handler<P, I, T, R>(
+    tx: Tx,
+    call: fn(&Connection, &P, I) -> Result<T, ApiError>,
+    reply: fn(T) -> R,
+) -> impl Fn(State, P, Input<I>) -> Reply<R> + Clone + Send + Sync + 'static
+where
+    P: Send + 'static,
+    I: Send + 'static,
+    T: Send + 'static,
+    R: 'static,
+{
+    move |state, target, Input(input)| {
+        Box::pin(async move {
+            let work = move |c: &Connection| call(c, &target, input);
+            let result = match tx {
+                Tx::Read => state.store.run(move |c| work(c)).await?,
+                Tx::Write => state.store.write(move |c| work(c)).await?,
+            };
+            Ok(reply(result))
+        })
+    }
+}
 
 /// Every route of the API.
 pub(crate) fn router(state: AppState) -> Router {
