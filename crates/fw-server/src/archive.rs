@@ -215,6 +215,19 @@ fn dos_time(seconds: i64) -> zip::DateTime {
         .unwrap_or_default()
 }
 
+/// A zip time as `ZipfileInfo` shows it: `2024-01-02T03:04:06` (zip times have no zone).
+fn zip_time_text(t: zip::DateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn open_zip(path: &Path, name: &str) -> Result<zip::ZipArchive<BufReader<File>>, ApiError> {
     let file = File::open(path)
         .map_err(|e| ApiError::internal(format!("the content of {name:?} is missing: {e}")))?;
@@ -231,17 +244,7 @@ pub(crate) fn zip_info(path: &Path, name: &str) -> Result<Value, ApiError> {
         let member = archive
             .by_index_raw(index)
             .map_err(|e| ApiError::bad_request(format!("{name:?} is a damaged zip file: {e}")))?;
-        let timestamp = member.last_modified().map(|t| {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        });
+        let timestamp = member.last_modified().map(zip_time_text);
         members.push(json!({
             "path": member.name().map_or_else(
                 |_| String::from_utf8_lossy(member.name_raw()).into_owned(),
@@ -288,17 +291,10 @@ mod tests {
 
     #[test]
     fn dos_times_are_utc_and_clamped() {
-        let t = dos_time(1_704_164_645); // 2024-01-02T03:04:05Z
+        // 2024-01-02T03:04:05Z; DOS times have two-second steps.
         assert_eq!(
-            (
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
-            (2024, 1, 2, 3, 4, 4) // DOS times have two-second steps
+            zip_time_text(dos_time(1_704_164_645)),
+            "2024-01-02T03:04:04"
         );
         assert_eq!(dos_time(0), zip::DateTime::default());
         assert_eq!(dos_time(i64::MIN), zip::DateTime::default());

@@ -81,19 +81,18 @@ pub(crate) fn user(c: &Connection, id: &str) -> Result<Option<Value>, ApiError> 
         .transpose()
 }
 
+/// `GET /users/{id}` (and `/users/self`): a user's document.
+///
+/// # Errors
+///
+/// 404 for an unknown user.
+pub(crate) fn get_user(c: &Connection, id: &str) -> Result<Value, ApiError> {
+    user(c, id)?.ok_or_else(|| ApiError::not_found(format!("user {id} not found")))
+}
+
 /// Every user, in id order.
 pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
-    let mut statement = c
-        .prepare("SELECT id, doc FROM users ORDER BY id")
-        .map_err(db)?;
-    let rows: Vec<(String, String)> = statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
-    rows.iter()
-        .map(|(id, doc)| decode_stored_object(doc, &format!("user {id}")))
-        .collect()
+    crate::store::documents(c, "users", "user")
 }
 
 /// Checks a user id as given by a person: an e-mail-like string, not too long.

@@ -134,17 +134,7 @@ pub(crate) fn custom_levels(c: &Connection) -> Result<HashMap<String, Level>, Ap
 }
 
 fn custom(c: &Connection) -> Result<Vec<Value>, ApiError> {
-    let mut statement = c
-        .prepare_cached("SELECT id, doc FROM roles ORDER BY id")
-        .map_err(db)?;
-    let rows: Vec<(String, String)> = statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
-    rows.iter()
-        .map(|(id, doc)| decode_stored_object(doc, &format!("role {id}")))
-        .collect()
+    crate::store::documents(c, "roles", "role")
 }
 
 /// Whether any project permission names the role.

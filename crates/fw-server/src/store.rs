@@ -340,6 +340,22 @@ pub(crate) fn put_container(tx: &Connection, row: &Row) -> Result<(), ApiError> 
     .map_err(db)
 }
 
+/// Every document of a table of `(id, doc)` rows (`users`, `roles`), in id order; `what`
+/// names a row in messages (`user`).
+pub(crate) fn documents(c: &Connection, table: &str, what: &str) -> Result<Vec<Value>, ApiError> {
+    let mut statement = c
+        .prepare_cached(&format!("SELECT id, doc FROM {table} ORDER BY id"))
+        .map_err(db)?;
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    rows.iter()
+        .map(|(id, doc)| decode_stored_object(doc, &format!("{what} {id}")))
+        .collect()
+}
+
 /// Saves a changed container with `modified` set to now.
 pub(crate) fn touch_and_save(c: &Connection, row: &mut Row) -> Result<(), ApiError> {
     row.doc["modified"] = serde_json::json!(crate::ids::now());

@@ -11,7 +11,7 @@ use fw_filter::{Filter, Sort, Value as FilterValue};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::access::{Access, Target};
+use crate::access::Access;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kind::Kind;
@@ -37,6 +37,30 @@ pub(crate) struct ListParams {
     pub(crate) after_id: Option<String>,
 }
 
+impl ListParams {
+    /// The `filter`, parsed (an empty one is none).
+    ///
+    /// # Errors
+    ///
+    /// A 400 with the parse error and its caret.
+    pub(crate) fn parsed_filter(&self) -> Result<Option<Filter>, ApiError> {
+        parsed(self.filter.as_deref(), fw_filter::parse_filter, "filter")
+    }
+}
+
+/// A query-language parameter, parsed when given and not empty; an error is a 400 that
+/// shows the parse error (`what`: "filter", "sort").
+fn parsed<T>(
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, fw_filter::ParseError>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    text.filter(|t| !t.is_empty())
+        .map(parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("invalid {what}:\n{e}")))
+}
+
 /// A page of a listing and the number of all matches (known exactly when `count_all`).
 pub(crate) struct Listing {
     /// The items of the page.
@@ -54,20 +78,8 @@ pub(crate) fn list(
     params: &ListParams,
     count_all: bool,
 ) -> Result<Listing, ApiError> {
-    let filter = params
-        .filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .map(fw_filter::parse_filter)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("invalid filter:\n{e}")))?;
-    let sort = params
-        .sort
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(fw_filter::parse_sort)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("invalid sort:\n{e}")))?;
+    let filter = params.parsed_filter()?;
+    let sort = parsed(params.sort.as_deref(), fw_filter::parse_sort, "sort")?;
     if params.after_id.is_some()
         && (sort.is_some() || params.page.is_some() || params.skip.is_some())
     {
@@ -124,25 +136,31 @@ pub(crate) fn list(
     Ok(Listing { items, total })
 }
 
-/// `GET /{parent}/{id}/{children}`: a finder below a container the caller may read; only
-/// the child lists a kind has (`Kind::lists`) exist.
-pub(crate) fn list_children(
+/// `GET /{collection}` and `GET /{parent}/{id}/{children}`: a finder, at the top or below
+/// a container the caller may read (`parent`: its kind and id); only the child lists a
+/// kind has (`Kind::lists`) exist.
+pub(crate) fn find(
     c: &Connection,
-    parent: &Target,
+    caller: &Caller,
+    parent: Option<(Kind, &str)>,
     kind: Kind,
     params: &ListParams,
     count_all: bool,
 ) -> Result<Listing, ApiError> {
-    let parent_kind = parent.kind;
-    if !parent_kind.lists(kind) {
-        return Err(ApiError::not_found(format!(
-            "no such endpoint: /{}/{{id}}/{}",
-            parent_kind.collection(),
-            kind.collection()
-        )));
-    }
-    let row = parent.get(c, Level::Ro)?;
-    list(c, &parent.caller, kind, Some(&row), params, count_all)
+    let parent = match parent {
+        None => None,
+        Some((parent_kind, _)) if !parent_kind.lists(kind) => {
+            return Err(ApiError::not_found(format!(
+                "no such endpoint: /{}/{{id}}/{}",
+                parent_kind.collection(),
+                kind.collection()
+            )));
+        }
+        Some((parent_kind, id)) => {
+            Some(Access::new(caller).get(c, Some(parent_kind), id, Level::Ro)?)
+        }
+    };
+    list(c, caller, kind, parent.as_ref(), params, count_all)
 }
 
 /// The SQL selection a filter implies: each `=` on a string pins a column when the column

@@ -11,7 +11,7 @@ mod render;
 mod update;
 
 pub(crate) use create::{create, create_analysis};
-pub(crate) use list::{ListParams, Listing, list, list_children};
+pub(crate) use list::{ListParams, Listing, find};
 pub(crate) use permissions::{add_group_role, delete_permission, get_permission, set_permission};
 pub(crate) use render::{Renderer, node, show};
 pub(crate) use update::{delete, update};

@@ -105,13 +105,7 @@ pub(crate) fn list(
     caller: &Caller,
     params: &containers::ListParams,
 ) -> Result<Value, ApiError> {
-    let filter = params
-        .filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .map(fw_filter::parse_filter)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("invalid filter:\n{e}")))?;
+    let filter = params.parsed_filter()?;
     let limit = params.limit.filter(|&l| l > 0).unwrap_or(usize::MAX);
     let mut statement = c
         .prepare_cached(

@@ -9,13 +9,12 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::{Body, Collection, Item, Params};
+use super::extract::{Body, Collection, FinderPath, Params};
 use super::reply::{self, deleted, modified, slim, wants_envelope};
 use super::{AppState, State, Tx, handler};
 use crate::access::Target;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::kind::Kind;
 use crate::{containers, metadata};
 
 /// The routes of this module.
@@ -31,7 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
     let id = |id: String| Json(json!({"_id": id}));
     Router::new()
         .route("/api/containers/{id}", get(get_container))
-        .route("/api/{collection}", get(list).post(create))
+        .route("/api/{collection}", get(find).post(create))
         .route(
             "/api/{collection}/{id}",
             get(get_one)
@@ -77,7 +76,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/{collection}/{id}/notes/{item}",
             delete(handler(Write, delete_note, deleted)),
         )
-        .route("/api/{collection}/{id}/{item}", get(list_children))
+        .route("/api/{collection}/{id}/{item}", get(find))
 }
 
 // The domain calls that take a path item, with the item as the route gives it.
@@ -112,11 +111,12 @@ async fn get_container(
     Ok(Json(slim(doc, &headers)))
 }
 
-/// `GET /{collection}[?filter=&sort=&…]`: a finder.
-async fn list(
+/// `GET /{collection}` and `GET /{collection}/{id}/{children}`: a finder, at the top or
+/// below a container.
+async fn find(
     caller: Caller,
     state: State,
-    Collection(kind): Collection,
+    path: FinderPath,
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -124,26 +124,10 @@ async fn list(
     let envelope = wants_envelope(&headers);
     let listing = state
         .store
-        .run(move |c| containers::list(c, &caller, kind, None, &params, envelope))
-        .await?;
-    Ok(reply::listing(listing, &headers))
-}
-
-/// `GET /{collection}/{id}/{children}`: a finder below a container.
-async fn list_children(
-    state: State,
-    parent: Target,
-    Item(children): Item,
-    params: Params,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let child = Kind::from_collection(&children)
-        .ok_or_else(|| ApiError::not_found(format!("no such collection: {children}")))?;
-    let params = params.list()?;
-    let envelope = wants_envelope(&headers);
-    let listing = state
-        .store
-        .run(move |c| containers::list_children(c, &parent, child, &params, envelope))
+        .run(move |c| {
+            let parent = path.parent.as_ref().map(|(kind, id)| (*kind, id.as_str()));
+            containers::find(c, &caller, parent, path.kind, &params, envelope)
+        })
         .await?;
     Ok(reply::listing(listing, &headers))
 }

@@ -143,6 +143,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Collection {
     }
 }
 
+/// `/{collection}` or `/{collection}/{id}/{children}`: the kind a finder lists, and the
+/// container it lists below (an unknown collection is a 404).
+pub(crate) struct FinderPath {
+    /// The kind and id of the container above, for a child list.
+    pub(crate) parent: Option<(Kind, String)>,
+    /// The kind listed.
+    pub(crate) kind: Kind,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for FinderPath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<FinderPath, ApiError> {
+        let mut params = path_params(parts).await?;
+        let top = kind_of(&param(&mut params, "collection")?)?;
+        Ok(match (params.remove("id"), params.remove("item")) {
+            (Some(id), Some(children)) => FinderPath {
+                parent: Some((top, id)),
+                kind: kind_of(&children)?,
+            },
+            _ => FinderPath {
+                parent: None,
+                kind: top,
+            },
+        })
+    }
+}
+
 /// `/{collection}/{id}`: the container a path names, and the caller (an unknown
 /// collection is a 404).
 impl FromRequestParts<AppState> for Target {

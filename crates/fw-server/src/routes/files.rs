@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
+use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
 use super::extract::{Body, FilePath, Params};
 use super::reply::{deleted, modified};
-use super::{AppState, MAX_JSON_BODY, State};
+use super::{AppState, MAX_JSON_BODY, State, Tx, handler};
 use crate::archive;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -20,30 +21,43 @@ use crate::roles::Level;
 
 /// The routes of this module.
 pub(crate) fn router() -> Router<AppState> {
+    use Tx::{Read, Write};
+    let update = |c: &_, file: &_, body| edit(c, file, body, files::update);
+    let update_info = |c: &_, file: &_, body| edit(c, file, body, files::update_info);
+    let classify = |c: &_, file: &_, body| edit(c, file, body, files::classify);
+    let add_tags = |c: &_, file: &_, body| set_tags(c, file, body, false);
+    let replace_tags = |c: &_, file: &_, body| set_tags(c, file, body, true);
     // Uploads stream to disk, so they have no body limit; everything else keeps one.
     let upload_route = || post(upload).layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
         .route("/storage/{ticket}/{name}", put(storage_put))
-        .route("/api/files", get(list_files))
-        .route("/api/files/{file_id}", get(get_file))
+        .route("/api/files", get(handler(Read, list_files, Json)))
+        .route("/api/files/{file_id}", get(handler(Read, get_file, Json)))
         .route(
             "/api/files/{file_id}/tags",
-            patch(add_file_tags).put(replace_file_tags),
+            // The SDK reads PUT's reply as a ModifiedResult (and PATCH's as the tags).
+            patch(handler(Write, add_tags, |tags| Json(json!(tags)))).put(handler(
+                Write,
+                replace_tags,
+                |_| modified(1),
+            )),
         )
         .route("/api/containers/{id}/files", upload_route())
         .route("/api/containers/{id}/files/{name}", get(download))
         .route("/api/{collection}/{id}/files", upload_route())
         .route(
             "/api/{collection}/{id}/files/{name}",
-            get(download).put(update_file).delete(delete_file),
+            get(download)
+                .put(handler(Write, update, |()| modified(1)))
+                .delete(handler(Write, delete_file, |()| deleted(true))),
         )
         .route(
             "/api/{collection}/{id}/files/{name}/info",
-            patch(update_file_info),
+            patch(handler(Write, update_info, |()| modified(1))),
         )
         .route(
             "/api/{collection}/{id}/files/{name}/classification",
-            patch(classify_file),
+            patch(handler(Write, classify, |()| modified(1))),
         )
 }
 
@@ -271,116 +285,47 @@ fn reader_stream(
 /// A change to a file entry, given the request body.
 type EntryChange = fn(&mut Map<String, Value>, Value) -> Result<(), ApiError>;
 
+/// Who calls, and the file a path names.
+type File = (Caller, FilePath);
+
 /// Applies `change` with the request body to the current entry of a file (read-write).
-async fn edit_file(
-    caller: Caller,
-    state: State,
-    path: FilePath,
-    body: Value,
-    change: EntryChange,
-) -> Result<Json<Value>, ApiError> {
-    let name = path.name()?.to_string();
-    state
-        .store
-        .write(move |c| {
-            files::modify(c, &caller, path.kind, &path.id, &name, Level::Rw, |entry| {
-                change(entry, body)
-            })
-        })
-        .await?;
-    Ok(modified(1))
+fn edit(c: &Connection, (caller, path): &File, body: Value, change: EntryChange) -> Outcome<()> {
+    let (kind, id, name) = (path.kind, &path.id, path.name()?);
+    files::modify(c, caller, kind, id, name, Level::Rw, |entry| {
+        change(entry, body)
+    })
 }
 
-async fn update_file(
-    caller: Caller,
-    state: State,
-    path: FilePath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    edit_file(caller, state, path, body, files::update).await
+/// A domain call's outcome.
+type Outcome<T> = Result<T, ApiError>;
+
+/// `DELETE …/files/{name}` (admin).
+fn delete_file(c: &Connection, (caller, path): &File, (): ()) -> Outcome<()> {
+    files::delete(c, caller, path.kind, &path.id, path.name()?)
 }
 
-async fn update_file_info(
-    caller: Caller,
-    state: State,
-    path: FilePath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    edit_file(caller, state, path, body, files::update_info).await
+/// `GET /files[?filter=&limit=&after_id=]`.
+fn list_files(c: &Connection, (caller, params): &(Caller, Params), (): ()) -> Outcome<Value> {
+    files::list(c, caller, &params.list()?)
 }
 
-async fn classify_file(
-    caller: Caller,
-    state: State,
-    path: FilePath,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    edit_file(caller, state, path, body, files::classify).await
-}
-
-async fn delete_file(
-    caller: Caller,
-    state: State,
-    path: FilePath,
-) -> Result<Json<Value>, ApiError> {
-    let name = path.name()?.to_string();
-    state
-        .store
-        .write(move |c| files::delete(c, &caller, path.kind, &path.id, &name))
-        .await?;
-    Ok(deleted(true))
-}
-
-async fn list_files(caller: Caller, state: State, params: Params) -> Result<Json<Value>, ApiError> {
-    let params = params.list()?;
-    Ok(Json(
-        state
-            .store
-            .run(move |c| files::list(c, &caller, &params))
-            .await?,
-    ))
-}
-
-async fn get_file(
-    caller: Caller,
-    state: State,
-    Path(file_id): Path<String>,
-    params: Params,
-) -> Result<Json<Value>, ApiError> {
+/// `GET /files/{file_id}[?version=]`.
+fn get_file(c: &Connection, (caller, Path(id), params): &ById, (): ()) -> Outcome<Value> {
     let version = params.number("version")?.map(|v| v as i64);
-    Ok(Json(
-        state
-            .store
-            .run(move |c| files::get_by_id(c, &caller, &file_id, version))
-            .await?,
-    ))
+    files::get_by_id(c, caller, id, version)
 }
 
-async fn add_file_tags(
-    caller: Caller,
-    state: State,
-    Path(file_id): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let tags = state
-        .store
-        .write(move |c| files::set_tags(c, &caller, &file_id, body, false))
-        .await?;
-    Ok(Json(json!(tags)))
-}
+/// Who calls, the `{file_id}` of the path, and the query.
+type ById = (Caller, Path<String>, Params);
 
-async fn replace_file_tags(
-    caller: Caller,
-    state: State,
-    Path(file_id): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    // The SDK reads PUT's reply as a ModifiedResult (and PATCH's as the list of tags).
-    state
-        .store
-        .write(move |c| files::set_tags(c, &caller, &file_id, body, true))
-        .await?;
-    Ok(modified(1))
+/// File tags: `PATCH /files/{file_id}/tags` adds, `PUT` replaces.
+fn set_tags(
+    c: &Connection,
+    (caller, Path(id), _): &ById,
+    body: Value,
+    replace: bool,
+) -> Outcome<Vec<String>> {
+    files::set_tags(c, caller, id, body, replace)
 }
 
 /// `PUT /storage/{ticket}/{name}`: the storage URL of a signed-URL upload; the ticket is the

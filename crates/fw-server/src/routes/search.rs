@@ -3,22 +3,27 @@
 use axum::extract::Path;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::extract::{Body, Params};
-use super::{AppState, State};
+use super::extract::Params;
+use super::{AppState, Tx, handler};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::{lookup, modalities, search};
 
 /// The routes of this module.
 pub(crate) fn router() -> Router<AppState> {
+    use Tx::Read;
     Router::new()
         .route("/api/modalities", get(list_modalities))
         .route("/api/modalities/{id}", get(modality))
-        .route("/api/lookup", post(lookup))
-        .route("/api/resolve", post(resolve))
-        .route("/api/dataexplorer/search", post(search))
+        .route("/api/lookup", post(handler(Read, lookup, Json)))
+        .route("/api/resolve", post(handler(Read, resolve, Json)))
+        .route(
+            "/api/dataexplorer/search",
+            post(handler(Read, search, |results| Json(Value::Array(results)))),
+        )
 }
 
 async fn list_modalities(_: Caller) -> Json<Value> {
@@ -30,43 +35,26 @@ async fn modality(_: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiE
 }
 
 /// `POST /lookup` `{"path"}`: the last node of the path.
-async fn lookup(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
-    let path = lookup::path_of(body)?;
-    let resolved = state
-        .store
-        .run(move |c| lookup::resolve(c, &caller, &path, false))
-        .await?;
+fn lookup(c: &Connection, caller: &Caller, body: Value) -> Result<Value, ApiError> {
+    let resolved = lookup::resolve(c, caller, &lookup::path_of(body)?, false)?;
     resolved
         .path
         .into_iter()
         .last()
-        .map(Json)
         .ok_or_else(|| ApiError::not_found("Not Found"))
 }
 
 /// `POST /resolve` `{"path"}`: the nodes along the path and the children of the last.
-async fn resolve(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
-    let path = lookup::path_of(body)?;
-    let resolved = state
-        .store
-        .run(move |c| lookup::resolve(c, &caller, &path, true))
-        .await?;
-    Ok(Json(
-        json!({"path": resolved.path, "children": resolved.children}),
-    ))
+fn resolve(c: &Connection, caller: &Caller, body: Value) -> Result<Value, ApiError> {
+    let resolved = lookup::resolve(c, caller, &lookup::path_of(body)?, true)?;
+    Ok(json!({"path": resolved.path, "children": resolved.children}))
 }
 
 /// `POST /dataexplorer/search[?size=]`.
-async fn search(
-    caller: Caller,
-    state: State,
-    params: Params,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    let size = params.number("size")?;
-    let results = state
-        .store
-        .run(move |c| search::search(c, &caller, body, size))
-        .await?;
-    Ok(Json(Value::Array(results)))
+fn search(
+    c: &Connection,
+    (caller, params): &(Caller, Params),
+    body: Value,
+) -> Result<Vec<Value>, ApiError> {
+    search::search(c, caller, body, params.number("size")?)
 }

@@ -1,12 +1,11 @@
 //! Users, keys and who is calling; version and configuration; roles.
 
-use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::Body;
-use super::{AppState, State};
+use super::{AppState, State, Tx, handler};
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::ids::now;
@@ -14,21 +13,47 @@ use crate::roles;
 
 /// The routes of this module.
 pub(crate) fn router() -> Router<AppState> {
+    use Tx::{Read, Write};
+    let current = |c: &_, caller: &Caller, ()| auth::get_user(c, &caller.user_id);
+    let new_key = |c: &_, caller: &Caller, ()| auth::add_key(c, &caller.user_id, None);
+    let users = |c: &_, _: &Caller, ()| auth::users(c);
+    let user = |c: &_, _: &Caller, id: String| auth::get_user(c, &id);
+    let roles = |c: &_, _: &Caller, ()| roles::all(c);
+    let role = |c: &_, _: &Caller, id: String| roles::get(c, &id);
+    let modify = |c: &_, caller: &_, (id, body): (String, _)| roles::modify(c, caller, &id, body);
+    let remove = |c: &_, caller: &_, id: String| roles::delete(c, caller, &id);
+    let list = |items| Json(Value::Array(items));
     Router::new()
         .route("/api/auth/status", get(auth_status))
-        .route("/api/users/self", get(current_user))
-        .route("/api/users/self/key", post(new_key))
-        .route("/api/users", get(list_users).post(add_user))
-        .route("/api/users/{id}", get(get_user))
+        .route("/api/users/self", get(handler(Read, current, Json)))
+        .route(
+            "/api/users/self/key",
+            post(handler(Write, new_key, |key| {
+                Json(json!({"key": key, "created": now()}))
+            })),
+        )
+        .route(
+            "/api/users",
+            get(handler(Read, users, list)).post(handler(Write, auth::add_user, |id| {
+                Json(json!({"_id": id}))
+            })),
+        )
+        .route("/api/users/{item}", get(handler(Read, user, Json)))
         .route("/api/version", get(version))
         .route("/api/config", get(config))
-        .route("/api/roles", get(list_roles).post(add_role))
         .route(
-            "/api/roles/{id}",
-            get(get_role).put(modify_role).delete(delete_role),
+            "/api/roles",
+            get(handler(Read, roles, list)).post(handler(Write, roles::create, Json)),
+        )
+        .route(
+            "/api/roles/{item}",
+            get(handler(Read, role, Json))
+                .put(handler(Write, modify, Json))
+                .delete(handler(Write, remove, |()| StatusCode::OK)),
         )
 }
 
+/// `GET /auth/status`: who calls, and their roles.
 async fn auth_status(caller: Caller, state: State) -> Result<Json<Value>, ApiError> {
     let id = caller.user_id.clone();
     let user = state
@@ -43,50 +68,6 @@ async fn auth_status(caller: Caller, state: State) -> Result<Json<Value>, ApiErr
         "is_device": false,
         "roles": user.get("roles").cloned().unwrap_or_else(|| json!([])),
     })))
-}
-
-async fn current_user(caller: Caller, state: State) -> Result<Json<Value>, ApiError> {
-    let id = caller.user_id.clone();
-    let user = state.store.run(move |c| auth::user(c, &id)).await?;
-    user.map(Json)
-        .ok_or_else(|| ApiError::not_found("the current user is gone"))
-}
-
-async fn new_key(caller: Caller, state: State) -> Result<Json<Value>, ApiError> {
-    let id = caller.user_id.clone();
-    let secret = state
-        .store
-        .write(move |c| auth::add_key(c, &id, None))
-        .await?;
-    Ok(Json(json!({"key": secret, "created": now()})))
-}
-
-async fn list_users(_: Caller, state: State) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(
-        state.store.run(|c| auth::users(c)).await?,
-    )))
-}
-
-async fn get_user(
-    _: Caller,
-    state: State,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let shown = id.clone();
-    state
-        .store
-        .run(move |c| auth::user(c, &id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("user {shown} not found")))
-}
-
-async fn add_user(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
-    let id = state
-        .store
-        .write(move |c| auth::add_user(c, &caller, body))
-        .await?;
-    Ok(Json(json!({"_id": id})))
 }
 
 async fn version() -> Json<Value> {
@@ -110,50 +91,4 @@ async fn config(state: State) -> Json<Value> {
         "created": state.started,
         "modified": state.started,
     }))
-}
-
-async fn list_roles(_: Caller, state: State) -> Result<Json<Value>, ApiError> {
-    let roles = state.store.run(|c| roles::all(c)).await?;
-    Ok(Json(Value::Array(roles)))
-}
-
-async fn get_role(
-    _: Caller,
-    state: State,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    state.store.run(move |c| roles::get(c, &id)).await.map(Json)
-}
-
-async fn add_role(caller: Caller, state: State, Body(body): Body) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| roles::create(c, &caller, body))
-        .await
-        .map(Json)
-}
-
-async fn modify_role(
-    caller: Caller,
-    state: State,
-    Path(id): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .store
-        .write(move |c| roles::modify(c, &caller, &id, body))
-        .await
-        .map(Json)
-}
-
-async fn delete_role(
-    caller: Caller,
-    state: State,
-    Path(id): Path<String>,
-) -> Result<axum::http::StatusCode, ApiError> {
-    state
-        .store
-        .write(move |c| roles::delete(c, &caller, &id))
-        .await?;
-    Ok(axum::http::StatusCode::OK)
 }
