@@ -28,55 +28,31 @@ pub(crate) fn router() -> Router<AppState> {
     let rename_tag =
         |c: &_, t: &_, (tag, body): (String, _)| metadata::rename_tag(c, t, &tag, body);
     let id = |id: String| Json(json!({"_id": id}));
-    Router::new()
-        .route("/api/containers/{id}", get(get_container))
-        .route("/api/{collection}", get(find).post(create))
-        .route(
-            "/api/{collection}/{id}",
-            get(get_one)
-                .put(handler(Write, containers::update, |()| modified(1)))
-                .delete(handler(Write, remove, |_| deleted(true))),
-        )
-        .route(
-            "/api/{collection}/{id}/analyses",
-            post(handler(Write, containers::create_analysis, id)),
-        )
-        .route(
-            "/api/{collection}/{id}/permissions",
-            post(handler(Write, set_permission, Json)),
-        )
-        .route(
-            "/api/{collection}/{id}/permissions/{item}",
-            get(handler(Read, permission, Json))
-                .put(handler(Write, update_permission, Json))
-                .delete(handler(Write, remove_permission, |()| modified(1))),
-        )
-        .route(
-            "/api/{collection}/{id}/roles",
-            post(handler(Write, containers::add_group_role, Json)),
-        )
-        .route(
-            "/api/{collection}/{id}/info",
-            patch(handler(Write, metadata::update_info, |()| modified(1))),
-        )
-        .route(
-            "/api/{collection}/{id}/tags",
-            post(handler(Write, metadata::add_tag, modified)),
-        )
-        .route(
-            "/api/{collection}/{id}/tags/{item}",
-            put(handler(Write, rename_tag, |tag| Json(json!(tag))))
-                .delete(handler(Write, delete_tag, deleted)),
-        )
-        .route(
-            "/api/{collection}/{id}/notes",
-            post(handler(Write, metadata::add_note, Json)),
-        )
-        .route(
-            "/api/{collection}/{id}/notes/{item}",
-            delete(handler(Write, delete_note, deleted)),
-        )
-        .route("/api/{collection}/{id}/{item}", get(find))
+    let (analysis, group_role) = (containers::create_analysis, containers::add_group_role);
+    let (info, note) = (metadata::update_info, metadata::add_note);
+    let (one, gone) = (|()| modified(1), |_: usize| deleted(true));
+    // One line per path: the path, then each method's handler.
+    #[rustfmt::skip]
+    let routes = [
+        ("/api/containers/{id}", get(get_container)),
+        ("/api/{collection}", get(find).post(create)),
+        ("/api/{collection}/{id}", get(get_one).put(handler(Write, containers::update, one)).delete(handler(Write, remove, gone))),
+        ("/api/{collection}/{id}/analyses", post(handler(Write, analysis, id))),
+        ("/api/{collection}/{id}/permissions", post(handler(Write, set_permission, Json))),
+        ("/api/{collection}/{id}/permissions/{item}", get(handler(Read, permission, Json)).put(handler(Write, update_permission, Json)).delete(handler(Write, remove_permission, one))),
+        ("/api/{collection}/{id}/roles", post(handler(Write, group_role, Json))),
+        ("/api/{collection}/{id}/info", patch(handler(Write, info, one))),
+        ("/api/{collection}/{id}/tags", post(handler(Write, metadata::add_tag, modified))),
+        ("/api/{collection}/{id}/tags/{item}", put(handler(Write, rename_tag, |tag| Json(json!(tag)))).delete(handler(Write, delete_tag, deleted))),
+        ("/api/{collection}/{id}/notes", post(handler(Write, note, Json))),
+        ("/api/{collection}/{id}/notes/{item}", delete(handler(Write, delete_note, deleted))),
+        ("/api/{collection}/{id}/{item}", get(find)),
+    ];
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
 }
 
 // The domain calls that take a path item, with the item as the route gives it.
