@@ -91,11 +91,10 @@ pub(crate) fn create_ticket(
         let level = node
             .level
             .ok_or_else(|| ApiError::bad_request("every node needs a `level`"))?;
-        let level = level.as_str();
-        let row = container(c, id.as_str())?
-            .filter(|row| row.kind.name() == level)
-            .ok_or_else(|| ApiError::not_found(format!("{level} {} not found", id.as_str())))?;
-        plan.access.require(c, &row, Level::Ro)?;
+        let (level, id) = (level.as_str(), id.as_str());
+        let kind = Kind::from_name(level)
+            .ok_or_else(|| ApiError::not_found(format!("{level} {id} not found")))?;
+        let row = plan.access.get(c, Some(kind), id, Level::Ro)?;
         let folder = plan.folder_of(&row)?;
         plan.walk(row, &folder)?;
     }

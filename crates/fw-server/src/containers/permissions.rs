@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::access::{Access, Target};
+use crate::access::Target;
 use crate::error::ApiError;
 use crate::json::stored_list;
 use crate::kind::Kind;
@@ -121,7 +121,7 @@ pub(crate) fn add_group_role(
     target: &Target,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let (caller, kind, id) = (&target.caller, target.kind, target.id.as_str());
+    let kind = target.kind;
     if kind != Kind::Group {
         return Err(ApiError::not_found(format!(
             "no such endpoint: /{}/{{id}}/roles",
@@ -132,7 +132,7 @@ pub(crate) fn add_group_role(
         .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
     let role = crate::roles::get(c, role.id.as_str())?;
     let role_id = role["_id"].clone();
-    let mut row = Access::new(caller).get(c, Some(Kind::Group), id, Level::Admin)?;
+    let mut row = target.get(c, Level::Admin)?;
     let mut roles = stored_list(&row.doc, "roles", &row.what())?;
     if !roles.contains(&role_id) {
         roles.push(role_id);
