@@ -6,17 +6,17 @@ use std::fmt;
 /// (`project`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
-    /// `groups`.
+    /// The top of the hierarchy; holds projects and permissions, no files.
     Group,
-    /// `projects`.
+    /// Below a group; its permissions govern everything below it.
     Project,
-    /// `subjects`.
+    /// A participant, below a project.
     Subject,
-    /// `sessions`.
+    /// A visit of a subject.
     Session,
-    /// `acquisitions`.
+    /// One scan of a session.
     Acquisition,
-    /// `analyses`.
+    /// Processing results, below any project, subject, session or acquisition.
     Analysis,
 }
 

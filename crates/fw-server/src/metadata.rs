@@ -11,7 +11,7 @@ use crate::ids::{now, object_id};
 use crate::json::{decode_stored_as, stored_list, stored_object};
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::touch_and_save;
+use crate::store::{remove_by_id, touch_and_save};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
@@ -166,16 +166,9 @@ pub(crate) fn delete_note(
     note_id: &str,
 ) -> Result<bool, ApiError> {
     let mut row = target.get(c, Level::Rw)?;
-    let notes = stored_list(&row.doc, "notes", &row.what())?;
-    let kept: Vec<Value> = notes
-        .iter()
-        .filter(|n| n["_id"] != note_id)
-        .cloned()
-        .collect();
-    if kept.len() == notes.len() {
+    if !remove_by_id(&mut row, "notes", note_id)? {
         return Ok(false);
     }
-    row.doc["notes"] = Value::Array(kept);
     touch_and_save(c, &mut row)?;
     Ok(true)
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::json::{damaged, decode_stored_object, encode_stored};
+use crate::json::{damaged, decode_stored_object, encode_stored, stored_list};
 use crate::kind::Kind;
 
 const SCHEMA: &str = "
@@ -354,6 +354,17 @@ pub(crate) fn documents(c: &Connection, table: &str, what: &str) -> Result<Vec<V
     rows.iter()
         .map(|(id, doc)| decode_stored_object(doc, &format!("{what} {id}")))
         .collect()
+}
+
+/// Removes the items of a list field of `row`'s document (`notes`, `permissions`) whose
+/// `_id` is `id`; returns whether there was one. The caller saves the row.
+pub(crate) fn remove_by_id(row: &mut Row, key: &str, id: &str) -> Result<bool, ApiError> {
+    let mut items = stored_list(&row.doc, key, &row.what())?;
+    let before = items.len();
+    items.retain(|item| item["_id"] != id);
+    let removed = items.len() != before;
+    row.doc[key] = Value::Array(items);
+    Ok(removed)
 }
 
 /// Saves a changed container with `modified` set to now.

@@ -59,7 +59,7 @@ fn documents_compare_by_each_key_then_equal() {
     use serde_json::json;
     use std::cmp::Ordering;
 
-    let mut docs = vec![
+    let mut docs = [
         json!({"_id": "c", "n": "x"}),
         json!({"_id": "a", "n": 2}),
         json!({"_id": "b"}),

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::json::stored_list;
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::touch_and_save;
+use crate::store::{remove_by_id, touch_and_save};
 
 /// Adds or replaces a user's permission on a group (`{_id, access}`) or a project
 /// (`{_id, role_ids}`); needs admin. With `user_id` set (a PUT), the body may omit `_id`.
@@ -80,10 +80,8 @@ pub(crate) fn set_permission(
             kind.name()
         )));
     }
-    let mut permissions: Vec<Value> = permissions
-        .into_iter()
-        .filter(|p| p["_id"] != user.as_str())
-        .collect();
+    remove_by_id(&mut row, "permissions", &user)?;
+    let mut permissions = stored_list(&row.doc, "permissions", &row.what())?;
     permissions.push(checked.clone());
     row.doc["permissions"] = Value::Array(permissions);
     touch_and_save(c, &mut row)?;
@@ -98,19 +96,12 @@ pub(crate) fn delete_permission(
 ) -> Result<(), ApiError> {
     let (kind, id) = (target.kind, target.id.as_str());
     let mut row = target.get(c, Level::Admin)?;
-    let permissions = stored_list(&row.doc, "permissions", &row.what())?;
-    let kept: Vec<Value> = permissions
-        .iter()
-        .filter(|p| p["_id"] != user_id)
-        .cloned()
-        .collect();
-    if kept.len() == permissions.len() {
+    if !remove_by_id(&mut row, "permissions", user_id)? {
         return Err(ApiError::not_found(format!(
             "{user_id} has no permission on {} {id}",
             kind.name()
         )));
     }
-    row.doc["permissions"] = Value::Array(kept);
     touch_and_save(c, &mut row)
 }
 
