@@ -9,7 +9,10 @@ use std::cmp::Ordering;
 
 use fw_filter::finder::Test;
 use fw_filter::{Filter, Order, Sort, Value as FilterValue};
-use fw_model::WireModel;
+use fw_model::{
+    AcquisitionKind, AnalysisKind, ContainerKind, GroupKind, ProjectKind, SessionKind, SubjectKind,
+    WireModel,
+};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
@@ -40,29 +43,50 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in hierarchy order.
+    const ALL: [Kind; 6] = [
+        Kind::Group,
+        Kind::Project,
+        Kind::Subject,
+        Kind::Session,
+        Kind::Acquisition,
+        Kind::Analysis,
+    ];
+
+    /// Calls `f` with this kind's fw-model marker: the one place that maps a runtime kind
+    /// to its [`ContainerKind`], so collection names, singular names and body types come
+    /// from fw-model and are never spelled twice.
+    fn with<F: PerKind>(self, f: F) -> F::Out {
+        match self {
+            Kind::Group => f.run::<GroupKind>(),
+            Kind::Project => f.run::<ProjectKind>(),
+            Kind::Subject => f.run::<SubjectKind>(),
+            Kind::Session => f.run::<SessionKind>(),
+            Kind::Acquisition => f.run::<AcquisitionKind>(),
+            Kind::Analysis => f.run::<AnalysisKind>(),
+        }
+    }
+
     /// The kind named by a collection in a path: `projects` → project.
     pub(crate) fn from_collection(collection: &str) -> Option<Kind> {
-        Some(match collection {
-            "groups" => Kind::Group,
-            "projects" => Kind::Project,
-            "subjects" => Kind::Subject,
-            "sessions" => Kind::Session,
-            "acquisitions" => Kind::Acquisition,
-            "analyses" => Kind::Analysis,
-            _ => return None,
-        })
+        Kind::ALL.into_iter().find(|k| k.names().0 == collection)
     }
 
     /// The singular name: `project`.
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Group => "group",
-            Kind::Project => "project",
-            Kind::Subject => "subject",
-            Kind::Session => "session",
-            Kind::Acquisition => "acquisition",
-            Kind::Analysis => "analysis",
+        self.names().1
+    }
+
+    /// The collection and the singular name (`projects`, `project`).
+    fn names(self) -> (&'static str, &'static str) {
+        struct Names;
+        impl PerKind for Names {
+            type Out = (&'static str, &'static str);
+            fn run<K: ContainerKind>(self) -> Self::Out {
+                (K::COLLECTION, K::NAME)
+            }
         }
+        self.with(Names)
     }
 
     /// The kind of the direct parent in the hierarchy (analyses hang anywhere).
@@ -102,14 +126,37 @@ pub(crate) struct Listing {
     pub(crate) total: usize,
 }
 
-/// Decodes a body with its fw-model type: wrong types and unknown fields are a 400.
-/// Returns the fields given, re-encoded (absent and null fields dropped).
+/// Something computed from a kind's fw-model marker (see [`Kind::with`]).
+trait PerKind {
+    type Out;
+    fn run<K: ContainerKind>(self) -> Self::Out;
+}
+
+/// Decodes a create body (`K::Create`) or an update body (`K::Update`) with its fw-model
+/// type: wrong types and unknown fields are a 400. Yields the fields given, re-encoded
+/// (absent and null fields dropped).
+struct CheckedBody {
+    body: Value,
+    update: bool,
+}
+
+impl PerKind for CheckedBody {
+    type Out = Result<Map<String, Value>, ApiError>;
+    fn run<K: ContainerKind>(self) -> Self::Out {
+        if self.update {
+            decode::<K::Update>(K::NAME, self.body, "update")
+        } else {
+            decode::<K::Create>(K::NAME, self.body, "create body")
+        }
+    }
+}
+
 fn decode<T: WireModel>(
-    kind: Kind,
+    name: &str,
     body: Value,
     what: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let typed: T = crate::util::typed_body(body, &format!("{} {what}", kind.name()))?;
+    let typed: T = crate::util::typed_body(body, &format!("{name} {what}"))?;
     match serde_json::to_value(&typed) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal(format!("cannot re-encode a {what}"))),
@@ -118,28 +165,15 @@ fn decode<T: WireModel>(
 
 /// Decodes and checks a create body with its fw-model input type.
 fn create_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
-    let what = "create body";
-    match kind {
-        Kind::Group => decode::<fw_model::GroupInput>(kind, body, what),
-        Kind::Project => decode::<fw_model::ProjectInput>(kind, body, what),
-        Kind::Subject => decode::<fw_model::SubjectInput>(kind, body, what),
-        Kind::Session => decode::<fw_model::SessionInput>(kind, body, what),
-        Kind::Acquisition => decode::<fw_model::AcquisitionInput>(kind, body, what),
-        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
-    }
+    kind.with(CheckedBody {
+        body,
+        update: false,
+    })
 }
 
 /// Decodes and checks an update body with its fw-model update type.
 fn update_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
-    let what = "update";
-    match kind {
-        Kind::Group => decode::<fw_model::GroupUpdate>(kind, body, what),
-        Kind::Project => decode::<fw_model::ProjectUpdate>(kind, body, what),
-        Kind::Subject => decode::<fw_model::SubjectUpdate>(kind, body, what),
-        Kind::Session => decode::<fw_model::SessionUpdate>(kind, body, what),
-        Kind::Acquisition => decode::<fw_model::AcquisitionUpdate>(kind, body, what),
-        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
-    }
+    kind.with(CheckedBody { body, update: true })
 }
 
 fn check_label(fields: &Map<String, Value>, key: &str) -> Result<(), ApiError> {
