@@ -103,6 +103,7 @@ fn fast_retries() -> RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_millis(400),
+        ..RetryPolicy::default()
     }
 }
 
@@ -364,22 +365,75 @@ fn extra_ca_certificates_must_be_pem() {
     assert!(err.to_string().contains("no PEM certificate"), "{err}");
 }
 
-#[tokio::test]
-async fn nothing_listening_is_a_send_error() {
+/// A local port where nothing listens (bound, then released).
+fn dead_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
+    port
+}
+
+#[tokio::test]
+async fn nothing_listening_fails_within_seconds_and_names_host_and_port() {
+    let port = dead_port();
+    let key = ApiKey::parse(&format!("127.0.0.1:{port}:__force_insecure:k")).unwrap();
+    // The default policy: the one a user with a wrong port in their key gets.
+    let client = Client::new(key).unwrap();
+    let started = Instant::now();
+    let err = client.send(&Request::get(["version"])).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    // Retried, not given up at once: the waits of at least 0.125 + 0.25 + 0.5 + 1 s.
+    assert!(elapsed > Duration::from_millis(1800), "{elapsed:?}");
+    match &err {
+        Error::Connect {
+            host,
+            port: p,
+            attempts,
+            ..
+        } => {
+            assert_eq!((host.as_str(), *p), ("127.0.0.1", port));
+            assert!((5..=6).contains(attempts), "{attempts} attempts");
+        }
+        other => panic!("{other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot connect to 127.0.0.1:{port} for GET http://127.0.0.1:{port}/api/version ("
+        )),
+        "{message}"
+    );
+    assert!(err.is_retryable() && err.status().is_none());
+}
+
+#[tokio::test]
+async fn a_refused_post_is_retried_since_nothing_was_sent() {
+    let port = dead_port();
     let key = ApiKey::parse(&format!("127.0.0.1:{port}:__force_insecure:k")).unwrap();
     let client = Client::builder(key)
         .retry(RetryPolicy {
-            max_attempts: 2,
-            ..fast_retries()
+            connect_base_delay: Duration::from_millis(10),
+            connect_budget: Duration::from_millis(500),
+            ..RetryPolicy::default()
         })
         .build()
         .unwrap();
-    let err = client.send(&Request::get(["version"])).await.unwrap_err();
-    assert!(matches!(err, Error::Send { .. }), "{err:?}");
-    assert!(err.is_retryable());
+    let started = Instant::now();
+    let err = client
+        .send(
+            &Request::post(["projects"])
+                .json(&json!({"label": "x"}))
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    let Error::Connect { attempts, .. } = err else {
+        panic!("{err:?}")
+    };
+    // Waits of 5-10, 10-20, 20-40, 40-80, 80-160 ms, … within 500 ms: several attempts.
+    assert!(attempts >= 4, "{attempts} attempts");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 /// A list endpoint over ids `id0000`…, honouring `limit` and `after_id` (or `page`).
@@ -748,6 +802,45 @@ async fn signed_url_uploads_send_aligned_parts_and_close_with_etags() {
         close,
         json!({"multipart": {"e_tags": ["e1", "e2"], "upload_id": "U9"}})
     );
+}
+
+#[tokio::test]
+async fn a_ticket_reply_without_a_ticket_id_is_an_error_and_nothing_follows() {
+    for reply in [
+        json!({"urls": {"f.bin": "http://127.0.0.1:1/storage.s3.local/f"}}),
+        json!({"ticket": "", "urls": {"f.bin": "http://127.0.0.1:1/storage.s3.local/f"}}),
+        json!({"ticket": null, "urls": {}}),
+    ] {
+        let server = Server::start(move |_, _| json_reply(200, reply.clone())).await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, b"abc").unwrap();
+        let err = server
+            .client()
+            .upload_signed(
+                UploadTarget {
+                    collection: "acquisitions",
+                    id: "a1",
+                },
+                UploadSource::Path(path),
+                None,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the reply to POST http://127.0.0.1:{}/api/acquisitions/a1/files?ticket= \
+                 cannot be used: the upload ticket reply has no ticket id",
+                server.port
+            )
+        );
+        // Only the ticket request: no storage PUT, and above all no `?ticket=` "close"
+        // that would ask for a new ticket.
+        assert_eq!(server.uris(), ["/api/acquisitions/a1/files?ticket="]);
+    }
 }
 
 #[tokio::test]
