@@ -108,7 +108,10 @@ mod tests {
         let from_json =
             Metadata::<SubjectInput>::into_fields(json!({"label": "s1", "sex": "male"})).unwrap();
         assert_eq!(from_typed, from_json);
-        assert_eq!(Value::Object(from_typed), json!({"label": "s1", "sex": "male"}));
+        assert_eq!(
+            Value::Object(from_typed),
+            json!({"label": "s1", "sex": "male"})
+        );
     }
 
     #[test]

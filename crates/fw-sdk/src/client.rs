@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fw_model::{
-    AcquisitionKind, AnalysisKind, AuthStatus, Config, ContainerKind, GroupId, GroupKind,
-    Modality, ProjectKind, ResolveOutput, Role, SessionKind, SubjectKind, User, Version,
+    AcquisitionKind, AnalysisKind, AuthStatus, Config, ContainerKind, GroupId, GroupKind, Modality,
+    ProjectKind, ResolveOutput, Role, SessionKind, SubjectKind, User, Version,
 };
 use fw_transport::{ApiKey, Request, RetryPolicy};
 use serde::de::DeserializeOwned;
@@ -141,7 +141,10 @@ impl ClientBuilder {
 /// (`$FLYWHEEL_USER_HOME/.config/flywheel/user.json`, else under `$HOME`, as the CLI
 /// reads it: wire-protocol.md §2.2).
 fn key_from_environment() -> Result<ApiKey, Error> {
-    if let Some(key) = std::env::var("FW_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
+    if let Some(key) = std::env::var("FW_API_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
         return Ok(ApiKey::parse(&key)?);
     }
     match std::env::var_os("FLYWHEEL_USER_HOME").filter(|h| !h.is_empty()) {

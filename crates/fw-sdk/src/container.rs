@@ -171,7 +171,9 @@ impl<K: ContainerKind> Container<K> {
     ///
     /// [`Error::PermissionDenied`]; [`Error::Transport`] for an empty tag.
     pub async fn delete_tag(&self, tag: &str) -> Result<DeletedResult, Error> {
-        self.client.call(Request::delete(self.at(&["tags", tag]))).await
+        self.client
+            .call(Request::delete(self.at(&["tags", tag])))
+            .await
     }
 
     /// Sends one `PATCH /{collection}/{id}/info`.
@@ -342,7 +344,11 @@ impl AnyContainer {
     pub fn into_kind<K: IsVariant>(self) -> Result<Container<K>, Error> {
         let found = self.container_type();
         K::take(self).ok_or_else(|| {
-            Error::unexpected(format!("expected a {}, found a {}", K::NAME, found.as_str()))
+            Error::unexpected(format!(
+                "expected a {}, found a {}",
+                K::NAME,
+                found.as_str()
+            ))
         })
     }
 }

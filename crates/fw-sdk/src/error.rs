@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(e.to_string(), "project 'p' not found");
         let e = Error::from(api(403, Some("no")));
         assert!(matches!(e, Error::PermissionDenied { .. }));
-        assert_eq!((e.status(), e.to_string().as_str()), (Some(403), "permission denied: no"));
+        assert_eq!(
+            (e.status(), e.to_string().as_str()),
+            (Some(403), "permission denied: no")
+        );
         let e = Error::from(api(409, Some("group g exists already")));
         assert!(e.is_already_exists());
         assert_eq!(e.to_string(), "already exists: group g exists already");
@@ -223,7 +226,10 @@ mod tests {
         assert_eq!((e.status(), e.is_retryable()), (Some(503), true));
         assert_eq!(e.to_string(), "the server answered 503: ");
         let e = Error::from(api(400, Some("bad")));
-        assert_eq!((e.status(), e.is_retryable(), e.is_not_found()), (Some(400), false, false));
+        assert_eq!(
+            (e.status(), e.is_retryable(), e.is_not_found()),
+            (Some(400), false, false)
+        );
     }
 
     #[test]

@@ -457,10 +457,16 @@ mod tests {
 
     #[tokio::test]
     async fn bad_sorts_are_caught() {
-        let finder = offline_client().await.finder::<ProjectKind>().sort("label:up");
+        let finder = offline_client()
+            .await
+            .finder::<ProjectKind>()
+            .sort("label:up");
         let Err(Error::QuerySyntax { what, text, error }) = finder.request("", None) else {
             panic!("expected a syntax error");
         };
-        assert_eq!((what, text.as_str(), error.offset()), ("sort", "label:up", 6));
+        assert_eq!(
+            (what, text.as_str(), error.offset()),
+            ("sort", "label:up", 6)
+        );
     }
 }

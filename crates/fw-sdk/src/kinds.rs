@@ -130,9 +130,9 @@ impl<P: ContainerKind> Container<P> {
         fields.extend(links.into_iter().map(|(k, v)| (k.to_string(), v)));
         let request = Request::post([C::COLLECTION]).json(&fields)?;
         let inserted: fw_model::InsertedId = self.client().call(request).await?;
-        let id = inserted
-            .id
-            .ok_or_else(|| Error::unexpected(format!("POST /{} answered no `_id`", C::COLLECTION)))?;
+        let id = inserted.id.ok_or_else(|| {
+            Error::unexpected(format!("POST /{} answered no `_id`", C::COLLECTION))
+        })?;
         Container::fetch(self.client(), &id).await
     }
 
@@ -156,7 +156,9 @@ impl<P: ContainerKind> Container<P> {
             .get("label")
             .or_else(|| fields.get("code"))
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::invalid(format!("finding a {} needs a string `label`", C::NAME)))?;
+            .ok_or_else(|| {
+                Error::invalid(format!("finding a {} needs a string `label`", C::NAME))
+            })?;
         let filter = label_filter(label);
         let oldest = || self.children::<C>().sort("_id:asc").find_first(&filter);
         if let Some(found) = oldest().await? {
@@ -412,7 +414,10 @@ mod tests {
             let filter = label_filter(label);
             let parsed = fw_filter::parse_filter(&filter).unwrap();
             assert!(parsed.matches(&json!({ "label": label })), "{filter}");
-            assert!(!parsed.matches(&json!({ "label": format!("{label}x") })), "{filter}");
+            assert!(
+                !parsed.matches(&json!({ "label": format!("{label}x") })),
+                "{filter}"
+            );
         }
         assert_eq!(label_filter("a,b"), r"label=a\,b");
         assert_eq!(label_filter("1001"), r#"label="1001""#);
