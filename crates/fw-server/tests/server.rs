@@ -609,6 +609,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         data_dir: path.clone(),
         admin_key: None,
         signed_urls: false,
+        record_requests: None,
     })
     .await
     .unwrap();
@@ -634,6 +635,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         data_dir: path,
         admin_key: None,
         signed_urls: false,
+        record_requests: None,
     })
     .await
     .unwrap();
@@ -1792,6 +1794,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: true,
+        record_requests: None,
     })
     .await
     .unwrap();
