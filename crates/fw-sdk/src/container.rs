@@ -186,29 +186,35 @@ impl<K: ContainerKind> Container<K> {
 /// Info and notes: every kind but groups (the kinds that hold files, as in the Python
 /// SDK's mixins).
 impl<K: HasFiles> Container<K> {
-    /// Sets the given keys of `info`, keeping the others (Python:
+    /// Sets the given keys of `info` (a JSON object or a [`Map`]), keeping the others (Python:
     /// `container.update_info({...})`; `PATCH /{collection}/{id}/info {"set": {...}}`).
     ///
     /// # Errors
     ///
     /// [`Error::PermissionDenied`], [`Error::NotFound`].
-    pub async fn update_info(&self, info: Map<String, Value>) -> Result<ModifiedResult, Error> {
+    pub async fn update_info(
+        &self,
+        info: impl Metadata<Map<String, Value>>,
+    ) -> Result<ModifiedResult, Error> {
         self.patch_info(InfoUpdate {
-            set: Some(info),
+            set: Some(info.into_fields()?),
             ..Default::default()
         })
         .await
     }
 
-    /// Replaces `info` as a whole (Python: `container.replace_info({...})`;
+    /// Replaces `info` as a whole with a JSON object or a [`Map`] (Python: `container.replace_info({...})`;
     /// `PATCH /{collection}/{id}/info {"replace": {...}}`).
     ///
     /// # Errors
     ///
     /// [`Error::PermissionDenied`], [`Error::NotFound`].
-    pub async fn replace_info(&self, info: Map<String, Value>) -> Result<ModifiedResult, Error> {
+    pub async fn replace_info(
+        &self,
+        info: impl Metadata<Map<String, Value>>,
+    ) -> Result<ModifiedResult, Error> {
         self.patch_info(InfoUpdate {
-            replace: Some(info),
+            replace: Some(info.into_fields()?),
             ..Default::default()
         })
         .await

@@ -75,9 +75,10 @@ pub enum Error {
         source: fw_transport::Error,
     },
     /// The request could not be made or completed: no connection, a timeout, a bad API
-    /// key or CA file, a file that cannot be read.
-    #[error("request failed")]
-    Transport(#[source] fw_transport::Error),
+    /// key or CA file, a file that cannot be read. Shown as the transport error, which
+    /// names the method, URL (and for refused connections, host and port).
+    #[error(transparent)]
+    Transport(fw_transport::Error),
     /// The server answered something the SDK cannot use: JSON of the wrong shape, a
     /// container without an `_id`, a session where a project was asked for.
     #[error("unexpected reply: {message}")]
@@ -159,10 +160,7 @@ impl From<fw_transport::Error> for Error {
     /// Sorts a transport error by status: 404, 403 and 409 get their own variants, other
     /// statuses are [`Error::Api`], undecodable replies [`Error::UnexpectedReply`].
     fn from(source: fw_transport::Error) -> Error {
-        let message = match &source {
-            fw_transport::Error::Api { message, .. } => message.clone(),
-            _ => None,
-        };
+        let message = source.server_message().map(str::to_string);
         match (source.status(), message) {
             (Some(404), message) => Error::NotFound {
                 message: message.unwrap_or_else(|| "not found".into()),
@@ -181,13 +179,17 @@ impl From<fw_transport::Error> for Error {
                 message: message.unwrap_or_default(),
                 source,
             },
-            (None, _) if matches!(source, fw_transport::Error::Decode { .. }) => {
-                Error::UnexpectedReply {
+            (None, _) => match source {
+                fw_transport::Error::Decode { .. } => Error::UnexpectedReply {
                     message: "the reply does not have the expected shape".into(),
                     source: Some(source),
-                }
-            }
-            (None, _) => Error::Transport(source),
+                },
+                fw_transport::Error::Protocol { .. } => Error::UnexpectedReply {
+                    message: "the reply cannot be used".into(),
+                    source: Some(source),
+                },
+                _ => Error::Transport(source),
+            },
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use fw_sdk::{Acquisition, Client, Group, Project, Session, Subject};
 use fw_server::{Running, ServerConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A running fw-server in a temporary directory, and an SDK client for its admin.
 pub(crate) struct Site {
@@ -15,20 +15,30 @@ pub(crate) const ADMIN: &str = "admin@local";
 
 pub(crate) async fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let running = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        admin_key: Some("admin-secret".into()),
-        signed_urls: false,
-        record_requests: None,
-    })
-    .await
-    .unwrap();
+    let mut config = ServerConfig::new(dir.path());
+    config.admin_key = Some("admin-secret".into());
+    config.record_requests = Some(dir.path().join("requests.jsonl"));
+    let running = fw_server::start(config).await.unwrap();
     let fw = Client::new(&running.admin_api_key()).await.unwrap();
     Site { running, dir, fw }
 }
 
 impl Site {
+    /// Every request the server has answered so far, as recorded:
+    /// `{"method", "path", "query", "body"}`.
+    pub(crate) fn requests(&self) -> Vec<Value> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// The requests recorded after the first `skip`.
+    pub(crate) fn requests_since(&self, skip: usize) -> Vec<Value> {
+        self.requests().into_iter().skip(skip).collect()
+    }
+
     /// The API key of a new user `id` (not a site admin).
     pub(crate) fn user_key(&self, id: &str) -> String {
         let secret =

@@ -10,3 +10,4 @@ mod finders;
 mod lookup;
 mod metadata;
 mod permissions;
+mod wire;
