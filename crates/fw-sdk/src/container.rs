@@ -267,22 +267,23 @@ impl<K: HasFiles> Container<K> {
 }
 
 /// A container of any kind, as `fw.get(id)`, `lookup` and `resolve` return it: the kind
-/// is read from the reply's `container_type`.
+/// is read from the reply's `container_type`. The handles are boxed, so that a list of
+/// nodes does not pay for the largest kind in every element.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AnyContainer {
     /// A group.
-    Group(crate::Group),
+    Group(Box<crate::Group>),
     /// A project.
-    Project(crate::Project),
+    Project(Box<crate::Project>),
     /// A subject.
-    Subject(crate::Subject),
+    Subject(Box<crate::Subject>),
     /// A session.
-    Session(crate::Session),
+    Session(Box<crate::Session>),
     /// An acquisition.
-    Acquisition(crate::Acquisition),
+    Acquisition(Box<crate::Acquisition>),
     /// An analysis.
-    Analysis(crate::Analysis),
+    Analysis(Box<crate::Analysis>),
     /// A file node (from `lookup` of `…/files/name`, or `resolve` children), with its
     /// `parent_ref`.
     File(Box<FileEntry>),
@@ -300,12 +301,12 @@ impl AnyContainer {
         use fw_model::Container as C;
         let client = client.clone();
         Ok(match node {
-            C::Group(w) => AnyContainer::Group(Container::new(client, *w)?),
-            C::Project(w) => AnyContainer::Project(Container::new(client, *w)?),
-            C::Subject(w) => AnyContainer::Subject(Container::new(client, *w)?),
-            C::Session(w) => AnyContainer::Session(Container::new(client, *w)?),
-            C::Acquisition(w) => AnyContainer::Acquisition(Container::new(client, *w)?),
-            C::Analysis(w) => AnyContainer::Analysis(Container::new(client, *w)?),
+            C::Group(w) => AnyContainer::Group(Box::new(Container::new(client, *w)?)),
+            C::Project(w) => AnyContainer::Project(Box::new(Container::new(client, *w)?)),
+            C::Subject(w) => AnyContainer::Subject(Box::new(Container::new(client, *w)?)),
+            C::Session(w) => AnyContainer::Session(Box::new(Container::new(client, *w)?)),
+            C::Acquisition(w) => AnyContainer::Acquisition(Box::new(Container::new(client, *w)?)),
+            C::Analysis(w) => AnyContainer::Analysis(Box::new(Container::new(client, *w)?)),
             C::File(file) => AnyContainer::File(file),
             C::Other { kind, fields } => AnyContainer::Other { kind, fields },
         })
@@ -370,7 +371,7 @@ macro_rules! is_variant {
         impl IsVariant for fw_model::$kind {
             fn take(any: AnyContainer) -> Option<Container<Self>> {
                 match any {
-                    AnyContainer::$variant(c) => Some(c),
+                    AnyContainer::$variant(c) => Some(*c),
                     _ => None,
                 }
             }

@@ -37,7 +37,7 @@ pub enum Error {
         message: String,
         /// The 404 reply, when the server said so.
         #[source]
-        source: Option<fw_transport::Error>,
+        source: Option<Box<fw_transport::Error>>,
     },
     /// `find_one` matched more than one container.
     #[error("{message}")]
@@ -52,7 +52,7 @@ pub enum Error {
         message: String,
         /// The 403 reply.
         #[source]
-        source: fw_transport::Error,
+        source: Box<fw_transport::Error>,
     },
     /// The thing to create exists already (a 409), e.g. a group id taken.
     #[error("already exists: {message}")]
@@ -61,7 +61,7 @@ pub enum Error {
         message: String,
         /// The 409 reply.
         #[source]
-        source: fw_transport::Error,
+        source: Box<fw_transport::Error>,
     },
     /// Any other error status from the server.
     #[error("the server answered {status}: {message}")]
@@ -72,13 +72,13 @@ pub enum Error {
         message: String,
         /// The reply, with method, URL, `detail` and `request_id`.
         #[source]
-        source: fw_transport::Error,
+        source: Box<fw_transport::Error>,
     },
     /// The request could not be made or completed: no connection, a timeout, a bad API
     /// key or CA file, a file that cannot be read. Shown as the transport error, which
     /// names the method, URL (and for refused connections, host and port).
     #[error(transparent)]
-    Transport(fw_transport::Error),
+    Transport(Box<fw_transport::Error>),
     /// The server answered something the SDK cannot use: JSON of the wrong shape, a
     /// container without an `_id`, a session where a project was asked for.
     #[error("unexpected reply: {message}")]
@@ -87,7 +87,7 @@ pub enum Error {
         message: String,
         /// The decoding error, when there is one.
         #[source]
-        source: Option<fw_transport::Error>,
+        source: Option<Box<fw_transport::Error>>,
     },
     /// An argument cannot be sent as given: a JSON body that is not an object, options
     /// that cannot go together. Nothing was sent.
@@ -161,7 +161,10 @@ impl From<fw_transport::Error> for Error {
     /// statuses are [`Error::Api`], undecodable replies [`Error::UnexpectedReply`].
     fn from(source: fw_transport::Error) -> Error {
         let message = source.server_message().map(str::to_string);
-        match (source.status(), message) {
+        let status = source.status();
+        // Boxed: the transport error is large, and `Result<_, Error>` is on every path.
+        let source = Box::new(source);
+        match (status, message) {
             (Some(404), message) => Error::NotFound {
                 message: message.unwrap_or_else(|| "not found".into()),
                 source: Some(source),
@@ -179,7 +182,7 @@ impl From<fw_transport::Error> for Error {
                 message: message.unwrap_or_default(),
                 source,
             },
-            (None, _) => match source {
+            (None, _) => match *source {
                 fw_transport::Error::Decode { .. } => Error::UnexpectedReply {
                     message: "the reply does not have the expected shape".into(),
                     source: Some(source),
