@@ -37,9 +37,18 @@ pub struct ClientBuilder {
     ca_certificates: Vec<PathBuf>,
     retry: RetryPolicy,
     sync_downloads: bool,
+    pool_idle_per_host: Option<usize>,
 }
 
 impl ClientBuilder {
+    /// At most `connections` idle connections kept open per host for reuse (default: no
+    /// limit of our own, reqwest's). Connections in use are not limited by this; bound
+    /// them by bounding the requests in flight.
+    pub fn pool_max_idle_per_host(mut self, connections: usize) -> Self {
+        self.pool_idle_per_host = Some(connections);
+        self
+    }
+
     /// Whether a download is flushed to the disk (fsync) before it is renamed into place
     /// (default: yes). Without it a power cut soon after a download can lose the file;
     /// turn it off only for scratch data.
@@ -97,6 +106,9 @@ impl ClientBuilder {
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout);
+        if let Some(connections) = self.pool_idle_per_host {
+            http = http.pool_max_idle_per_host(connections);
+        }
         for path in &self.ca_certificates {
             let pem = std::fs::read(path).map_err(|source| Error::Io {
                 action: "read the CA certificate",
@@ -183,6 +195,7 @@ impl Client {
             ca_certificates: Vec::new(),
             retry: RetryPolicy::default(),
             sync_downloads: true,
+            pool_idle_per_host: None,
         }
     }
 
