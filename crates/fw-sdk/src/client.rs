@@ -48,6 +48,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     exhaustive: bool,
     concurrency: Option<usize>,
+    pool_size: Option<usize>,
     check_auth: bool,
 }
 
@@ -101,6 +102,14 @@ impl ClientBuilder {
         self
     }
 
+    /// At most `connections` idle connections kept open to the site for reuse (default:
+    /// reqwest's, no limit). With [`request_concurrency`](Self::request_concurrency) it
+    /// bounds the connections a long-running script holds.
+    pub fn pool_size(mut self, connections: usize) -> Self {
+        self.pool_size = Some(connections);
+        self
+    }
+
     /// Skips the `GET /auth/status` sent at construction (the Python SDK's
     /// `disable_auth_check=True`): construction then sends nothing.
     pub fn skip_auth_check(mut self, skip: bool) -> Self {
@@ -120,12 +129,15 @@ impl ClientBuilder {
             KeySource::Text(text) => ApiKey::parse(text)?,
             KeySource::Environment => key_from_environment()?,
         };
-        let http = fw_transport::Client::builder(key)
+        let mut http = fw_transport::Client::builder(key)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .retry(self.retry)
-            .exhaustive(self.exhaustive)
-            .build()?;
+            .exhaustive(self.exhaustive);
+        if let Some(connections) = self.pool_size {
+            http = http.pool_max_idle_per_host(connections);
+        }
+        let http = http.build()?;
         let client = Client {
             http,
             limit: self.concurrency.map(|n| Arc::new(Semaphore::new(n))),
@@ -515,6 +527,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             exhaustive: false,
             concurrency: None,
+            pool_size: None,
             check_auth: true,
         }
     }

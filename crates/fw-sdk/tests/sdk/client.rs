@@ -62,6 +62,7 @@ async fn builder_options_are_applied() {
         .retries(1)
         .exhaustive(true)
         .request_concurrency(1)
+        .pool_size(1)
         .build()
         .await
         .unwrap();
