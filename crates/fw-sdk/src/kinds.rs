@@ -404,6 +404,55 @@ impl Container<SessionKind> {
     }
 }
 
+/// `created` and `modified` in this machine's time zone (Python: `local_created`,
+/// `local_modified`, on every container). Nothing is sent.
+///
+/// ```
+/// use fw_sdk::LocalTimes;
+/// let project: fw_sdk::model::Project =
+///     serde_json::from_str(r#"{"created": "2020-06-01T09:30:00+00:00"}"#)?;
+/// let local = project.local_created().unwrap();
+/// assert_eq!(local.to_utc().to_rfc3339(), "2020-06-01T09:30:00+00:00");
+/// assert_eq!(project.local_modified(), None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub trait LocalTimes {
+    /// The `created` field.
+    fn created_at(&self) -> Option<&fw_model::Timestamp>;
+    /// The `modified` field.
+    fn modified_at(&self) -> Option<&fw_model::Timestamp>;
+    /// `created` in the local time zone.
+    fn local_created(&self) -> Option<chrono::DateTime<chrono::Local>> {
+        self.created_at().map(fw_model::Timestamp::local)
+    }
+    /// `modified` in the local time zone.
+    fn local_modified(&self) -> Option<chrono::DateTime<chrono::Local>> {
+        self.modified_at().map(fw_model::Timestamp::local)
+    }
+}
+
+macro_rules! local_times {
+    ($($wire:ty),*) => {$(
+        impl LocalTimes for $wire {
+            fn created_at(&self) -> Option<&fw_model::Timestamp> {
+                self.created.as_ref()
+            }
+            fn modified_at(&self) -> Option<&fw_model::Timestamp> {
+                self.modified.as_ref()
+            }
+        }
+    )*};
+}
+
+local_times!(
+    fw_model::Group,
+    fw_model::Project,
+    fw_model::Subject,
+    fw_model::Session,
+    fw_model::Acquisition,
+    fw_model::Analysis
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,7 @@
 //! | `acquisition.timestamp` | `acquisition.timestamp` (a [`model::Timestamp`]: `.utc()`, `.local()`) |
 //! | `acquisition.local_timestamp` | `acquisition.local_timestamp()` ([`TimestampHelpers`]) |
 //! | `session.original_timestamp` | `session.original_timestamp()?` (the zone named by `timezone`; no `pytz` needed) |
+//! | `created`/`modified` in the local zone (`local_created`, `local_modified`) | `project.local_created()`, `project.local_modified()` ([`LocalTimes`]) |
 //! | `session.age` | `session.age` (seconds) |
 //! | `session.age_years` (and `age_months`, `age_weeks`, `age_days`) | `session.age_years()` … ([`AgeHelpers`]) |
 //! | `subject.update(sex='male', info={'key1': 'val1'})` | `subject.update(json!({"sex": "male", "info": {"key1": "val1"}}))` |
@@ -209,7 +210,9 @@ pub use client::{Client, ClientBuilder, Resolved};
 pub use container::{AnyContainer, Container, IsVariant};
 pub use error::Error;
 pub use finder::{Finder, ItemStream, Listable, Users};
-pub use kinds::{Acquisition, Analysis, Group, HasPermissions, Project, Session, Subject};
+pub use kinds::{
+    Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,
+};
 pub use search::SearchResult;
 
 /// The wire types (fw-model), re-exported so that one dependency is enough.

@@ -193,3 +193,16 @@ async fn ages_in_years_months_weeks_days() {
     assert_eq!(session.age_days(), Some(10957.5));
     assert_eq!(session.age_weeks(), Some(946728000.0 / 604800.0));
 }
+
+#[tokio::test]
+async fn created_and_modified_in_the_local_zone() {
+    use fw_sdk::LocalTimes;
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    let created = t.project.created.as_ref().unwrap().utc();
+    assert_eq!(t.project.local_created().unwrap().to_utc(), created);
+    t.project.update(json!({"label": "P2"})).await.unwrap();
+    let project = t.project.reload().await.unwrap();
+    assert!(project.local_modified().unwrap().to_utc() >= created);
+    assert_eq!(project.local_created(), t.project.local_created());
+}
