@@ -222,5 +222,5 @@ pub use fw_model::{AgeHelpers, TimestampHelpers};
 /// The retry policy of [`ClientBuilder::retry`].
 pub use fw_transport::RetryPolicy;
 
-/// Where fw-sdk's requests differ from the Python SDK's, and why.
+#[doc = include_str!("../WIRE.md")]
 pub mod wire {}
