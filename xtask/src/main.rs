@@ -63,15 +63,7 @@ const FLYWHEEL_SDK: &str = "flywheel-sdk==23.0.0";
 fn conformance() -> Result<(), String> {
     let root = workspace_root();
     let python = python_venv()?;
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--locked",
-        "-p",
-        "fw-server",
-        "--bin",
-        "fw-server",
-    ]))?;
+    cargo_build(&["-p", "fw-server", "--bin", "fw-server"])?;
     let scripts = std::fs::read_dir(root.join("crates/fw-server/conformance"))
         .map_err(|e| format!("cannot list the conformance scripts: {e}"))?;
     let mut scripts: Vec<PathBuf> = scripts
@@ -222,6 +214,11 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `cargo build --quiet --locked` with `args`.
+fn cargo_build(args: &[&str]) -> Result<(), String> {
+    run(cargo().args(["build", "--quiet", "--locked"]).args(args))
 }
 
 fn cargo() -> Command {

@@ -20,24 +20,8 @@ pub(crate) type Record = Value;
 
 /// Runs both walkthroughs and compares what they sent.
 pub(crate) fn run(root: &Path, python: &Path) -> Result<(), String> {
-    crate::run(crate::cargo().args([
-        "build",
-        "--quiet",
-        "--locked",
-        "-p",
-        "fw-server",
-        "--bin",
-        "fw-server",
-    ]))?;
-    crate::run(crate::cargo().args([
-        "build",
-        "--quiet",
-        "--locked",
-        "-p",
-        "fw-sdk",
-        "--example",
-        "walkthrough",
-    ]))?;
+    crate::cargo_build(&["-p", "fw-server", "--bin", "fw-server"])?;
+    crate::cargo_build(&["-p", "fw-sdk", "--example", "walkthrough"])?;
     let server = root.join("target/debug/fw-server");
     let mut python_side = Command::new(python);
     python_side.arg(root.join("xtask/wire/walkthrough.py"));

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, TestServer, upload};
+use common::{ADMIN, start_with, upload};
 use fw_server::ServerConfig;
 use serde_json::{Value, json};
 
@@ -11,19 +11,10 @@ use serde_json::{Value, json};
 async fn recorded_lines_are_exact() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("requests.jsonl");
-    let running = fw_server::start(ServerConfig {
-        admin_key: Some(ADMIN.into()),
-        record_requests: Some(record.clone()),
-        ..ServerConfig::new(dir.path())
+    let server = start_with(dir, |config| {
+        config.record_requests = Some(record.clone());
     })
-    .await
-    .unwrap();
-    let server = TestServer {
-        base: format!("http://{}/api", running.addr),
-        _running: Some(running),
-        http: reqwest::Client::new(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    .await;
     server
         .ok("POST", "/groups", Some(json!({"_id": "g1", "label": "G"})))
         .await;

@@ -804,6 +804,22 @@ async fn signed_url_uploads_send_aligned_parts_and_close_with_etags() {
     );
 }
 
+/// A signed upload of `content` as `name` to acquisition `a1` that must fail; its error.
+async fn failed_signed_upload(server: &Server, name: &str, content: &[u8]) -> Error {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    let target = UploadTarget {
+        collection: "acquisitions",
+        id: "a1",
+    };
+    server
+        .client()
+        .upload_signed(target, UploadSource::Path(path), None, None)
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_ticket_reply_without_a_ticket_id_is_an_error_and_nothing_follows() {
     for reply in [
@@ -812,22 +828,7 @@ async fn a_ticket_reply_without_a_ticket_id_is_an_error_and_nothing_follows() {
         json!({"ticket": null, "urls": {}}),
     ] {
         let server = Server::start(move |_, _| json_reply(200, reply.clone())).await;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.bin");
-        std::fs::write(&path, b"abc").unwrap();
-        let err = server
-            .client()
-            .upload_signed(
-                UploadTarget {
-                    collection: "acquisitions",
-                    id: "a1",
-                },
-                UploadSource::Path(path),
-                None,
-                None,
-            )
-            .await
-            .unwrap_err();
+        let err = failed_signed_upload(&server, "f.bin", b"abc").await;
         assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
@@ -848,22 +849,7 @@ async fn a_failed_storage_put_still_closes_the_ticket() {
     let port = Arc::new(Mutex::new(0));
     let server = Server::start(signed_server(port.clone(), true)).await;
     *port.lock().unwrap() = server.port;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.bin");
-    std::fs::write(&path, vec![7u8; 1000]).unwrap();
-    let err = server
-        .client()
-        .upload_signed(
-            UploadTarget {
-                collection: "acquisitions",
-                id: "a1",
-            },
-            UploadSource::Path(path),
-            None,
-            None,
-        )
-        .await
-        .unwrap_err();
+    let err = failed_signed_upload(&server, "big.bin", &[7u8; 1000]).await;
     assert_eq!(err.status(), Some(403));
     let uris = server.uris();
     assert_eq!(
