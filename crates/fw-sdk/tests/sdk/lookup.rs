@@ -176,6 +176,28 @@ async fn search_returns_typed_levels() {
     assert_eq!(session.reload().await.unwrap().age, Some(946728000));
     assert_eq!(result.project().unwrap().unwrap().id(), t.project.id());
     assert_eq!(result.group().unwrap().unwrap().id(), "grp1");
+    let acquisitions = site
+        .fw
+        .search(
+            "acquisition.label = T1w",
+            SearchReturnType::Acquisition,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(acquisitions.len(), 1);
+    let acquisition = acquisitions[0].acquisition().unwrap().unwrap();
+    assert_eq!(acquisition.id(), t.acquisition.id());
+    assert_eq!(
+        acquisitions[0].subject().unwrap().unwrap().id(),
+        t.subject.id()
+    );
+    assert!(acquisitions[0].analysis().is_none());
+    let response = acquisitions[0].clone().into_response();
+    assert_eq!(
+        response.parent.and_then(|p| p.r#type),
+        Some(ContainerType::Session)
+    );
     let none = site
         .fw
         .search("session.label = nothing", SearchReturnType::Session, None)
@@ -203,4 +225,51 @@ async fn a_malformed_query_sends_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(sent, Error::Transport(_)), "{sent:?}");
+}
+
+#[tokio::test]
+async fn lookup_and_resolve_reach_files() {
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    // Uploads are part 2 of the SDK; the transport puts a file in place for this test.
+    let file = site.dir.path().join("scan.nii.gz");
+    std::fs::write(&file, b"hello world").unwrap();
+    site.fw
+        .transport()
+        .upload_multipart(
+            fw_transport::UploadTarget {
+                collection: "acquisitions",
+                id: t.acquisition.id(),
+            },
+            fw_transport::UploadSource::Path(file),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let node = site
+        .fw
+        .lookup("grp1/Proj/sub1/ses1/T1w/files/scan.nii.gz")
+        .await
+        .unwrap();
+    let AnyContainer::File(entry) = node else {
+        panic!("not a file node: {node:?}");
+    };
+    assert_eq!(
+        (entry.name.as_deref(), entry.size),
+        (Some("scan.nii.gz"), Some(11))
+    );
+    let parent = entry.parent_ref.as_ref().unwrap();
+    assert_eq!(
+        parent.id.as_ref().map(|i| i.as_str()),
+        Some(t.acquisition.id())
+    );
+    let resolved = site.fw.resolve("grp1/Proj/sub1/ses1/T1w").await.unwrap();
+    assert_eq!(resolved.path.len(), 5);
+    let children: Vec<_> = resolved
+        .children
+        .iter()
+        .map(AnyContainer::container_type)
+        .collect();
+    assert_eq!(children, [ContainerType::File]);
 }
