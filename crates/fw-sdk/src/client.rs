@@ -553,6 +553,35 @@ pub struct Resolved {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_request_limit_holds_requests_back() {
+        let client = Client::builder("127.0.0.1:9:__force_insecure:k")
+            .skip_auth_check(true)
+            .request_concurrency(1)
+            .build()
+            .await
+            .unwrap();
+        let first = client.permit().await;
+        assert!(first.is_some());
+        let wait = std::time::Duration::from_millis(50);
+        // A clone shares the limit: its request waits while the first is in flight.
+        let clone = client.clone();
+        assert!(tokio::time::timeout(wait, clone.permit()).await.is_err());
+        drop(first);
+        assert!(
+            tokio::time::timeout(wait, clone.permit())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let unlimited = Client::builder("127.0.0.1:9:__force_insecure:k")
+            .skip_auth_check(true)
+            .build()
+            .await
+            .unwrap();
+        assert!(unlimited.permit().await.is_none());
+    }
+
     #[test]
     fn paths_split_on_slashes() {
         assert_eq!(split_path("grp1/Proj/sub1"), ["grp1", "Proj", "sub1"]);

@@ -383,3 +383,58 @@ is_variant!(
     GroupKind => Group, ProjectKind => Project, SubjectKind => Subject,
     SessionKind => Session, AcquisitionKind => Acquisition, AnalysisKind => Analysis
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fw_model::{ProjectKind, SessionKind};
+    use serde_json::json;
+
+    async fn client() -> Client {
+        Client::builder("127.0.0.1:9:__force_insecure:k")
+            .skip_auth_check(true)
+            .build()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn handles_need_an_id() {
+        let client = client().await;
+        let err = Container::<ProjectKind>::from_json(&client, json!({"label": "P"})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unexpected reply: a project without an `_id`"
+        );
+        let err = Container::<SessionKind>::from_json(&client, json!({"_id": 5})).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("unexpected reply: a session that does not read as one"),
+            "{err}"
+        );
+        let ok = Container::<ProjectKind>::from_json(&client, json!({"_id": "p1", "label": "P"}))
+            .unwrap();
+        assert_eq!((ok.id(), ok.label.as_deref()), ("p1", Some("P")));
+    }
+
+    #[tokio::test]
+    async fn other_nodes_are_kept_whole() {
+        let client = client().await;
+        let node: fw_model::Container = serde_json::from_value(
+            json!({"_id": "c1", "container_type": "collection", "label": "C"}),
+        )
+        .unwrap();
+        let any = AnyContainer::new(&client, node).unwrap();
+        assert_eq!(
+            (any.container_type(), any.id()),
+            (ContainerType::Collection, Some("c1"))
+        );
+        let AnyContainer::Other { kind, fields } = any else {
+            panic!("not kept whole")
+        };
+        assert_eq!(
+            (kind.as_str(), &fields["label"]),
+            ("collection", &json!("C"))
+        );
+    }
+}

@@ -279,3 +279,30 @@ async fn a_finder_under_a_missing_parent_is_not_found() {
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.status(), Some(404));
 }
+
+/// With one request at a time, a script that updates each item while iterating still
+/// runs: the pager never holds the request slot while it waits for the caller.
+#[tokio::test]
+async fn iterating_and_updating_with_one_request_at_a_time() {
+    let site = site().await;
+    five_subjects(&site).await;
+    let fw = fw_sdk::Client::builder(&site.running.admin_api_key())
+        .request_concurrency(1)
+        .build()
+        .await
+        .unwrap();
+    let run = async {
+        let mut stream = fw.subjects().limit(2).iter_find("").unwrap();
+        let mut n = 0;
+        while let Some(subject) = stream.try_next().await.unwrap() {
+            subject.update(json!({"cohort": "Study"})).await.unwrap();
+            n += 1;
+        }
+        n
+    };
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), run)
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    assert_eq!(fw.subjects().find("cohort=Study").await.unwrap().len(), 5);
+}
