@@ -280,8 +280,18 @@ async fn find_or_add_finds_then_creates() {
 async fn racing_find_or_add_ends_with_one_container() {
     let site = site().await;
     let t = tree(&site.fw).await;
-    for round in 0..5 {
-        let label = format!("race{round}");
+    let count = |method: &str, prefix: &str| {
+        site.requests()
+            .iter()
+            .filter(|r| r["method"] == method && r["path"].as_str().unwrap().starts_with(prefix))
+            .count()
+    };
+    // Three calls interleaved on this runtime usually all miss, all create, and two lose;
+    // rounds go on until one did, so the losing path is known to have run.
+    let mut rounds = 0;
+    while count("DELETE", "/api/subjects/") == 0 {
+        assert!(rounds < 20, "no round raced");
+        let label = format!("race{rounds}");
         let body = || json!({ "label": label });
         let (a, b, c) = tokio::join!(
             t.project.find_or_add_subject(body()),
@@ -289,14 +299,25 @@ async fn racing_find_or_add_ends_with_one_container() {
             t.project.find_or_add_subject(body()),
         );
         let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
-        assert_eq!((a.id(), b.id()), (c.id(), c.id()), "round {round}");
+        assert_eq!((a.id(), b.id()), (c.id(), c.id()), "round {rounds}");
         let all = t
             .project
             .subjects()
             .find(&format!("label={label}"))
             .await
             .unwrap();
-        assert_eq!(all.len(), 1, "round {round}");
+        assert_eq!(all.len(), 1, "round {rounds}");
         assert_eq!(all[0].id(), a.id());
+        rounds += 1;
     }
+    // Every create that lost was deleted: sub1 and one subject per round remain.
+    let (created, deleted) = (
+        count("POST", "/api/subjects"),
+        count("DELETE", "/api/subjects/"),
+    );
+    assert_eq!(created - deleted, 1 + rounds);
+    assert_eq!(
+        t.project.subjects().find("").await.unwrap().len(),
+        1 + rounds
+    );
 }
