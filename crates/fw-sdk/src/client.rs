@@ -52,10 +52,20 @@ pub struct ClientBuilder {
     check_auth: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum KeySource {
     Text(String),
     Environment,
+}
+
+impl std::fmt::Debug for KeySource {
+    /// Never shows the key: builders end up in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Text(_) => f.write_str("Text(<hidden>)"),
+            KeySource::Environment => f.write_str("Environment"),
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -580,6 +590,13 @@ mod tests {
             .await
             .unwrap();
         assert!(unlimited.permit().await.is_none());
+    }
+
+    #[test]
+    fn builders_do_not_show_the_key() {
+        let shown = format!("{:?}", Client::builder("h:8080:s3cr3t-key"));
+        assert!(shown.contains("Text(<hidden>)"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]
