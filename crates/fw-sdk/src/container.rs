@@ -87,7 +87,7 @@ impl<K: ContainerKind> Container<K> {
         Container::new(client.clone(), wire)
     }
 
-    /// The container's `_id` (for groups, the group id).
+    /// The container's `_id`; for groups, the group id (Python: `container.id`).
     pub fn id(&self) -> &str {
         &self.id
     }

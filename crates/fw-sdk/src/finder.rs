@@ -151,7 +151,8 @@ impl<L: Listable> Finder<L> {
         self
     }
 
-    /// Adds a filter sent **unchecked**, before the checked ones: for server features
+    /// Adds a filter sent **unchecked** (as the Python SDK sends every filter), before the
+    /// checked ones: for server features
     /// fw-filter does not parse. A mistake in it is the server's 400, after a request.
     pub fn raw_filter(mut self, filter: &str) -> Self {
         self.raw_filter = Some(filter.to_string());
@@ -173,26 +174,29 @@ impl<L: Listable> Finder<L> {
         self
     }
 
-    /// Skips the first `skip` results (`skip=`); makes `find` one request.
+    /// Skips the first `skip` results (Python: `find(skip=…)`; `skip=`); makes `find` one
+    /// request.
     pub fn skip(mut self, skip: u32) -> Self {
         self.skip = Some(skip);
         self
     }
 
-    /// The page, counted from 1, of `limit` results (`page=`); makes `find` one request.
+    /// The page, counted from 1, of `limit` results (Python: `find(page=…)`; `page=`);
+    /// makes `find` one request.
     pub fn page(mut self, page: u32) -> Self {
         self.page = Some(page);
         self
     }
 
-    /// Only results after the one with this `_id` (`after_id=`; not with sort, page or
-    /// skip); makes `find` one request.
+    /// Only results after the one with this `_id` (Python: `find(after_id=…)`;
+    /// `after_id=`; not with sort, page or skip); makes `find` one request.
     pub fn after_id(mut self, id: &str) -> Self {
         self.after_id = Some(id.to_string());
         self
     }
 
-    /// Asks for the whole `info` of each item (`include_all_info=true`), so a script need
+    /// Asks for the whole `info` of each item (Python: `find(include_all_info=True)`;
+    /// `include_all_info=true`), so a script need
     /// not `reload()` every result to read its info: list items of Flywheel sites leave
     /// large `info` out otherwise. fw-server always sends it whole.
     pub fn include_all_info(mut self, include: bool) -> Self {

@@ -34,32 +34,56 @@ impl SearchResult {
         wire.map(|wire| Container::new(self.client.clone(), wire.clone()))
     }
 
-    /// The group level.
+    /// The group level (Python: `result.group`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn group(&self) -> Option<Result<crate::Group, Error>> {
         self.level::<fw_model::GroupKind>(self.response.group.as_ref())
     }
 
-    /// The project level.
+    /// The project level (Python: `result.project`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn project(&self) -> Option<Result<crate::Project, Error>> {
         self.level::<fw_model::ProjectKind>(self.response.project.as_ref())
     }
 
-    /// The subject level.
+    /// The subject level (Python: `result.subject`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn subject(&self) -> Option<Result<crate::Subject, Error>> {
         self.level::<fw_model::SubjectKind>(self.response.subject.as_ref())
     }
 
-    /// The session level.
+    /// The session level (Python: `result.session`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn session(&self) -> Option<Result<crate::Session, Error>> {
         self.level::<fw_model::SessionKind>(self.response.session.as_ref())
     }
 
-    /// The acquisition level.
+    /// The acquisition level (Python: `result.acquisition`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn acquisition(&self) -> Option<Result<crate::Acquisition, Error>> {
         self.level::<fw_model::AcquisitionKind>(self.response.acquisition.as_ref())
     }
 
-    /// The analysis level.
+    /// The analysis level (Python: `result.analysis`), if the result has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedReply`] when the level has no `_id`.
     pub fn analysis(&self) -> Option<Result<crate::Analysis, Error>> {
         self.level::<fw_model::AnalysisKind>(self.response.analysis.as_ref())
     }
