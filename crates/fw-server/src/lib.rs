@@ -212,9 +212,11 @@ mod recording {
     //!   decode is kept as its raw string.
     //! - `body` is the JSON body; `null` when there is none; `{"multipart": [part names]}`
     //!   for `multipart/form-data`; `{"bytes": n}` for any other body (file bytes, a body
-    //!   that is not JSON). JSON and bodies without a content type are read whole (up to
-    //!   16 MiB, the server's own limit for JSON) before the handler runs; multipart and
-    //!   other bodies are observed as the handler streams them, never held in memory.
+    //!   that is not JSON). JSON bodies, and bodies without a content type that are absent
+    //!   or announce at most 16 MiB, are read whole (up to 16 MiB, the server's own limit
+    //!   for JSON) before the handler runs, so they are recorded even when the handler
+    //!   refuses the request unread; multipart and other bodies are observed as the
+    //!   handler streams them, never held in memory.
     //!
     //! The order of lines is the order in which handlers finish, which is the order of the
     //! requests for a client that sends one at a time.
@@ -226,7 +228,7 @@ mod recording {
     use axum::body::Body;
     use axum::extract::{Query, Request, State};
     use axum::http::StatusCode;
-    use axum::http::header::CONTENT_TYPE;
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
     use axum::middleware::Next;
     use axum::response::{IntoResponse, Response};
     use futures_util::TryStreamExt;
@@ -404,11 +406,24 @@ mod recording {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let is_json = content_type.is_empty()
-            || content_type
-                .split(';')
-                .next()
-                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        let declared_json = content_type
+            .split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        // A body without a content type is read whole only when it says it is small (or
+        // is absent: no length and not chunked), so that recording never refuses a large
+        // upload that the handler itself would take.
+        let length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let chunked = parts.headers.contains_key(TRANSFER_ENCODING);
+        let small = match length {
+            Some(length) => length <= MAX_BUFFERED,
+            None => !chunked,
+        };
+        let is_json = declared_json || (content_type.is_empty() && small);
         let mut line = json!({
             "method": parts.method.as_str(),
             "path": parts.uri.path(),
@@ -454,8 +469,11 @@ mod recording {
         if let Ok(tap) = tap.lock() {
             line["body"] = match &tap.scanner {
                 Some(scanner) => json!({"multipart": scanner.names}),
-                None if tap.bytes == 0 => Value::Null,
-                None => json!({"bytes": tap.bytes}),
+                // The announced length counts a body the handler refused unread.
+                None => match length.map_or(tap.bytes, |n| (n as u64).max(tap.bytes)) {
+                    0 => Value::Null,
+                    bytes => json!({"bytes": bytes}),
+                },
             };
         }
         recorder.append(&line);

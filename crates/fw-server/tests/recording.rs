@@ -50,6 +50,18 @@ async fn recorded_lines_are_exact() {
         .call("DELETE", "/projects/000000000000000000000000", ADMIN, None)
         .await;
     assert_eq!(status, 404);
+    // Bytes that are not JSON are recorded as their size, even when refused unread.
+    let status = server
+        .http
+        .put(format!("{}/projects/{project}", server.base))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![0u8; 5])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 400);
     let tags = format!("/projects/{project}/tags");
     server
         .ok("POST", &tags, Some(json!({"value": "a/b c"})))
@@ -80,6 +92,8 @@ async fn recorded_lines_are_exact() {
                    "query": {}, "body": {"multipart": ["metadata", "file"]}}),
             json!({"method": "DELETE", "path": "/api/projects/000000000000000000000000",
                    "query": {}, "body": null}),
+            json!({"method": "PUT", "path": format!("/api/projects/{project}"), "query": {},
+                   "body": {"bytes": 5}}),
             json!({"method": "POST", "path": format!("/api/projects/{project}/tags"),
                    "query": {}, "body": {"value": "a/b c"}}),
             json!({"method": "DELETE", "path": format!("/api/projects/{project}/tags/a%2Fb%20c"),
