@@ -192,9 +192,9 @@ fn label_filter(label: &str) -> String {
 
 impl<K: HasFiles> Container<K> {
     /// Adds an analysis without a job to this container (Python:
-    /// `container.add_analysis(label=…)`; `POST /{collection}/{id}/analyses?job=true`, as
-    /// wire-protocol.md §1.4 lists the default, then `GET /analyses/{new id}
-    /// ?inflate_job=true`).
+    /// `container.add_analysis(label=…)`; `POST /{collection}/{id}/analyses?job=true`
+    /// (flywheel-sdk 23.0.0's generated `add_<kind>_analysis` adds `job=true` unless told
+    /// otherwise), then `GET /analyses/{new id}?inflate_job=true`, its `get_analysis`).
     ///
     /// # Errors
     ///
