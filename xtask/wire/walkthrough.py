@@ -58,6 +58,12 @@ assert [s.label for s in subject.sessions()] == ["ses-01"]
 assert [a.label for a in session.acquisitions()] == ["T1w"]
 assert [p.label for p in group.projects.find("label=Wire Project")] == ["Wire Project"]
 
+# A session straight under the project, its subject made from a code.
+direct = project.add_session(label="ses-direct", subject={"code": "sub-02"})
+assert direct.subject.code == "sub-02", direct
+ids["session ses-direct"] = direct.id
+ids["subject sub-02"] = direct.subject.id
+
 # Get by id, typed.
 assert type(fw.get(session.id)).__name__ == "SessionOutput"
 assert fw.get_project(project.id).label == "Wire Project"

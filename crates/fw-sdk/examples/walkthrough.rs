@@ -179,6 +179,22 @@ async fn main() -> Result<()> {
     let projects = group.projects().find("label=Wire Project").await?;
     check(labels(&projects) == ["Wire Project"], "group.projects.find")?;
 
+    // A session straight under the project, its subject made from a code.
+    let direct = project
+        .add_session(json!({"label": "ses-direct", "subject": {"code": "sub-02"}}))
+        .await?;
+    let new_subject = direct
+        .subject
+        .as_ref()
+        .ok_or("the session has no subject")?;
+    check(
+        new_subject.code.as_deref() == Some("sub-02"),
+        "project.add_session with a new subject code",
+    )?;
+    ids.insert("session ses-direct", direct.id().to_string());
+    let subject_id = new_subject.id.as_ref().ok_or("the new subject has no id")?;
+    ids.insert("subject sub-02", subject_id.as_str().to_string());
+
     // Get by id, typed.
     check(
         matches!(fw.get(session.id()).await?, AnyContainer::Session(_)),
