@@ -209,19 +209,19 @@ async fn transient_failures_are_retried_with_backoff() {
     );
 }
 
+/// `POST /projects {"label": "x"}`: a POST nobody marked safe to send twice.
+fn post_project() -> Request {
+    Request::post(["projects"])
+        .json(&json!({"label": "x"}))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_post_is_not_retried_unless_marked_safe() {
     let server =
         Server::start(|_, _| json_reply(503, json!({"message": "busy", "request_id": "r1"}))).await;
     let client = server.client();
-    let err = client
-        .send(
-            &Request::post(["projects"])
-                .json(&json!({"label": "x"}))
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = client.send(&post_project()).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert!(err.is_retryable());
     assert_eq!(server.seen().len(), 1);
@@ -420,14 +420,7 @@ async fn a_refused_post_is_retried_since_nothing_was_sent() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = client
-        .send(
-            &Request::post(["projects"])
-                .json(&json!({"label": "x"}))
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = client.send(&post_project()).await.unwrap_err();
     let Error::Connect { attempts, .. } = err else {
         panic!("{err:?}")
     };
