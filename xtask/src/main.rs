@@ -5,9 +5,14 @@
 //! - `cargo xtask test`: the whole suite, as CI runs it: the codegen check, the check that
 //!   dependencies between our crates point one way, every crate's unit, integration and doc
 //!   tests, the docs built with warnings as errors, and the conformance suite: the official
-//!   Python SDK (flywheel-sdk 23.0.0, in a virtualenv under `target/`) against fw-server.
+//!   Python SDK (flywheel-sdk 23.0.0, in a virtualenv under `target/`) against fw-server,
+//!   and the wire-equivalence check.
+//! - `cargo xtask wire`: only the wire-equivalence check (`wire.rs`): the same Quick
+//!   Reference walkthrough through the Python SDK and through fw-sdk, against fw-server
+//!   recording requests; differences must be justified in `crates/fw-sdk/WIRE.md`.
 
 mod codegen;
+mod wire;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -18,13 +23,14 @@ fn main() -> ExitCode {
     let paths = codegen::Paths::of_workspace(&workspace_root());
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("wire") => python_venv().and_then(|python| wire::run(&workspace_root(), &python)),
         Some("codegen") => match args.get(1).map(String::as_str) {
             None => codegen::run(&paths, false),
             Some("--check") => codegen::run(&paths, true),
             Some(other) => Err(format!("unknown codegen option {other:?}; use --check")),
         },
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask codegen [--check]");
+            eprintln!("usage: cargo xtask test | cargo xtask wire | cargo xtask codegen [--check]");
             return ExitCode::from(2);
         }
     };
@@ -45,7 +51,8 @@ fn test() -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
-    conformance()
+    conformance()?;
+    wire::run(&workspace_root(), &python_venv()?)
 }
 
 /// The Python SDK version the server must serve unmodified.
@@ -55,28 +62,8 @@ const FLYWHEEL_SDK: &str = "flywheel-sdk==23.0.0";
 /// fw-server.
 fn conformance() -> Result<(), String> {
     let root = workspace_root();
-    let venv = root.join("target/conformance-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
-    run(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        FLYWHEEL_SDK,
-    ]))?;
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--locked",
-        "-p",
-        "fw-server",
-        "--bin",
-        "fw-server",
-    ]))?;
+    let python = python_venv()?;
+    cargo_build(&["-p", "fw-server", "--bin", "fw-server"])?;
     let scripts = std::fs::read_dir(root.join("crates/fw-server/conformance"))
         .map_err(|e| format!("cannot list the conformance scripts: {e}"))?;
     let mut scripts: Vec<PathBuf> = scripts
@@ -111,6 +98,25 @@ fn conformance() -> Result<(), String> {
         result?;
     }
     Ok(())
+}
+
+/// The Python of the virtualenv under `target/` holding the official SDK, made (and the
+/// SDK installed) if missing.
+fn python_venv() -> Result<PathBuf, String> {
+    let venv = workspace_root().join("target/conformance-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        FLYWHEEL_SDK,
+    ]))?;
+    Ok(python)
 }
 
 /// A server process, killed when dropped.
@@ -208,6 +214,11 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `cargo build --quiet --locked` with `args`.
+fn cargo_build(args: &[&str]) -> Result<(), String> {
+    run(cargo().args(["build", "--quiet", "--locked"]).args(args))
 }
 
 fn cargo() -> Command {

@@ -5,7 +5,9 @@
 //! `schema/flywheel.schema` into `src/generated/`; the hand-written rest lives beside them:
 //! typed ids ([`GroupId`], [`ContainerId`], [`FileId`], …), [`Timestamp`], the
 //! `container_type`-discriminated [`Container`], [`Page`], and the age and time zone
-//! helpers of the Python SDK ([`AgeHelpers`], [`TimestampHelpers`]).
+//! helpers of the Python SDK ([`AgeHelpers`], [`TimestampHelpers`]), and the container
+//! kinds as types ([`ContainerKind`] with one marker per kind: [`ProjectKind`], …), over
+//! which generic code is written once.
 //!
 //! Every model reads any JSON object (no field is required, as in the Python SDK), keeps
 //! the fields it does not know in `extra`, and writes back exactly what it read: unknown
@@ -29,11 +31,16 @@
 mod container;
 mod generated;
 mod ids;
+mod kind;
 mod time;
 
 pub use container::{Container, Page, SubjectRef};
 pub use generated::*;
 pub use ids::{ContainerId, FileId, FileVersionId, GroupId, RoleId, UserId};
+pub use kind::{
+    AcquisitionKind, AnalysisKind, ContainerKind, GroupKind, HasFiles, ParentOf, ProjectKind,
+    SessionKind, SubjectKind,
+};
 pub use time::{AgeHelpers, TimeZoneError, Timestamp, TimestampError, TimestampHelpers};
 
 /// What every generated model is: a serde type that keeps the fields the schema does not

@@ -2,6 +2,18 @@
 
 use std::fmt;
 
+use fw_model::{
+    AcquisitionKind, AnalysisKind, ContainerKind, GroupKind, ProjectKind, SessionKind, SubjectKind,
+};
+
+/// Work generic over a container kind, run for a runtime [`Kind`] by [`Kind::with`].
+pub(crate) trait PerKind {
+    /// What the work returns.
+    type Out;
+    /// Runs the work for the kind `K`.
+    fn run<K: ContainerKind>(self) -> Self::Out;
+}
+
 /// A kind of container, as stored in a row and named in paths (`projects`) and documents
 /// (`project`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,28 +55,39 @@ impl Kind {
         Kind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
-    /// The singular name: `project`.
-    pub(crate) fn name(self) -> &'static str {
+    /// Calls `f` with this kind's fw-model marker: the one place that maps a runtime kind
+    /// to its [`ContainerKind`], so that names and body types come from fw-model and are
+    /// never spelled twice.
+    pub(crate) fn with<F: PerKind>(self, f: F) -> F::Out {
         match self {
-            Kind::Group => "group",
-            Kind::Project => "project",
-            Kind::Subject => "subject",
-            Kind::Session => "session",
-            Kind::Acquisition => "acquisition",
-            Kind::Analysis => "analysis",
+            Kind::Group => f.run::<GroupKind>(),
+            Kind::Project => f.run::<ProjectKind>(),
+            Kind::Subject => f.run::<SubjectKind>(),
+            Kind::Session => f.run::<SessionKind>(),
+            Kind::Acquisition => f.run::<AcquisitionKind>(),
+            Kind::Analysis => f.run::<AnalysisKind>(),
         }
     }
 
-    /// The collection in paths: `projects`.
+    /// The singular name: `project` ([`ContainerKind::NAME`]).
+    pub(crate) fn name(self) -> &'static str {
+        self.names().1
+    }
+
+    /// The collection in paths: `projects` ([`ContainerKind::COLLECTION`]).
     pub(crate) fn collection(self) -> &'static str {
-        match self {
-            Kind::Group => "groups",
-            Kind::Project => "projects",
-            Kind::Subject => "subjects",
-            Kind::Session => "sessions",
-            Kind::Acquisition => "acquisitions",
-            Kind::Analysis => "analyses",
+        self.names().0
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
+        struct Names;
+        impl PerKind for Names {
+            type Out = (&'static str, &'static str);
+            fn run<K: ContainerKind>(self) -> Self::Out {
+                (K::COLLECTION, K::NAME)
+            }
         }
+        self.with(Names)
     }
 
     /// The kind of the direct parent in the hierarchy (analyses hang anywhere).

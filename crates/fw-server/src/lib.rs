@@ -22,6 +22,7 @@ mod kind;
 mod lookup;
 mod metadata;
 mod modalities;
+mod record;
 mod roles;
 mod routes;
 mod search;
@@ -49,6 +50,29 @@ pub struct ServerConfig {
     pub admin_key: Option<String>,
     /// Serve signed-URL uploads (tickets, and storage URLs on this server).
     pub signed_urls: bool,
+    /// Append every request received to this file (created if missing), one JSON line
+    /// each, once its handler has answered:
+    /// `{"method": "POST", "path": "/api/projects", "query": {"inherit": "true"}, "body": {…}}`.
+    /// `path` is as received (percent-encoded); `query` holds the decoded parameters (a
+    /// repeated name has an array of values; `{}` for none); `body` is the JSON body,
+    /// `null` for none, `{"multipart": [part names]}` for a form, `{"bytes": n}` for
+    /// anything else. For comparing what two clients send (`cargo xtask test` compares
+    /// the official Python SDK with fw-sdk this way). `None`: record nothing.
+    pub record_requests: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// A server on a free port of 127.0.0.1 over `data_dir`: random admin key, no signed
+    /// URLs, no recording. Set the public fields to change any of these.
+    pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            admin_key: None,
+            signed_urls: false,
+            record_requests: None,
+        }
+    }
 }
 
 /// A running server.
@@ -111,6 +135,10 @@ async fn start_with(
     until: impl std::future::Future<Output = ()> + Send + 'static,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<Running, String> {
+    let recorder = match &config.record_requests {
+        Some(path) => Some(std::sync::Arc::new(record::Recorder::open(path)?)),
+        None => None,
+    };
     let store = Store::open(&config.data_dir)?;
     let blobs = files::Blobs::open(&config.data_dir)?;
     let admin_key = config.admin_key.clone();
@@ -129,7 +157,13 @@ async fn start_with(
         base_url: format!("http://{addr}"),
         started: ids::now(),
     };
-    let app = routes::router(state).layer(axum::middleware::from_fn(log_request));
+    let mut app = routes::router(state).layer(axum::middleware::from_fn(log_request));
+    if let Some(recorder) = recorder {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            recorder,
+            record::record,
+        ));
+    }
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(until)

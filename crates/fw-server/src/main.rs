@@ -33,6 +33,9 @@ enum Command {
         /// Serve signed-URL uploads (GET /config then says so).
         #[arg(long)]
         signed_urls: bool,
+        /// Append every request to FILE, one JSON line each: method, path, query, body.
+        #[arg(long, value_name = "FILE")]
+        record_requests: Option<PathBuf>,
     },
     /// Manage users.
     User {
@@ -81,11 +84,13 @@ fn main() -> ExitCode {
             data_dir,
             admin_key,
             signed_urls,
+            record_requests,
         } => serve(ServerConfig {
             addr,
             data_dir,
             admin_key,
             signed_urls,
+            record_requests,
         }),
         Command::User {
             command:

@@ -8,6 +8,11 @@
 //! The key comes from `FW_API_KEY`, else from the Flywheel CLI's
 //! `~/.config/flywheel/user.json`. The reply body goes to stdout; exit 0 on a 2xx, 1 on
 //! an error (status and the server's message on stderr), 2 on bad arguments.
+//!
+//! Retries are logged on stderr as they happen (`RUST_LOG` picks the level, `warn` by
+//! default), with their reason and wait. A host or port where nothing listens fails in
+//! about 5 s with `cannot connect to HOST:PORT …`; a busy server (429/502/503/504) is
+//! waited for up to about two minutes.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -31,6 +36,14 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let Ok(method) = args.method.to_ascii_uppercase().parse::<Method>() else {
         eprintln!("fw-api: {:?} is not an HTTP method", args.method);
         return ExitCode::from(2);

@@ -37,9 +37,18 @@ pub struct ClientBuilder {
     ca_certificates: Vec<PathBuf>,
     retry: RetryPolicy,
     sync_downloads: bool,
+    pool_idle_per_host: Option<usize>,
 }
 
 impl ClientBuilder {
+    /// At most `connections` idle connections kept open per host for reuse (default: no
+    /// limit of our own, reqwest's). Connections in use are not limited by this; bound
+    /// them by bounding the requests in flight.
+    pub fn pool_max_idle_per_host(mut self, connections: usize) -> Self {
+        self.pool_idle_per_host = Some(connections);
+        self
+    }
+
     /// Whether a download is flushed to the disk (fsync) before it is renamed into place
     /// (default: yes). Without it a power cut soon after a download can lose the file;
     /// turn it off only for scratch data.
@@ -86,11 +95,20 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Proxies come from `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if a CA certificate file cannot be read, [`Error::Config`] if it holds
+    /// no PEM certificate, [`Error::Build`] if the HTTP library cannot set up a client
+    /// (e.g. a certificate it refuses).
     pub fn build(self) -> Result<Client, Error> {
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout);
+        if let Some(connections) = self.pool_idle_per_host {
+            http = http.pool_max_idle_per_host(connections);
+        }
         for path in &self.ca_certificates {
             let pem = std::fs::read(path).map_err(|source| Error::Io {
                 action: "read the CA certificate",
@@ -107,8 +125,9 @@ impl ClientBuilder {
                 http = http.add_root_certificate(certificate);
             }
         }
-        let http = http.build().map_err(|e| Error::Config {
-            message: format!("cannot set up the HTTP client: {e}"),
+        let http = http.build().map_err(|source| Error::Build {
+            what: "the HTTP client",
+            source,
         })?;
         let features = DEFAULT_FEATURES
             .iter()
@@ -156,6 +175,10 @@ pub(crate) enum Payload {
 
 impl Client {
     /// A client with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::build`].
     pub fn new(key: ApiKey) -> Result<Client, Error> {
         Client::builder(key).build()
     }
@@ -172,6 +195,7 @@ impl Client {
             ca_certificates: Vec::new(),
             retry: RetryPolicy::default(),
             sync_downloads: true,
+            pool_idle_per_host: None,
         }
     }
 
@@ -181,6 +205,10 @@ impl Client {
     }
 
     /// The full URL a request goes to, with the client's `exhaustive` parameter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if a path segment is empty.
     pub fn url_of(&self, request: &Request) -> Result<String, Error> {
         let extra: &[(&str, &str)] = if self.inner.exhaustive {
             &[("exhaustive", "true")]
@@ -192,6 +220,14 @@ impl Client {
 
     /// Sends a request, with retries; returns the reply of a 2xx or 3xx status, whose body
     /// has not been read yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an empty path segment (nothing is sent);
+    /// [`Error::Connect`] when no connection can be made within the policy's connect
+    /// budget (the message names host and port); [`Error::Send`] when a connection broke;
+    /// [`Error::Timeout`] when no reply came in time; [`Error::Api`] for a 4xx or 5xx
+    /// status, once retries (if any) are used up.
     pub async fn send(&self, request: &Request) -> Result<Response, Error> {
         let body = request.body.clone().map(Bytes::from);
         let payload = move || {
@@ -204,6 +240,11 @@ impl Client {
     }
 
     /// Sends a request and returns the reply body.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`], and [`Error::Send`] or [`Error::Timeout`] if the body breaks
+    /// off.
     pub async fn bytes(&self, request: &Request) -> Result<Bytes, Error> {
         let response = self.send(request).await?;
         let url = redact_url(response.url().as_str());
@@ -214,6 +255,11 @@ impl Client {
     }
 
     /// Sends a request and decodes the JSON reply as `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::bytes`], and [`Error::Decode`] (with the type's name and the start of
+    /// the body) if the reply is not a `T`.
     pub async fn json<T: DeserializeOwned>(&self, request: &Request) -> Result<T, Error> {
         let response = self.send(request).await?;
         self.decode(&request.method, response).await
@@ -318,6 +364,7 @@ impl Client {
         build: &(dyn Fn() -> Result<RequestBuilder, Error> + Sync),
     ) -> Result<Response, Error> {
         let shown_url = redact_url(url);
+        let first_started = std::time::Instant::now();
         let mut number = 0;
         loop {
             number += 1;
@@ -328,6 +375,7 @@ impl Client {
                 post_is_safe,
                 replayable,
                 number,
+                elapsed: first_started.elapsed(),
             };
             let outcome = match &result {
                 Ok(response) if response.status().as_u16() < 400 => {
@@ -342,23 +390,77 @@ impl Client {
                         .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
                     Outcome::Status(response.status().as_u16(), retry_after)
                 }
-                Err(e) if e.is_timeout() && !e.is_connect() => Outcome::TimedOut,
-                Err(e) if e.is_connect() || e.is_request() => Outcome::ConnectionFailed,
+                Err(e) if e.is_connect() => Outcome::CannotConnect,
+                Err(e) if e.is_timeout() => Outcome::TimedOut,
+                Err(e) if e.is_request() => Outcome::ConnectionFailed,
                 Err(_) => Outcome::TimedOut, // anything else: not known to be safe to retry
             };
             match self.inner.retry.decide(attempt, outcome, jitter()) {
                 Decision::RetryAfter(wait) => {
-                    tracing::warn!(%method, url = %shown_url, ?outcome, attempt = number, ?wait, "retrying");
+                    // The reason is the outcome, and for a failed connection its innermost
+                    // cause ("Connection refused (os error 111)"), which says what to fix.
+                    let reason = match &result {
+                        Err(e) => format!("{outcome}: {}", innermost_cause(e)),
+                        Ok(_) => outcome.to_string(),
+                    };
+                    tracing::warn!(%method, url = %shown_url, %reason, attempt = number, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
                 }
                 Decision::GiveUp => {
                     return match result {
                         Ok(response) => Err(api_error(method, &shown_url, response).await),
+                        Err(source) if outcome == Outcome::CannotConnect => Err(connect_error(
+                            method,
+                            url,
+                            shown_url,
+                            number,
+                            first_started,
+                            source,
+                        )),
                         Err(source) => Err(send_error(method, shown_url, source)),
                     };
                 }
             }
         }
+    }
+}
+
+/// The innermost `source()` of an error: the system's own words for a failed connection.
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The error for a host that could not be reached: names the host and port of `url`, so a
+/// wrong key is seen at once.
+fn connect_error(
+    method: &Method,
+    url: &str,
+    shown_url: String,
+    attempts: u32,
+    first_started: std::time::Instant,
+    source: reqwest::Error,
+) -> Error {
+    let parsed = reqwest::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let port = parsed
+        .as_ref()
+        .and_then(reqwest::Url::port_or_known_default)
+        .unwrap_or_default();
+    Error::Connect {
+        host,
+        port,
+        method: method.clone(),
+        url: shown_url,
+        attempts,
+        elapsed: first_started.elapsed(),
+        source,
     }
 }
 

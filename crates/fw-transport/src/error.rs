@@ -7,15 +7,59 @@ use reqwest::Method;
 /// Everything that can go wrong between the SDK and the server. Messages name the method
 /// and URL (with any `ticket` value hidden), never the API key; causes are chained as
 /// `source()`, not repeated in the message.
+///
+/// Sorted by whose move it is: [`Error::Config`] and [`Error::Io`] (fix the setup or the
+/// local file), [`Error::Connect`], [`Error::Send`] and [`Error::Timeout`] (the network or
+/// the host), [`Error::Api`] (the server refused: see [`Error::status`],
+/// [`Error::is_not_found`], [`Error::is_already_exists`]), [`Error::Decode`] and
+/// [`Error::Protocol`] (the server answered something unusable), [`Error::Build`] (the HTTP
+/// library failed to set up).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client is misconfigured: a malformed API key, no credentials, a bad CA file, an
-    /// empty path segment.
+    /// The client is misconfigured or called with unusable arguments: a malformed API key,
+    /// no credentials, a CA file without certificates, an empty path segment, upload
+    /// metadata that is not a JSON object. Nothing was sent.
     #[error("{message}")]
     Config {
         /// What is wrong, and how to fix it.
         message: String,
+    },
+    /// The HTTP client (or a part of a request) could not be built by the HTTP library,
+    /// e.g. no TLS backend could be initialised. Nothing was sent.
+    #[error("cannot build {what}")]
+    Build {
+        /// What was being built: `the HTTP client`, `the file part`.
+        what: &'static str,
+        /// The HTTP library's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No connection could be made to the host (refused, no route, name not resolved,
+    /// connect timeout), after the bounded connect retries of
+    /// [`RetryPolicy`](crate::RetryPolicy): usually a wrong host or port in the API key, or
+    /// a server that is down.
+    #[error(
+        "cannot connect to {host}:{port} for {method} {url} ({attempts} attempt{} in {:.1} s)",
+        if *attempts == 1 { "" } else { "s" },
+        elapsed.as_secs_f64()
+    )]
+    Connect {
+        /// The host name or address.
+        host: String,
+        /// The TCP port.
+        port: u16,
+        /// The request's method.
+        method: Method,
+        /// The request's URL.
+        url: String,
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// Time from the first attempt to giving up.
+        elapsed: std::time::Duration,
+        /// The last connection error.
+        #[source]
+        source: reqwest::Error,
     },
     /// The request could not be sent, or the connection broke before a reply.
     #[error("could not send {method} {url}")]
@@ -55,7 +99,7 @@ pub enum Error {
         /// The request's URL.
         url: String,
     },
-    /// The reply was not what was expected.
+    /// The reply was not what was expected: it does not decode as the type asked for.
     #[error("the reply to {method} {url} is not a valid {expected}: {snippet:?}")]
     Decode {
         /// The type expected.
@@ -69,6 +113,17 @@ pub enum Error {
         /// Why it did not decode.
         #[source]
         source: serde_json::Error,
+    },
+    /// The reply decoded but cannot be used: an upload ticket without a ticket id or
+    /// without a URL for the file.
+    #[error("the reply to {method} {url} cannot be used: {message}")]
+    Protocol {
+        /// What is missing or wrong in the reply.
+        message: String,
+        /// The request's method.
+        method: Method,
+        /// The request's URL.
+        url: String,
     },
     /// A local file could not be read or written.
     #[error("cannot {action} {}", path.display())]
@@ -102,10 +157,31 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status of an API error.
+    /// The HTTP status of an API error ([`Error::Api`]); `None` for every other error.
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the server answered 404: the container, file or user does not exist, or the
+    /// caller may not see it (Flywheel answers both the same way).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether the server answered 409 Conflict: what was to be created exists already (a
+    /// group id, a role name), the Python SDK's `Conflict`. Lets "find or create" code
+    /// tell this case from other failures without matching message text.
+    pub fn is_already_exists(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// The server's `message` of an API error, if it sent one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Api { message, .. } => message.as_deref(),
             _ => None,
         }
     }
@@ -115,7 +191,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
-            Error::Send { .. } | Error::Timeout { .. } => true,
+            Error::Connect { .. } | Error::Send { .. } | Error::Timeout { .. } => true,
             _ => false,
         }
     }
@@ -169,9 +245,24 @@ mod tests {
         assert!(api(503).is_retryable());
         assert!(!api(500).is_retryable());
         assert_eq!(api(404).to_string(), "GET u failed with 404: m");
+        assert!(api(404).is_not_found() && !api(404).is_already_exists());
+        assert!(api(409).is_already_exists() && !api(409).is_not_found());
+        assert_eq!(api(409).server_message(), Some("m"));
         let config = Error::Config {
             message: "x".into(),
         };
         assert_eq!((config.status(), config.is_retryable()), (None, false));
+        assert!(!config.is_not_found() && config.server_message().is_none());
+        let protocol = Error::Protocol {
+            message: "the upload ticket reply has no ticket id".into(),
+            method: Method::POST,
+            url: "http://h/api/x?ticket=".into(),
+        };
+        assert_eq!(
+            protocol.to_string(),
+            "the reply to POST http://h/api/x?ticket= cannot be used: \
+             the upload ticket reply has no ticket id"
+        );
+        assert_eq!((protocol.status(), protocol.is_retryable()), (None, false));
     }
 }

@@ -198,6 +198,11 @@ fn read_file_range(
 impl Client {
     /// Uploads one file to a container and returns the file entries the server made.
     /// `metadata` is the `FileCreateInput` JSON (type, modality, info, …), if any.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::upload_multipart`] or [`Client::upload_signed`], whichever the mode
+    /// picks; in [`UploadMode::Auto`], also those of `GET /config`.
     pub async fn upload(
         &self,
         target: UploadTarget<'_>,
@@ -229,6 +234,12 @@ impl Client {
 
     /// `POST …/files` as `multipart/form-data`: the `metadata` part, then the `file`
     /// part, streamed from disk or the reader without holding the file in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if a path names no file or a reader is sent twice, [`Error::Io`]
+    /// if the file cannot be read, and the errors of [`Client::send`] and
+    /// [`Client::json`].
     pub async fn upload_multipart(
         &self,
         target: UploadTarget<'_>,
@@ -254,8 +265,9 @@ impl Client {
             let file = Part::stream_with_length(Body::wrap_stream(stream), size)
                 .file_name(name.clone())
                 .mime_str(content_type)
-                .map_err(|e| Error::Config {
-                    message: format!("bad content type {content_type}: {e}"),
+                .map_err(|source| Error::Build {
+                    what: "the file part",
+                    source,
                 })?;
             let mut form = Form::new();
             if let Some(metadata) = &metadata {
@@ -272,6 +284,14 @@ impl Client {
     /// 256 KiB but the last; S3 ETags collected), then close the ticket. The close is sent
     /// even when a storage PUT failed, so the server can clean up; the PUT's error is
     /// returned afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `metadata` is not a JSON object or a multi-part upload comes
+    /// from a reader; [`Error::Protocol`] if the ticket reply has no ticket id (then
+    /// nothing else is sent) or no URL for the file (then the ticket is closed);
+    /// [`Error::Io`] if the file cannot be read; and the errors of [`Client::send`] for the
+    /// ticket, the storage PUTs and the close.
     pub async fn upload_signed(
         &self,
         target: UploadTarget<'_>,
@@ -302,7 +322,18 @@ impl Client {
             .query("ticket", "")
             .json(&json!({"metadata": metadata, "filenames": [name]}))?;
         let ticket: UploadTicket = self.json(&open).await?;
-        let ticket_id = ticket.ticket.clone().unwrap_or_default();
+        // Without an id the close would go out as `?ticket=`, which asks for a new ticket
+        // instead of closing this one; nothing has been stored yet, so stop here.
+        let ticket_id = match ticket.ticket.as_deref() {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => {
+                return Err(Error::Protocol {
+                    message: "the upload ticket reply has no ticket id".into(),
+                    method: Method::POST,
+                    url: redact_url(&self.url_of(&open)?),
+                });
+            }
+        };
         let urls: Vec<String> = match ticket.urls.as_ref().and_then(|urls| urls.get(&name)) {
             Some(Value::String(url)) => vec![url.clone()],
             Some(Value::Array(parts)) => parts
@@ -313,8 +344,10 @@ impl Client {
         };
         let headers = ticket.headers.clone().unwrap_or_default();
         let put_result = if urls.is_empty() {
-            Err(Error::Config {
+            Err(Error::Protocol {
                 message: format!("the upload ticket has no URL for {name}"),
+                method: Method::POST,
+                url: redact_url(&self.url_of(&open)?),
             })
         } else {
             self.put_parts(&urls, &headers, source, size, progress)
@@ -406,6 +439,12 @@ impl Client {
     /// into place. If anything fails, or the
     /// future is dropped halfway, the temporary file is removed and `destination` is left
     /// as it was. Returns the number of bytes written.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Client::send`]; [`Error::SizeMismatch`] if fewer or more bytes came
+    /// than announced; [`Error::Io`] if the temporary file cannot be written, synced or
+    /// renamed; [`Error::Config`] if `destination` names no file.
     pub async fn download_to(
         &self,
         request: &Request,

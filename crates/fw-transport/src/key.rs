@@ -29,8 +29,12 @@ impl ApiKey {
     ///
     /// The `Authorization` header is `Bearer <key>` for a key part of exactly 57
     /// characters, else `scitran-user <key>`. The Python SDK turns
-    /// `host:__force_insecure:key` into a broken URL; here it is an error. Errors never
-    /// contain the key.
+    /// `host:__force_insecure:key` into a broken URL; here it is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming what is malformed (scheme, port, missing key); the message
+    /// never contains the key.
     pub fn parse(text: &str) -> Result<ApiKey, Error> {
         let text = text.trim();
         let (explicit_scheme, rest) = match text.split_once("://") {
@@ -86,6 +90,10 @@ impl ApiKey {
 
     /// Reads the key the Flywheel CLI saved: the `key` field of
     /// `~/.config/flywheel/user.json` (other fields are ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `$HOME` is unset, and as [`ApiKey::from_file`].
     pub fn from_credentials_file() -> Result<ApiKey, Error> {
         let home = std::env::var_os("HOME").ok_or_else(|| Error::Config {
             message: "no API key given, and $HOME is not set to find the CLI's credentials"
@@ -95,6 +103,11 @@ impl ApiKey {
     }
 
     /// Reads the `key` field of a credentials file such as the CLI's `user.json`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the file cannot be read, is not JSON, has no string `key`, or
+    /// the key does not parse ([`ApiKey::parse`]).
     pub fn from_file(path: &Path) -> Result<ApiKey, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
             message: format!(

@@ -5,7 +5,10 @@
 //!   without IO; [`Client`] sends it with the headers of wire-protocol.md §1.1.
 //! - [`RetryPolicy`]: a pure, unit-tested decision: 429/502/503/504 and broken
 //!   connections, idempotent methods (POST only when marked safe), exponential backoff with
-//!   jitter and a cap, `Retry-After` honoured.
+//!   jitter and a cap, `Retry-After` honoured; a host that refuses connections is retried
+//!   on a short schedule within 5 s, then [`Error::Connect`] names its host and port.
+//! - [`Error`]: one enum; [`Error::status`], [`Error::is_not_found`],
+//!   [`Error::is_already_exists`] (409) for API errors.
 //! - [`Client::paginate`]: a stream over a list endpoint, by keyset or page number.
 //! - [`Client::upload`] and [`Client::download_to`]: files streamed from and to disk, never
 //!   whole in memory; a failed download leaves nothing under its final name.

@@ -34,6 +34,12 @@ impl Client {
     /// Python SDK), and fails with [`Error::PagingLoop`] rather than loop forever when the
     /// server repeats itself. Replies may be bare arrays or `{count, total, results}`
     /// envelopes.
+    ///
+    /// # Errors
+    ///
+    /// Each item is a `Result`. A page that fails (the errors of [`Client::json`]) or
+    /// repeats itself ([`Error::PagingLoop`]) ends the stream; an item that is not a `T` is
+    /// an [`Error::Decode`] item, and paging goes on.
     pub fn paginate<T: DeserializeOwned + 'static>(
         &self,
         request: Request,

@@ -97,6 +97,10 @@ impl Request {
     }
 
     /// Sets the JSON body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `body` cannot be encoded as JSON (a map with non-string keys).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Config {
             message: format!("the request body cannot be encoded as JSON: {e}"),
@@ -125,6 +129,10 @@ impl Request {
 
     /// The encoded path under the API root, `/projects/6500…/files/a%20b%23c.txt`. An empty
     /// segment is an error, as in the Python SDK.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the empty segment.
     pub fn path(&self) -> Result<String, Error> {
         let mut path = String::new();
         for (i, segment) in self.segments.iter().enumerate() {
@@ -146,6 +154,10 @@ impl Request {
 
     /// The full URL under `base` (the API root), with the query form-encoded (space as
     /// `+`, `,` as `%2C`, as the Python SDK sends it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Request::path`].
     pub fn url(&self, base: &str, extra_query: &[(&str, &str)]) -> Result<String, Error> {
         let mut url = format!("{base}{}", self.path()?);
         let pairs = self

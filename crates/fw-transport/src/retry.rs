@@ -8,29 +8,49 @@ use reqwest::Method;
 
 /// How failed requests are retried.
 ///
-/// Retried: statuses 429, 502, 503 and 504, and connections that could not be made or
-/// broke, for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, PATCH; PATCH because
-/// every PATCH of this API sends a full delta that can be applied twice) and for a POST the
-/// caller marked safe. Not retried: 500 (the server failed, retrying will not help), read
-/// timeouts (the server may still be working), and bodies that cannot be sent again.
+/// Two schedules:
+///
+/// - **The server is there but busy** (statuses 429, 502, 503 and 504) or **a connection
+///   broke** mid-request: the long schedule (`base_delay` doubling up to `max_delay`, at
+///   most `max_attempts` attempts), for idempotent methods (GET, HEAD, OPTIONS, PUT,
+///   DELETE, PATCH; PATCH because every PATCH of this API sends a full delta that can be
+///   applied twice) and for a POST the caller marked safe. This rides out a server restart
+///   or an overloaded proxy.
+/// - **No connection could be made** (refused, no route, name not resolved): the short
+///   schedule (`connect_base_delay` doubling, and no retry that would end after
+///   `connect_budget` from the first attempt), for every method, since nothing was sent.
+///   A wrong host or port fails in seconds, not minutes.
+///
+/// Not retried: 500 (the server failed, retrying will not help), read timeouts (the
+/// server may still be working), and bodies that cannot be sent again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; 1 turns retries off.
     pub max_attempts: u32,
-    /// The wait before the first retry; it doubles each time.
+    /// The wait before the first retry of the long schedule; it doubles each time.
     pub base_delay: Duration,
     /// The longest wait, for the backoff and for `Retry-After` alike.
     pub max_delay: Duration,
+    /// The wait before the first retry of a connection that could not be made; it doubles
+    /// each time.
+    pub connect_base_delay: Duration,
+    /// The time after which a connection that cannot be made is given up: measured from
+    /// the start of the first attempt to the end of the wait before the next one.
+    pub connect_budget: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 8 attempts, waits of about 1, 2, 4, 8, 16, 32, 60 s: enough to ride out a server
-    /// restart during a long Friday-night job.
+    /// 8 attempts, waits of about 1, 2, 4, 8, 16, 32, 60 s for busy servers: enough to
+    /// ride out a server restart during a long Friday-night job. Connections that cannot
+    /// be made: waits of about 0.25, 0.5, 1, 2 s within 5 s, so a wrong host or port fails
+    /// in about 5 s (plus the connect attempts themselves).
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
+            connect_base_delay: Duration::from_millis(250),
+            connect_budget: Duration::from_secs(5),
         }
     }
 }
@@ -50,10 +70,28 @@ impl RetryPolicy {
 pub enum Outcome {
     /// The server answered with this status, and this `Retry-After` wait if it sent one.
     Status(u16, Option<Duration>),
-    /// No connection could be made, or it broke before an answer came.
+    /// No connection could be made (refused, no route, name not resolved, connect
+    /// timeout): nothing was sent.
+    CannotConnect,
+    /// The connection broke before an answer came: the request may have been received.
     ConnectionFailed,
     /// The connection was made but no answer came in time.
     TimedOut,
+}
+
+impl std::fmt::Display for Outcome {
+    /// The reason logged with a retry: `status 503`, `cannot connect`, …
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Status(status, None) => write!(f, "status {status}"),
+            Outcome::Status(status, Some(wait)) => {
+                write!(f, "status {status} with Retry-After {} s", wait.as_secs())
+            }
+            Outcome::CannotConnect => f.write_str("cannot connect"),
+            Outcome::ConnectionFailed => f.write_str("connection broke"),
+            Outcome::TimedOut => f.write_str("timed out"),
+        }
+    }
 }
 
 /// The request, as far as retrying is concerned.
@@ -67,6 +105,8 @@ pub struct Attempt<'a> {
     pub replayable: bool,
     /// Which attempt just ended, from 1.
     pub number: u32,
+    /// The time from the start of the first attempt to the end of this one.
+    pub elapsed: Duration,
 }
 
 /// What to do after an attempt.
@@ -83,12 +123,7 @@ impl RetryPolicy {
     /// spreads the wait over `[backoff / 2, backoff]` so that many clients do not retry in
     /// step; a server's `Retry-After` is honoured as given (up to `max_delay`).
     pub fn decide(&self, attempt: Attempt<'_>, outcome: Outcome, jitter: f64) -> Decision {
-        let retryable_outcome = match outcome {
-            Outcome::Status(status, _) => matches!(status, 429 | 502 | 503 | 504),
-            Outcome::ConnectionFailed => true,
-            Outcome::TimedOut => false,
-        };
-        let retryable_method = match *attempt.method {
+        let idempotent = match *attempt.method {
             Method::GET
             | Method::HEAD
             | Method::OPTIONS
@@ -98,29 +133,47 @@ impl RetryPolicy {
             Method::POST => attempt.post_is_safe,
             _ => false,
         };
-        if !retryable_outcome
-            || !retryable_method
-            || !attempt.replayable
-            || attempt.number >= self.max_attempts
-        {
+        let retryable = match outcome {
+            Outcome::Status(status, _) => idempotent && matches!(status, 429 | 502 | 503 | 504),
+            Outcome::ConnectionFailed => idempotent,
+            // Nothing reached the server, so any method may be sent again.
+            Outcome::CannotConnect => true,
+            Outcome::TimedOut => false,
+        };
+        if !retryable || !attempt.replayable || attempt.number >= self.max_attempts {
             return Decision::GiveUp;
         }
-        if let Outcome::Status(_, Some(wait)) = outcome {
-            return Decision::RetryAfter(wait.min(self.max_delay));
+        match outcome {
+            Outcome::Status(_, Some(wait)) => Decision::RetryAfter(wait.min(self.max_delay)),
+            Outcome::CannotConnect => {
+                let wait = doubling(
+                    self.connect_base_delay,
+                    self.max_delay,
+                    attempt.number,
+                    jitter,
+                );
+                if attempt.elapsed.saturating_add(wait) > self.connect_budget {
+                    Decision::GiveUp
+                } else {
+                    Decision::RetryAfter(wait)
+                }
+            }
+            _ => Decision::RetryAfter(self.backoff(attempt.number, jitter)),
         }
-        Decision::RetryAfter(self.backoff(attempt.number, jitter))
     }
 
-    /// The wait after attempt `number` (from 1): `base · 2^(number-1)`, capped, then
-    /// jittered into its upper half.
+    /// The wait of the long schedule after attempt `number` (from 1):
+    /// `base · 2^(number-1)`, capped, then jittered into its upper half.
     pub fn backoff(&self, number: u32, jitter: f64) -> Duration {
-        let exponent = number.saturating_sub(1).min(30);
-        let full = self
-            .base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_delay);
-        full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+        doubling(self.base_delay, self.max_delay, number, jitter)
     }
+}
+
+/// `base · 2^(number-1)`, capped at `cap`, then jittered into its upper half.
+fn doubling(base: Duration, cap: Duration, number: u32, jitter: f64) -> Duration {
+    let exponent = number.saturating_sub(1).min(30);
+    let full = base.saturating_mul(1u32 << exponent).min(cap);
+    full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 /// Reads a `Retry-After` header: seconds (`120`) or an HTTP date
@@ -148,6 +201,7 @@ mod tests {
             post_is_safe: false,
             replayable: true,
             number,
+            elapsed: Duration::ZERO,
         }
     }
 
@@ -177,7 +231,12 @@ mod tests {
             }
             let retried = policy.decide(attempt(method, 1), Outcome::ConnectionFailed, 0.0)
                 != Decision::GiveUp;
-            assert_eq!(retried, *idempotent, "{method} connection failure");
+            assert_eq!(retried, *idempotent, "{method} connection broke");
+            assert_eq!(
+                policy.decide(attempt(method, 1), Outcome::CannotConnect, 0.0),
+                Decision::RetryAfter(Duration::from_millis(125)),
+                "{method}: nothing was sent, so every method is retried"
+            );
             assert_eq!(
                 policy.decide(attempt(method, 1), Outcome::TimedOut, 0.0),
                 Decision::GiveUp
@@ -188,6 +247,12 @@ mod tests {
     #[test]
     fn post_only_when_marked_safe_and_streams_only_when_replayable() {
         let policy = RetryPolicy::default();
+        let post = attempt(&Method::POST, 1);
+        assert_eq!(
+            policy.decide(post, Outcome::ConnectionFailed, 0.0),
+            Decision::GiveUp,
+            "a POST that may have arrived is not sent twice"
+        );
         let safe_post = Attempt {
             post_is_safe: true,
             ..attempt(&Method::POST, 1)
@@ -259,6 +324,112 @@ mod tests {
         assert_eq!(wait(2), Decision::RetryAfter(Duration::from_secs(2)));
         assert_eq!(wait(0), Decision::RetryAfter(Duration::ZERO));
         assert_eq!(wait(3600), Decision::RetryAfter(Duration::from_secs(60)));
+    }
+
+    /// Runs the decision as the client's loop does against a port where nothing listens,
+    /// each connect attempt taking `connect_time`; returns the waits.
+    fn connect_waits(policy: &RetryPolicy, connect_time: Duration, jitter: f64) -> Vec<Duration> {
+        let get = Method::GET;
+        let mut waits = Vec::new();
+        let mut elapsed = Duration::ZERO;
+        for number in 1.. {
+            elapsed += connect_time;
+            let this = Attempt {
+                elapsed,
+                ..attempt(&get, number)
+            };
+            match policy.decide(this, Outcome::CannotConnect, jitter) {
+                Decision::RetryAfter(wait) => {
+                    waits.push(wait);
+                    elapsed += wait;
+                }
+                Decision::GiveUp => break,
+            }
+        }
+        waits
+    }
+
+    #[test]
+    fn refused_connections_get_the_short_bounded_schedule() {
+        let policy = RetryPolicy::default();
+        let ms = Duration::from_millis;
+        // Most jitter: 0.25, 0.5, 1, 2 s (3.75 s); the next, 4 s, would end past 5 s.
+        assert_eq!(
+            connect_waits(&policy, ms(1), 1.0),
+            [ms(250), ms(500), ms(1000), ms(2000)]
+        );
+        // Least jitter: halves, so one more retry fits.
+        assert_eq!(
+            connect_waits(&policy, ms(1), 0.0),
+            [ms(125), ms(250), ms(500), ms(1000), ms(2000)]
+        );
+        // Whatever the jitter and however slow each refusal, waits end within the budget.
+        for connect_ms in [0, 1, 50, 400, 2000] {
+            for jitter in [0.0, 0.3, 0.7, 0.99] {
+                let waits = connect_waits(&policy, ms(connect_ms), jitter);
+                let attempts = waits.len() as u32 + 1;
+                let total: Duration = waits.iter().sum::<Duration>() + ms(connect_ms) * attempts;
+                assert!(
+                    total < policy.connect_budget + ms(connect_ms),
+                    "{connect_ms} ms per attempt, jitter {jitter}: {total:?}"
+                );
+            }
+        }
+        // A connect attempt that alone uses the budget (a black-holed host) is not retried.
+        assert!(connect_waits(&policy, Duration::from_secs(10), 0.5).is_empty());
+        // Attempts stay bounded by max_attempts too.
+        let few = RetryPolicy {
+            max_attempts: 2,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(connect_waits(&few, ms(1), 1.0), [ms(250)]);
+        assert!(connect_waits(&RetryPolicy::none(), ms(1), 1.0).is_empty());
+    }
+
+    #[test]
+    fn busy_servers_keep_the_long_schedule() {
+        let policy = RetryPolicy::default();
+        let get = Method::GET;
+        let waits: Vec<Decision> = (1..=8)
+            .map(|n| policy.decide(attempt(&get, n), Outcome::Status(502, None), 1.0))
+            .collect();
+        let secs = |s| Decision::RetryAfter(Duration::from_secs(s));
+        assert_eq!(
+            waits,
+            [
+                secs(1),
+                secs(2),
+                secs(4),
+                secs(8),
+                secs(16),
+                secs(32),
+                secs(60),
+                Decision::GiveUp
+            ]
+        );
+        // The connect budget does not apply to busy replies, however long it has been.
+        let late = Attempt {
+            elapsed: Duration::from_secs(100),
+            ..attempt(&get, 3)
+        };
+        for status in [429, 502, 503, 504] {
+            assert_eq!(
+                policy.decide(late, Outcome::Status(status, None), 1.0),
+                secs(4),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn outcomes_read_as_reasons() {
+        assert_eq!(Outcome::Status(503, None).to_string(), "status 503");
+        assert_eq!(
+            Outcome::Status(429, Some(Duration::from_secs(2))).to_string(),
+            "status 429 with Retry-After 2 s"
+        );
+        assert_eq!(Outcome::CannotConnect.to_string(), "cannot connect");
+        assert_eq!(Outcome::ConnectionFailed.to_string(), "connection broke");
     }
 
     #[test]

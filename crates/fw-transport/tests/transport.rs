@@ -103,6 +103,7 @@ fn fast_retries() -> RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_millis(400),
+        ..RetryPolicy::default()
     }
 }
 
@@ -208,19 +209,19 @@ async fn transient_failures_are_retried_with_backoff() {
     );
 }
 
+/// `POST /projects {"label": "x"}`: a POST nobody marked safe to send twice.
+fn post_project() -> Request {
+    Request::post(["projects"])
+        .json(&json!({"label": "x"}))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_post_is_not_retried_unless_marked_safe() {
     let server =
         Server::start(|_, _| json_reply(503, json!({"message": "busy", "request_id": "r1"}))).await;
     let client = server.client();
-    let err = client
-        .send(
-            &Request::post(["projects"])
-                .json(&json!({"label": "x"}))
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = client.send(&post_project()).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert!(err.is_retryable());
     assert_eq!(server.seen().len(), 1);
@@ -364,22 +365,68 @@ fn extra_ca_certificates_must_be_pem() {
     assert!(err.to_string().contains("no PEM certificate"), "{err}");
 }
 
-#[tokio::test]
-async fn nothing_listening_is_a_send_error() {
+/// A local port where nothing listens (bound, then released).
+fn dead_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
+    port
+}
+
+#[tokio::test]
+async fn nothing_listening_fails_within_seconds_and_names_host_and_port() {
+    let port = dead_port();
+    let key = ApiKey::parse(&format!("127.0.0.1:{port}:__force_insecure:k")).unwrap();
+    // The default policy: the one a user with a wrong port in their key gets.
+    let client = Client::new(key).unwrap();
+    let started = Instant::now();
+    let err = client.send(&Request::get(["version"])).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    // Retried, not given up at once: the waits of at least 0.125 + 0.25 + 0.5 + 1 s.
+    assert!(elapsed > Duration::from_millis(1800), "{elapsed:?}");
+    match &err {
+        Error::Connect {
+            host,
+            port: p,
+            attempts,
+            ..
+        } => {
+            assert_eq!((host.as_str(), *p), ("127.0.0.1", port));
+            assert!((5..=6).contains(attempts), "{attempts} attempts");
+        }
+        other => panic!("{other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot connect to 127.0.0.1:{port} for GET http://127.0.0.1:{port}/api/version ("
+        )),
+        "{message}"
+    );
+    assert!(err.is_retryable() && err.status().is_none());
+}
+
+#[tokio::test]
+async fn a_refused_post_is_retried_since_nothing_was_sent() {
+    let port = dead_port();
     let key = ApiKey::parse(&format!("127.0.0.1:{port}:__force_insecure:k")).unwrap();
     let client = Client::builder(key)
         .retry(RetryPolicy {
-            max_attempts: 2,
-            ..fast_retries()
+            connect_base_delay: Duration::from_millis(10),
+            connect_budget: Duration::from_millis(500),
+            ..RetryPolicy::default()
         })
         .build()
         .unwrap();
-    let err = client.send(&Request::get(["version"])).await.unwrap_err();
-    assert!(matches!(err, Error::Send { .. }), "{err:?}");
-    assert!(err.is_retryable());
+    let started = Instant::now();
+    let err = client.send(&post_project()).await.unwrap_err();
+    let Error::Connect { attempts, .. } = err else {
+        panic!("{err:?}")
+    };
+    // Waits of 5-10, 10-20, 20-40, 40-80, 80-160 ms, … within 500 ms: several attempts.
+    assert!(attempts >= 4, "{attempts} attempts");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 /// A list endpoint over ids `id0000`…, honouring `limit` and `after_id` (or `page`).
@@ -750,27 +797,52 @@ async fn signed_url_uploads_send_aligned_parts_and_close_with_etags() {
     );
 }
 
+/// A signed upload of `content` as `name` to acquisition `a1` that must fail; its error.
+async fn failed_signed_upload(server: &Server, name: &str, content: &[u8]) -> Error {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    let target = UploadTarget {
+        collection: "acquisitions",
+        id: "a1",
+    };
+    server
+        .client()
+        .upload_signed(target, UploadSource::Path(path), None, None)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_ticket_reply_without_a_ticket_id_is_an_error_and_nothing_follows() {
+    for reply in [
+        json!({"urls": {"f.bin": "http://127.0.0.1:1/storage.s3.local/f"}}),
+        json!({"ticket": "", "urls": {"f.bin": "http://127.0.0.1:1/storage.s3.local/f"}}),
+        json!({"ticket": null, "urls": {}}),
+    ] {
+        let server = Server::start(move |_, _| json_reply(200, reply.clone())).await;
+        let err = failed_signed_upload(&server, "f.bin", b"abc").await;
+        assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the reply to POST http://127.0.0.1:{}/api/acquisitions/a1/files?ticket= \
+                 cannot be used: the upload ticket reply has no ticket id",
+                server.port
+            )
+        );
+        // Only the ticket request: no storage PUT, and above all no `?ticket=` "close"
+        // that would ask for a new ticket.
+        assert_eq!(server.uris(), ["/api/acquisitions/a1/files?ticket="]);
+    }
+}
+
 #[tokio::test]
 async fn a_failed_storage_put_still_closes_the_ticket() {
     let port = Arc::new(Mutex::new(0));
     let server = Server::start(signed_server(port.clone(), true)).await;
     *port.lock().unwrap() = server.port;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.bin");
-    std::fs::write(&path, vec![7u8; 1000]).unwrap();
-    let err = server
-        .client()
-        .upload_signed(
-            UploadTarget {
-                collection: "acquisitions",
-                id: "a1",
-            },
-            UploadSource::Path(path),
-            None,
-            None,
-        )
-        .await
-        .unwrap_err();
+    let err = failed_signed_upload(&server, "big.bin", &[7u8; 1000]).await;
     assert_eq!(err.status(), Some(403));
     let uris = server.uris();
     assert_eq!(

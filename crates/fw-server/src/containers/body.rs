@@ -4,7 +4,7 @@ use fw_model::WireModel;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::kind::Kind;
+use crate::kind::{Kind, PerKind};
 
 use super::MAX_LABEL;
 
@@ -22,29 +22,41 @@ pub(super) fn decode<T: WireModel>(
     }
 }
 
-/// Decodes and checks a create body with its fw-model input type.
+/// Decodes and checks a create body with its fw-model input type
+/// ([`ContainerKind::Create`](fw_model::ContainerKind::Create)).
 pub(super) fn create_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
-    let what = "create body";
-    match kind {
-        Kind::Group => decode::<fw_model::GroupInput>(kind, body, what),
-        Kind::Project => decode::<fw_model::ProjectInput>(kind, body, what),
-        Kind::Subject => decode::<fw_model::SubjectInput>(kind, body, what),
-        Kind::Session => decode::<fw_model::SessionInput>(kind, body, what),
-        Kind::Acquisition => decode::<fw_model::AcquisitionInput>(kind, body, what),
-        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
-    }
+    kind.with(Decode {
+        kind,
+        body,
+        update: false,
+    })
 }
 
-/// Decodes and checks an update body with its fw-model update type.
+/// Decodes and checks an update body with its fw-model update type
+/// ([`ContainerKind::Update`](fw_model::ContainerKind::Update)).
 pub(super) fn update_body(kind: Kind, body: Value) -> Result<Map<String, Value>, ApiError> {
-    let what = "update";
-    match kind {
-        Kind::Group => decode::<fw_model::GroupUpdate>(kind, body, what),
-        Kind::Project => decode::<fw_model::ProjectUpdate>(kind, body, what),
-        Kind::Subject => decode::<fw_model::SubjectUpdate>(kind, body, what),
-        Kind::Session => decode::<fw_model::SessionUpdate>(kind, body, what),
-        Kind::Acquisition => decode::<fw_model::AcquisitionUpdate>(kind, body, what),
-        Kind::Analysis => decode::<fw_model::AnalysisInput>(kind, body, what),
+    kind.with(Decode {
+        kind,
+        body,
+        update: true,
+    })
+}
+
+/// [`decode`] with the create or update type of a kind.
+struct Decode {
+    kind: Kind,
+    body: Value,
+    update: bool,
+}
+
+impl PerKind for Decode {
+    type Out = Result<Map<String, Value>, ApiError>;
+    fn run<K: fw_model::ContainerKind>(self) -> Self::Out {
+        if self.update {
+            decode::<K::Update>(self.kind, self.body, "update")
+        } else {
+            decode::<K::Create>(self.kind, self.body, "create body")
+        }
     }
 }
 

@@ -20,14 +20,20 @@ pub(crate) async fn start() -> TestServer {
 }
 
 pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
-    let running = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
+    start_with(dir, |_| {}).await
+}
+
+/// A server over `dir` with the admin key [`ADMIN`], and the settings `configure` makes.
+pub(crate) async fn start_with(
+    dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestServer {
+    let mut config = ServerConfig {
         admin_key: Some(ADMIN.into()),
-        signed_urls: false,
-    })
-    .await
-    .unwrap();
+        ..ServerConfig::new(dir.path())
+    };
+    configure(&mut config);
+    let running = fw_server::start(config).await.unwrap();
     let base = format!("http://{}/api", running.addr);
     TestServer {
         _running: Some(running),

@@ -578,6 +578,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: true,
+        record_requests: None,
     })
     .await
     .unwrap();

@@ -1,0 +1,226 @@
+//! The Flywheel Rust SDK: a typed, async client for [Flywheel](https://flywheel.io), the
+//! research-data platform for brain imaging, that sends what the official Python SDK
+//! (flywheel-sdk 23.0.0) sends.
+//!
+//! ```no_run
+//! use fw_sdk::{AgeHelpers, Client, Error};
+//! use futures_util::TryStreamExt;
+//! use serde_json::json;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     // `FW_API_KEY`, else the key the Flywheel CLI saved at login; sends GET /auth/status.
+//!     let fw = Client::from_env().await?;
+//!     let me = fw.get_current_user().await?;
+//!     println!("I am {} {}", me.firstname.unwrap_or_default(), me.lastname.unwrap_or_default());
+//!
+//!     // Find or create the hierarchy: reruns of this script reuse what exists.
+//!     let group = fw.find_or_add_group(json!({"_id": "scien", "label": "Science"})).await?;
+//!     let project = group.find_or_add_project(json!({"label": "cmrr_deid"})).await?;
+//!     let subject = project
+//!         .find_or_add_subject(json!({"label": "sub-01", "sex": "female"}))
+//!         .await?;
+//!     let session = subject
+//!         .add_session(json!({"label": "baseline", "age": 20 * 31_557_600}))
+//!         .await?;
+//!     println!("age at the session: {:?} years", session.age_years());
+//!     let acquisition = session.add_acquisition(json!({"label": "T1w"})).await?;
+//!     acquisition.update_info(json!({"scanner": "Prisma"})).await?;
+//!     acquisition.add_tag("qc-pending").await?;
+//!
+//!     // Finders: the filter is checked before anything is sent (a mistake is an
+//!     // Error::QuerySyntax with a caret under it).
+//!     let females = project.subjects().find("sex=female").await?;
+//!     println!("{} female subjects", females.len());
+//!     let mut sessions = fw.sessions().include_all_info(true).iter_find("label=~base.*")?;
+//!     while let Some(session) = sessions.try_next().await? {
+//!         println!("{:?}: {:?}", session.label, session.info);
+//!     }
+//!
+//!     // One container by id, typed by its kind; a missing one is `is_not_found()`.
+//!     match fw.get_project("5ebd4ff8bfda5102856aa084").await {
+//!         Ok(project) => println!("found {:?}", project.label),
+//!         Err(e) if e.is_not_found() => println!("no such project"),
+//!         Err(e) => return Err(e),
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Shape
+//!
+//! - [`Client`]: cheap to clone; [`Client::new`], [`Client::from_env`],
+//!   [`Client::builder`] (timeouts, retries, exhaustive, request concurrency, skipping
+//!   the auth check).
+//! - [`Container<K>`](Container): a container of kind `K` (the markers of fw-model:
+//!   [`model::ProjectKind`], …) holding its wire value (fields through `Deref`:
+//!   `project.label`) and a client. The aliases [`Group`], [`Project`], [`Subject`],
+//!   [`Session`], [`Acquisition`], [`Analysis`] carry the Python SDK's method names. What
+//!   every kind shares (reload, update, tags; info and notes for all but groups;
+//!   permissions for groups and projects) is written once over the kind.
+//! - [`Finder<K>`](Finder): a list endpoint and its options; `find`, `find_first`,
+//!   `find_one`, `iter_find` (a stream one page ahead of the caller), `all`.
+//! - [`AnyContainer`]: what `get(id)`, `lookup` and `resolve` return, one variant per kind.
+//! - [`Error`]: one error type; [`Error::status`], [`Error::is_not_found`].
+//!
+//! Every method is a plain `async fn` on these types, so that a blocking twin can mirror
+//! each one later from the same definition.
+//!
+//! # Find or create
+//!
+//! Scripts that rerun must not create a second `sub-01`. Flywheel answers 409 only for
+//! group ids; sibling labels may repeat. So [`Client::find_or_add_group`] creates and
+//! treats a 409 as "found", while the `find_or_add_*` methods of parents (e.g.
+//! [`Project::find_or_add_subject`](Container::find_or_add_subject)) look for the oldest
+//! child with the label, create one if there is none, and look again: when two scripts
+//! race and both create, both see the same oldest child, and the one that lost deletes its
+//! own fresh, empty duplicate. Racing scripts end with one container and agree on it.
+//!
+//! # Python Quick Reference → Rust
+//!
+//! Every call of the Python SDK's Quick Reference, in its order. `fw` is a [`Client`];
+//! each Rust call is `.await`ed and `?`-checked (left out below). Rust finder methods
+//! take the filter as their argument; `""` means no filter.
+//!
+//! | Python (Quick Reference) | Rust |
+//! |---|---|
+//! | `fw = flywheel.Client('my-key')` | `let fw = Client::new("my-key")` |
+//! | `fw = flywheel.Client()` (CLI credentials) | `let fw = Client::from_env()` |
+//! | `fw.get_current_user()` | `fw.get_current_user()` |
+//! | `fw.projects.find()`, `fw.subjects.find()`, `fw.sessions.find()` | `fw.projects().find("")`, `fw.subjects().find("")`, `fw.sessions().find("")` |
+//! | `fw.projects()`, `fw.subjects()`, `fw.sessions()` | `fw.projects().all()`, `fw.subjects().all()`, `fw.sessions().all()` |
+//! | `fw.subjects.find('project=<PROJECT_ID>')` | `fw.subjects().find("project=<PROJECT_ID>")` |
+//! | `fw.get_project('<PROJECT_ID>')` | `fw.get_project("<PROJECT_ID>")` |
+//! | `project.subjects.find()` / `project.subjects()` | `project.subjects().find("")` / `project.subjects().all()` |
+//! | `project.subjects.find('created>2018-10-31')` | `project.subjects().find("created>2018-10-31")` |
+//! | `fw.subjects.find_first()` | `fw.subjects().find_first("")` (an `Option`) |
+//! | `fw.sessions.iter_find()` | `fw.sessions().iter_find("")?` (a `Stream`; no `.await`) |
+//! | `project.subjects.find_first()` | `project.subjects().find_first("")` |
+//! | `project.sessions.iter_find()` | `project.sessions().iter_find("")?` |
+//! | `fw.subjects.find_first("label='My Subject'")` | `fw.subjects().find_first("label=My Subject")` |
+//! | `project.subjects.iter_find('created>2019-09-09')`, then `sub.update({'label': …})` | `project.subjects().iter_find("created>2019-09-09")?`, then `sub.update(json!({"label": …}))` |
+//! | `fw.search({'structured_query': q, 'return_type': 'acquisition'}, size=10000)` | `fw.search(q, SearchReturnType::Acquisition, Some(10000))` |
+//! | `fw.groups()` | `fw.groups().all()` |
+//! | `group.id` | `group.id()` |
+//! | `fw.get(group_name)` | `fw.get(group_name)` (an [`AnyContainer`]), or `fw.get_group(group_name)` |
+//! | `fw.lookup(group_name)` | `fw.lookup(group_name)` |
+//! | `fw.groups.find(f"_id={group_id}")` | `fw.groups().find(&format!("_id={group_id}"))` |
+//! | `fw.projects.find(f"group={group_id}")` | `fw.projects().find(&format!("group={group_id}"))` |
+//! | `group.projects()` | `group.projects().all()` |
+//! | `fw.projects.find(f"group={g},label={l}")` | `fw.projects().find(&format!("group={g},label={l}"))` |
+//! | `fw.projects.find_first(f"group={g},label={l}")` | `fw.projects().find_first(&format!("group={g},label={l}"))` |
+//! | `fw.projects.find_one(f"group={g},label={l}")` | `fw.projects().find_one(&format!("group={g},label={l}"))` |
+//! | `fw.lookup(f"{group_id}/{project_label}")` | `fw.lookup(&format!("{group_id}/{project_label}"))` |
+//! | `group.projects.find(f"label={l}")`, `.find_first(…)`, `.find_one(…)` | `group.projects().find(…)`, `.find_first(…)`, `.find_one(…)` |
+//! | `project.id` | `project.id()` |
+//! | `fw.get(project_id)` | `fw.get(project_id)`, or typed: `fw.get_project(project_id)` |
+//! | `len(project.subjects())` | `project.subjects().all().len()` |
+//! | `project.subjects.iter()` | `project.subjects().iter_find("")?` |
+//! | `project.subjects.find("age<30,sex=male")` | `project.subjects().find("age<30,sex=male")` |
+//! | `project.subjects.find("info.custom_info_field=<v>")` | `project.subjects().find("info.custom_info_field=<v>")` |
+//! | `project.subjects.find(f"label={subject_label}")` | `project.subjects().find(&format!("label={subject_label}"))` |
+//! | `project.sessions()` | `project.sessions().all()` |
+//! | `project.sessions.iter()` | `project.sessions().iter_find("")?` |
+//! | `subject.sessions()` | `subject.sessions().all()` |
+//! | `project.sessions.find("label=baseline")`, `"label=~.*baseline"`, `"label=~resting.*"` | `project.sessions().find("label=baseline")`, … (same filters) |
+//! | `fw.get(session_id)` | `fw.get(session_id)`, or `fw.get_session(session_id)` |
+//! | `subject.sessions.find(f"label={ses_label}")` | `subject.sessions().find(&format!("label={ses_label}"))` |
+//! | `session.acquisitions()` | `session.acquisitions().all()` |
+//! | `session.acquisitions.find('label=~.*resting.*')` | `session.acquisitions().find("label=~.*resting.*")` |
+//! | `fw.projects.find_one('label=checkerboard_study')` | `fw.projects().find_one("label=checkerboard_study")` |
+//! | `fw.acquisitions.find(f"parents.project={p.id},label={l}")` | `fw.acquisitions().find(&format!("parents.project={},label={l}", p.id()))` |
+//! | `session.acquisitions.find_one('label=rfMRI_REST_AP_Run1')` | `session.acquisitions().find_one("label=rfMRI_REST_AP_Run1")` |
+//! | `acquisition.files` | `acquisition.files` (the field, through `Deref`) |
+//! | `[f for f in acquisition.files if f.name == n][0]` | `acquisition.files.iter().flatten().find(\|f\| f.name.as_deref() == Some(n))` |
+//! | `[f for f in acquisition.files if f.type == 'nifti']` | `acquisition.files.iter().flatten().filter(\|f\| f.r#type.as_deref() == Some("nifti"))` |
+//! | `container.parents` | `container.parents` (the field) |
+//! | `fw.add_group(flywheel.Group('my_group', 'My Test Group'))` | `fw.add_group(GroupInput { id: Some("my_group".into()), label: Some("My Test Group".into()), ..Default::default() })` (returns the id), or `fw.add_group(json!({"_id": "my_group", "label": "My Test Group"}))` |
+//! | `group.add_project(label='My Test Project')` | `group.add_project(json!({"label": "My Test Project"}))` (or a `ProjectInput`) |
+//! | `project.add_subject(label='Subject 01')` | `project.add_subject(json!({"label": "Subject 01"}))` (or a `SubjectInput`) |
+//! | `subject.add_session(label='Session 01')` | `subject.add_session(json!({"label": "Session 01"}))` (or a `SessionInput`) |
+//! | `session.add_acquisition(label='Localizer')` | `session.add_acquisition(json!({"label": "Localizer"}))` (or an `AcquisitionInput`) |
+//! | `acquisition.upload_file('localizer.nii.gz')` | part 2 (issue 11), planned |
+//! | `container.update({'label': 'new_label'})` | `container.update(json!({"label": "new_label"}))` (or the kind's typed update body) |
+//! | `fw.get_session('5f18…')` | `fw.get_session("5f18…")` |
+//! | `ses.add_acquisition(label='MyNewAcquisition')` | `session.add_acquisition(json!({"label": "MyNewAcquisition"}))` |
+//! | `acq.update({'timestamp': datetime(2020, 1, 1, 4, 30, tzinfo=pytz.utc)})` | `acq.update(json!({"timestamp": Timestamp::from(Utc.with_ymd_and_hms(2020, 1, 1, 4, 30, 0).unwrap())}))` (no extra crate for zones) |
+//! | `session.tags` | `session.tags` (the field) |
+//! | `session.add_tag('Control')` | `session.add_tag("Control")` |
+//! | `session.delete_tag('Analysis Required')` | `session.delete_tag("Analysis Required")` |
+//! | `session.notes` | `session.notes` (the field) |
+//! | `session.add_note('This is a note')` | `session.add_note("This is a note")` |
+//! | `session.delete_note(session.notes[0].id)` | `session.delete_note(note_id)` |
+//! | `acquisition.info` | `acquisition.info` (the field) |
+//! | `acquisition.replace_info({'splines': 34})` | `acquisition.replace_info(json!({"splines": 34}))` |
+//! | `acquisition.update_info({'curve': 'bezier'})` | `acquisition.update_info(json!({"curve": "bezier"}))` |
+//! | `acquisition.delete_info('splines')` | `acquisition.delete_info(["splines"])` |
+//! | `acquisition.upload_file(path)`, `acquisition.download_file(name, path)` | part 2 (issue 11), planned |
+//! | `acquisition.files[0].info` | `acquisition.files` … `.info` (the field) |
+//! | `acquisition.replace_file_info('file.txt', {...})` | part 2 (issue 11), planned |
+//! | `fw.get_modality('MR')` | `fw.get_modality("MR")` |
+//! | `acquisition.replace_file_classification(…, modality='MR')`, `update_file_classification`, `delete_file_classification` | part 2 (issue 11), planned |
+//! | `acquisition.timestamp` | `acquisition.timestamp` (a [`model::Timestamp`]: `.utc()`, `.local()`) |
+//! | `acquisition.local_timestamp` | `acquisition.local_timestamp()` ([`TimestampHelpers`]) |
+//! | `session.original_timestamp` | `session.original_timestamp()?` (the zone named by `timezone`; no `pytz` needed) |
+//! | `created`/`modified` in the local zone (`local_created`, `local_modified`) | `project.local_created()`, `project.local_modified()` ([`LocalTimes`]) |
+//! | `session.age` | `session.age` (seconds) |
+//! | `session.age_years` (and `age_months`, `age_weeks`, `age_days`) | `session.age_years()` … ([`AgeHelpers`]) |
+//! | `subject.update(sex='male', info={'key1': 'val1'})` | `subject.update(json!({"sex": "male", "info": {"key1": "val1"}}))` |
+//! | `session.update_info({'hair': 'black', …})` | `session.update_info(json!({"hair": "black", …}))` |
+//! | `session.update(info={…})` | `session.update(json!({"info": {…}}))` |
+//! | `acquisition.replace_info({'key1': 'val1'})` | `acquisition.replace_info(json!({"key1": "val1"}))` |
+//! | `my_group.add_permission({'access': 'rw', '_id': user_id})` | `my_group.add_permission(json!({"access": "rw", "_id": user_id}))` (or an `AccessPermission`) |
+//! | `[r.id for r in fw.get_all_roles() if r.default_flywheel_role == 'admin']` | `fw.get_all_roles()` then `.iter().filter(\|r\| r.default_flywheel_role == Some(DefaultRole::Admin))` |
+//! | `fw.add_role_to_group(my_group.id, {'_id': admin_id})` | `fw.add_role_to_group(my_group.id(), json!({"_id": admin_id}))` |
+//! | `fw.get('group-id')` | `fw.get("group-id")`, or `fw.get_group("group-id")` |
+//! | `flywheel.Group(id='my_id', label='My Label')`; `fw.add_group(new_group)` | `GroupInput { id: Some("my_id".into()), label: Some("My Label".into()), ..Default::default() }`; `fw.add_group(new_group)` |
+//! | `my_group.projects()` | `my_group.projects().all()` |
+//! | `group.add_project(label=new_project_label)` | `group.add_project(json!({"label": new_project_label}))` |
+//! | `project.add_subject(metadata)` | `project.add_subject(metadata)` (a `serde_json::Value` object or a `SubjectInput`) |
+//! | `subject.add_session(metadata)` | `subject.add_session(metadata)` |
+//! | `acquisition.upload_file(file_path)` | part 2 (issue 11), planned |
+//! | `acquisition.download_file('T1_Image.nii.gz', path)` | part 2 (issue 11), planned |
+//! | `flywheel_file.update_info(metadata)` | part 2 (issue 11), planned |
+//! | `fw.subjects.find_first()` then `container.id` | `fw.subjects().find_first("")` then `container.id()` |
+//! | `fw.upload_file_to_container(container_id, file, metadata=…)` | part 2 (issue 11), planned |
+//! | `fw.download_tar([acquisition], '/tmp/acquisition.tar')` | part 2 (issue 11), planned |
+//! | `session.files`; `file.download(path)` | `session.files` (the field); `download`: part 2 (issue 11), planned |
+//!
+//! Beyond the Quick Reference, from the Python SDK: `fw.get_config()`, `fw.get_version()`,
+//! `fw.users`, `fw.groups`, `fw.analyses`, `fw.get_group` … `fw.get_analysis`,
+//! `fw.resolve(path)`, `container.reload()`, `project.add_session(…)`,
+//! `container.add_analysis(…)`, `group/project.get_permission`, `update_permission`,
+//! `delete_permission`, and `fw.delete_<kind>(id)` as [`Container::delete`].
+//!
+//! # Requests
+//!
+//! Each method's docs name the request it sends, which is the one the Python SDK sends
+//! (wire-protocol.md). The [`wire`] module lists where and why the requests differ.
+
+mod body;
+mod client;
+mod container;
+mod error;
+mod finder;
+mod kinds;
+mod search;
+
+pub use body::Metadata;
+pub use client::{Client, ClientBuilder, Resolved};
+pub use container::{AnyContainer, Container, IsVariant};
+pub use error::Error;
+pub use finder::{Finder, ItemStream, Listable, Users};
+pub use kinds::{
+    Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,
+};
+pub use search::SearchResult;
+
+/// The wire types (fw-model), re-exported so that one dependency is enough.
+pub use fw_model as model;
+/// The Python SDK's age and timestamp helpers, on sessions, subjects and acquisitions.
+pub use fw_model::{AgeHelpers, TimestampHelpers};
+/// The retry policy of [`ClientBuilder::retry`].
+pub use fw_transport::RetryPolicy;
+
+#[doc = include_str!("../WIRE.md")]
+pub mod wire {}

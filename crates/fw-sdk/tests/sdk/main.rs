@@ -1,0 +1,13 @@
+//! fw-sdk against a real fw-server, started in each test on `127.0.0.1:0` with a
+//! temporary data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+mod client;
+mod create;
+mod finders;
+mod lookup;
+mod metadata;
+mod permissions;
+mod wire;
