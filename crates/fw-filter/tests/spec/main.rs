@@ -4,7 +4,6 @@
 mod errors;
 mod finder;
 mod flyql;
-mod fwq;
 mod roundtrip;
 mod sort;
 
