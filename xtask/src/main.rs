@@ -122,7 +122,7 @@ struct Server {
 impl Server {
     fn start(binary: &Path, data_dir: &Path, flags: &[String]) -> Result<Server, String> {
         let mut child = Command::new(binary)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--create", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(flags)
             .stdout(Stdio::piped())
