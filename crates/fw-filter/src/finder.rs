@@ -1,5 +1,5 @@
 //! Language A: finder filters, the `filter` parameter of every list endpoint
-//! (`label=~resting.*,age<30`). Spec sections A.1-A.6.
+//! (`label=~resting.*,age<30`). The language: README §A.1-§A.7.
 
 use std::fmt;
 
@@ -95,7 +95,7 @@ pub struct Lint {
     pub message: String,
 }
 
-/// The keys that mean `parents.<key>` (spec A.3, parent shorthand).
+/// The keys that mean `parents.<key>` (README §A.3, parent shorthand).
 const PARENT_KEYS: [(&str, &str); 5] = [
     ("group", "parents.group"),
     ("project", "parents.project"),
@@ -221,7 +221,7 @@ impl Condition {
             .map_or(&self.key, |(_, long)| long)
     }
 
-    /// True when this condition holds for `doc` (spec A.3).
+    /// True when this condition holds for `doc` (README §A.3).
     pub fn matches(&self, doc: &Json) -> bool {
         use std::cmp::Ordering::*;
         let path = self.path();
@@ -257,7 +257,7 @@ impl Value {
 
 const OPERATORS: &str = "an operator (= != < <= > >= =~ =|)";
 
-/// Parses a finder filter (spec A.1-A.2).
+/// Parses a finder filter (README §A.1-A.2).
 pub(crate) fn parse(src: &str) -> Result<Filter, ParseError> {
     if src.trim().is_empty() {
         return Err(ParseError::new(
@@ -564,7 +564,7 @@ fn list<'a>(src: &str, input: &'a str) -> Result<(&'a str, Vec<Value>), ParseErr
     Ok((rest, items))
 }
 
-/// Types a value's text by the table of spec A.2.
+/// Types a value's text by the table of README §A.2.
 fn type_value(src: &str, at: usize, text: String) -> Result<Value, ParseError> {
     if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
         return Ok(Value::String(text[1..text.len() - 1].to_string()));
