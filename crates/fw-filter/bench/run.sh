@@ -11,11 +11,11 @@ RUNS=${1:-5}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-cargo bench --quiet -p fw-filter --no-run
+cargo bench --quiet -p fw-filter --bench filter --no-run
 for run in $(seq "$RUNS"); do
   echo "run $run of $RUNS" >&2
   # Shorter than criterion's defaults: the spread between runs is what we report.
-  cargo bench --quiet -p fw-filter -- --warm-up-time 0.5 --measurement-time 1.5 >/dev/null 2>&1
+  cargo bench --quiet -p fw-filter --bench filter -- --warm-up-time 0.5 --measurement-time 1.5 >/dev/null 2>&1
   mkdir -p "$OUT/$run"
   find target/criterion -path '*/new/estimates.json' | while read -r f; do
     dir=$(dirname "$(dirname "$f")")
@@ -38,7 +38,7 @@ def show(ns, elements):
     if elements:  # documents per second, in millions
         return f"{int(elements) / ns * 1e3:.1f} M/s"
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
-print(f"{'benchmark':<70} {'median':>11}   (lowest run - highest run)")
+print(f"{'benchmark':<70} {'median':>11}   (range over the runs)")
 for name, (elements, values) in sorted(by_name.items()):
     med = statistics.median(values)
     lo, hi = min(values), max(values)

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             admin_key,
             signed_urls,
         } => Site::open(&data_dir, create).and_then(|site| {
-            let result = serve(
+            serve(
                 &site,
                 ServerConfig {
                     addr,
@@ -107,11 +107,7 @@ fn main() -> ExitCode {
                     admin_key,
                     signed_urls,
                 },
-            );
-            if result.is_err() {
-                site.undo_creation();
-            }
-            result
+            )
         }),
         Command::User {
             command:
@@ -268,7 +264,15 @@ impl Site {
 fn serve(site: &Site, config: ServerConfig) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let running = start_until_signal(config).await?;
+        // Only a start that fails takes the new site back: once serving, the site may hold
+        // data, whatever happens later.
+        let running = match start_until_signal(config).await {
+            Ok(running) => running,
+            Err(e) => {
+                site.undo_creation();
+                return Err(e);
+            }
+        };
         site.record_address(running.addr);
         // Whoever reads these lines may close the pipe after them (`| head -1`): that
         // must not stop the server, so write errors are ignored.
