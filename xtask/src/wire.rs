@@ -20,12 +20,11 @@ pub(crate) type Record = Value;
 
 /// Runs both walkthroughs and compares what they sent.
 pub(crate) fn run(root: &Path, python: &Path) -> Result<(), String> {
-    crate::cargo_build(&["-p", "fw-server", "--bin", "fw-server"])?;
-    crate::cargo_build(&["-p", "fw-sdk", "--example", "walkthrough"])?;
-    let server = root.join("target/debug/fw-server");
+    let server = crate::built_binary("fw-server")?;
+    let walkthrough = crate::built_binary("examples/walkthrough")?;
     let mut python_side = Command::new(python);
     python_side.arg(root.join("xtask/wire/walkthrough.py"));
-    let rust_side = Command::new(root.join("target/debug/examples/walkthrough"));
+    let rust_side = Command::new(walkthrough);
     let python_run = record(&server, "python", python_side)?;
     let rust_run = record(&server, "fw-sdk", rust_side)?;
 
@@ -75,7 +74,7 @@ fn record(server: &Path, side: &str, mut command: Command) -> Result<Run, String
     let ids_file = dir.join("ids.json");
     crate::run(
         Command::new(server)
-            .args(["user", "add", "--data-dir"])
+            .args(["user", "add", "--create", "--data-dir"])
             .arg(&data_dir)
             .args([
                 "--id",

@@ -1,5 +1,5 @@
 //! Evaluation shared by both languages: walking dotted paths through JSON, and comparing a
-//! typed operand with a JSON value (spec A.3 and B.4).
+//! typed operand with a JSON value (README §A.3 and §B.4).
 
 use std::cmp::Ordering;
 
@@ -113,7 +113,7 @@ pub(crate) fn field_exists(doc: &Json, path: &str) -> bool {
     })
 }
 
-/// Equality without cross-type coercion, except the two the spec asks for: an ObjectId
+/// Equality without cross-type coercion, except the two README §A.3 asks for: an ObjectId
 /// equals its hex string, and a datetime equals a string holding the same instant.
 fn equals(json: &Json, operand: Operand<'_>) -> bool {
     match (operand, json) {

@@ -1,5 +1,5 @@
 //! Language A: finder filters, the `filter` parameter of every list endpoint
-//! (`label=~resting.*,age<30`). Spec sections A.1-A.6.
+//! (`label=~resting.*,age<30`). The language: README §A.1-§A.7.
 
 use std::fmt;
 
@@ -95,7 +95,7 @@ pub struct Lint {
     pub message: String,
 }
 
-/// The keys that mean `parents.<key>` (spec A.3, parent shorthand).
+/// The keys that mean `parents.<key>` (README §A.3, parent shorthand).
 const PARENT_KEYS: [(&str, &str); 5] = [
     ("group", "parents.group"),
     ("project", "parents.project"),
@@ -110,8 +110,18 @@ impl Filter {
         self.conditions.iter().all(|c| c.matches(doc))
     }
 
-    /// Warnings: keys or values that begin or end with a space, and a key repeated with
-    /// the same operator (both conditions must hold, which is rarely what was meant).
+    /// Warnings about conditions that parse but are rarely meant:
+    ///
+    /// - a key or value that begins or ends with a space (`sex= male`: the space is part of
+    ///   the value);
+    /// - a value that begins with an operator character `< > = ! ~ |` (`age<<30` compares
+    ///   `age` with the text `<30`);
+    /// - an empty value after an ordering operator (`age<` compares with the empty string,
+    ///   which no number passes);
+    /// - a key repeated with the same operator (both conditions must hold).
+    ///
+    /// The filter is still valid: lints are advice for tools that show them (`fwq` prints
+    /// them on stderr), never errors.
     pub fn lints(&self) -> Vec<Lint> {
         let mut lints = Vec::new();
         for (i, c) in self.conditions.iter().enumerate() {
@@ -149,6 +159,37 @@ impl Filter {
                     c.key
                 )));
             }
+            let texts = values
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .chain(pattern_text);
+            for text in texts {
+                if let Some(first) = text.chars().next().filter(|c| OPERATOR_CHARS.contains(*c)) {
+                    lints.push(lint(format!(
+                        "the value of {:?} after {} begins with the operator character '{first}': \
+                         `{}{}{text}` compares with the text {text:?}; was the operator typed twice?",
+                        c.key,
+                        c.test.operator(),
+                        c.key,
+                        c.test.operator(),
+                    )));
+                }
+            }
+            let ordering = matches!(
+                &c.test,
+                Test::Lt(_) | Test::Le(_) | Test::Gt(_) | Test::Ge(_)
+            );
+            if ordering && matches!(values, [Value::String(s)] if s.is_empty()) {
+                lints.push(lint(format!(
+                    "the value of {:?} after {} is empty: only a string sorts against the empty \
+                     text, so numbers and dates never match; was the value left out?",
+                    c.key,
+                    c.test.operator()
+                )));
+            }
             let repeated = self.conditions[..i]
                 .iter()
                 .any(|p| p.key == c.key && p.test.operator() == c.test.operator());
@@ -164,6 +205,9 @@ impl Filter {
     }
 }
 
+/// The characters operators are made of; a value starting with one is usually a typo.
+const OPERATOR_CHARS: &str = "<>=!~|";
+
 fn has_edge_space(s: &str) -> bool {
     s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
 }
@@ -177,7 +221,7 @@ impl Condition {
             .map_or(&self.key, |(_, long)| long)
     }
 
-    /// True when this condition holds for `doc` (spec A.3).
+    /// True when this condition holds for `doc` (README §A.3).
     pub fn matches(&self, doc: &Json) -> bool {
         use std::cmp::Ordering::*;
         let path = self.path();
@@ -213,7 +257,7 @@ impl Value {
 
 const OPERATORS: &str = "an operator (= != < <= > >= =~ =|)";
 
-/// Parses a finder filter (spec A.1-A.2).
+/// Parses a finder filter (README §A.1-A.2).
 pub(crate) fn parse(src: &str) -> Result<Filter, ParseError> {
     if src.trim().is_empty() {
         return Err(ParseError::new(
@@ -520,7 +564,7 @@ fn list<'a>(src: &str, input: &'a str) -> Result<(&'a str, Vec<Value>), ParseErr
     Ok((rest, items))
 }
 
-/// Types a value's text by the table of spec A.2.
+/// Types a value's text by the table of README §A.2.
 fn type_value(src: &str, at: usize, text: String) -> Result<Value, ParseError> {
     if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
         return Ok(Value::String(text[1..text.len() - 1].to_string()));

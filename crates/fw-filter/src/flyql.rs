@@ -1,6 +1,6 @@
 //! Language B: FlyQL structured queries, the `structured_query` of
 //! `POST /dataexplorer/search` (`session.age >= 0 AND file.classification.Measurement = T1`).
-//! Spec sections B.1-B.7.
+//! The language: README §B.1-§B.7.
 //!
 //! The AST follows the grammar level by level (`Query` = OR of [`Conjunction`]s, a
 //! conjunction = AND of [`Factor`]s), so every AST, parsed or built by hand, prints to
@@ -133,7 +133,7 @@ impl Test {
     }
 }
 
-/// A typed FlyQL phrase (spec B.3). Only unquoted phrases after a comparison operator or
+/// A typed FlyQL phrase (README §B.3). Only unquoted phrases after a comparison operator or
 /// in an `IN` list are converted; a quoted phrase is always a string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
@@ -173,7 +173,7 @@ fn non_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec
 // ---------------------------------------------------------------------------------------
 
 impl Query {
-    /// True when the query holds for one search document (spec B.4), whose fields carry
+    /// True when the query holds for one search document (README §B.4), whose fields carry
     /// their level: `session.age`, `file.classification.Measurement`.
     pub fn matches(&self, doc: &Json) -> bool {
         self.any.iter().any(|c| c.matches(doc))
@@ -397,7 +397,7 @@ fn quoted<'a>(src: &str, input: &'a str) -> Result<(&'a str, Tok), ParseError> {
 /// enough that a hostile one cannot overflow the stack.
 pub const MAX_DEPTH: usize = 64;
 
-/// Parses a structured query (spec B.2).
+/// Parses a structured query (README §B.2).
 pub(crate) fn parse(src: &str) -> Result<Query, ParseError> {
     let tokens = lex(src)?;
     if tokens.is_empty() {
@@ -725,7 +725,7 @@ impl Parser<'_> {
     }
 }
 
-/// Types a phrase by spec B.3.
+/// Types a phrase by README §B.3.
 fn type_phrase(src: &str, at: usize, text: String, quoted: bool) -> Result<Literal, ParseError> {
     if quoted {
         return Ok(Literal::String(text));

@@ -1,5 +1,5 @@
 //! Sort strings, the `sort` parameter of list endpoints (`label:asc,created:desc`).
-//! Spec section A.4.
+//! The language: README §A.4.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A typed value in a finder filter (spec A.2).
+/// A typed value in a finder filter (README §A.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Value {
@@ -127,7 +127,7 @@ pub(crate) enum DateTimeText {
 /// How strictly [`read_datetime`] reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Strictness {
-    /// Query values (spec A.2 row 3): `YYYY-MM-DD`, optionally `THH:MM`, `:SS`, `.f` (1-9
+    /// Query values (README §A.2 row 3): `YYYY-MM-DD`, optionally `THH:MM`, `:SS`, `.f` (1-9
     /// digits), then optionally `Z` or `±HH:MM` after a time.
     Query,
     /// JSON document strings, written by many tools: also a space or `t` between date and

@@ -13,7 +13,7 @@ trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --quiet --release -p fw-server
 head -c "$SIZE" /dev/urandom > "$WORK/big.bin"
-target/release/fw-server serve --addr 127.0.0.1:0 --data-dir "$WORK/data" --admin-key bench \
+target/release/fw-server serve --create --addr 127.0.0.1:0 --data-dir "$WORK/data" --admin-key bench \
   > "$WORK/out" 2> /dev/null & SERVER=$!
 for _ in $(seq 50); do grep -q '^api key' "$WORK/out" 2>/dev/null && break; sleep 0.1; done
 BASE="$(sed -n 's/^listening on //p' "$WORK/out")/api"

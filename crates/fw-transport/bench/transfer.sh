@@ -42,8 +42,10 @@ for round in $(seq "$ROUNDS"); do
   rm -f "$WORK/down.bin"
 done
 
-echo "== $MIB MiB, median of $ROUNDS rounds (MiB/s)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
+echo "command: bash crates/fw-transport/bench/transfer.sh $MIB $ROUNDS"
+echo "== $MIB MiB, $ROUNDS rounds: median MiB/s (lowest - highest round)"
 for label in fw-transport-upload curl-upload fw-transport-download curl-download+sync fw-transport-download-nosync curl-download; do
-  grep "^$label " "$RESULTS" | awk '{print $2}' | sort -n | awk -v l="$label" '{v[NR]=$1} END {printf "%-30s %6.0f\n", l, v[int((NR+1)/2)]}'
+  grep "^$label " "$RESULTS" | awk '{print $2}' | sort -n | awk -v l="$label" '{v[NR]=$1} END {printf "%-30s %6.0f   (%.0f - %.0f)\n", l, v[int((NR+1)/2)], v[1], v[NR]}'
 done
 echo "fw-transport peak RSS: $(awk '{print $(NF-1)}' "$WORK/rss" | sort -n | tail -1) MiB"

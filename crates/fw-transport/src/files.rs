@@ -1,4 +1,4 @@
-//! Streaming files in and out (wire-protocol.md §10): multipart uploads, the signed-URL
+//! Streaming files in and out (docs/wire.md §10): multipart uploads, the signed-URL
 //! ticket flow, and downloads that never leave a partial file under the final name.
 
 use std::io::SeekFrom;
@@ -279,7 +279,7 @@ impl Client {
         self.decode(&Method::POST, response).await
     }
 
-    /// The signed-URL ticket flow (wire-protocol.md §10.4): open a ticket, PUT the bytes to
+    /// The signed-URL ticket flow (docs/wire.md §10.4): open a ticket, PUT the bytes to
     /// the storage URLs it gives (in parts when it gives several, each a multiple of
     /// 256 KiB but the last; S3 ETags collected), then close the ticket. The close is sent
     /// even when a storage PUT failed, so the server can clean up; the PUT's error is

@@ -1,4 +1,4 @@
-//! API keys (wire-protocol.md §2.1) and the CLI's credentials file (§2.2).
+//! API keys (docs/wire.md §2.1) and the CLI's credentials file (§2.2).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ const EXPECTED: &str = "expected host:key, host:port:key or host:port:__force_in
                         (optionally after http:// or https://)";
 
 impl ApiKey {
-    /// Parses an API key (wire-protocol.md §2.1):
+    /// Parses an API key (docs/wire.md §2.1):
     ///
     /// | key | base URL |
     /// |---|---|
@@ -96,7 +96,8 @@ impl ApiKey {
     /// [`Error::Config`] if `$HOME` is unset, and as [`ApiKey::from_file`].
     pub fn from_credentials_file() -> Result<ApiKey, Error> {
         let home = std::env::var_os("HOME").ok_or_else(|| Error::Config {
-            message: "no API key given, and $HOME is not set to find the CLI's credentials"
+            message: "$HOME is not set, so the Flywheel CLI's credentials file \
+                      ($HOME/.config/flywheel/user.json) cannot be found"
                 .to_string(),
         })?;
         ApiKey::from_file(&credentials_path(Path::new(&home)))
@@ -111,8 +112,8 @@ impl ApiKey {
     pub fn from_file(path: &Path) -> Result<ApiKey, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
             message: format!(
-                "no API key given, and the CLI's credentials {} cannot be read ({e}); \
-                 log in with the Flywheel CLI or pass a key",
+                "the Flywheel CLI's credentials file {} cannot be read ({e}); \
+                 log in with the CLI (`fw login`) or pass a key",
                 path.display()
             ),
         })?;
@@ -123,7 +124,11 @@ impl ApiKey {
             .get("key")
             .and_then(|k| k.as_str())
             .ok_or_else(|| Error::Config {
-                message: format!("{} has no string field \"key\"", path.display()),
+                message: format!(
+                    "{} has no string field \"key\" (`fw logout` removes it); \
+                     log in with the CLI (`fw login`) or pass a key",
+                    path.display()
+                ),
             })?;
         ApiKey::parse(key)
     }

@@ -386,6 +386,69 @@ fn lints_warn_without_failing() {
     assert!(parse_filter("label=x,age<30").unwrap().lints().is_empty());
 }
 
+/// The lints of `src`, as (condition index, message).
+fn lints_of(src: &str) -> Vec<(usize, String)> {
+    parse_filter(src)
+        .unwrap()
+        .lints()
+        .into_iter()
+        .map(|l| (l.condition, l.message))
+        .collect()
+}
+
+#[test]
+fn lints_warn_on_a_value_that_begins_with_an_operator_character() {
+    assert_eq!(
+        lints_of("age<<30"),
+        vec![(
+            0,
+            "the value of \"age\" after < begins with the operator character '<': \
+             `age<<30` compares with the text \"<30\"; was the operator typed twice?"
+                .to_string()
+        )]
+    );
+    // Every operator character, after every operator; list items and patterns too.
+    for (src, condition, ch) in [
+        ("label=x,age>>30", 1, '>'),
+        ("age<==30", 0, '='),
+        ("label=>x", 0, '>'),
+        ("label!=!x", 0, '!'),
+        ("label=~~x", 0, '~'),
+        ("label!=|x", 0, '|'),
+        ("state=|[running,<pending]", 0, '<'),
+        ("label=~=x", 0, '='),
+    ] {
+        let lints = lints_of(src);
+        assert_eq!(lints.len(), 1, "{src}: {lints:?}");
+        assert_eq!(lints[0].0, condition, "{src}");
+        assert!(
+            lints[0].1.contains(&format!("operator character '{ch}'")),
+            "{src}: {}",
+            lints[0].1
+        );
+    }
+    // Operator characters later in the value are ordinary text.
+    assert!(lints_of("info.url=http://x?a=b,label=a<b,x=~a|b").is_empty());
+}
+
+#[test]
+fn lints_warn_on_an_empty_value_after_an_ordering_operator() {
+    for op in ["<", "<=", ">", ">="] {
+        let lints = lints_of(&format!("label=x,age{op}"));
+        assert_eq!(lints.len(), 1, "{op}: {lints:?}");
+        assert_eq!(lints[0].0, 1);
+        assert_eq!(
+            lints[0].1,
+            format!(
+                "the value of \"age\" after {op} is empty: only a string sorts against the \
+                 empty text, so numbers and dates never match; was the value left out?"
+            )
+        );
+    }
+    // `label=` is how a filter asks for the empty string: no lint.
+    assert!(lints_of("label=,label!=").is_empty());
+}
+
 // ----- JSON form of the AST -----
 
 #[test]

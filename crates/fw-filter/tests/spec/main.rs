@@ -1,10 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on broken fixtures
-//! The spec's tables as tests: one binary, one module per part of the spec.
+//! The language reference (README §A, §B) as tests: one binary, one module per part.
 
 mod errors;
 mod finder;
 mod flyql;
-mod fwq;
 mod roundtrip;
 mod sort;
 

@@ -351,6 +351,7 @@ fn a_server_killed_during_an_upload_loses_nothing_it_had() {
         let mut child = Command::new(binary)
             .args([
                 "serve",
+                "--create",
                 "--addr",
                 "127.0.0.1:0",
                 "--admin-key",

@@ -235,7 +235,7 @@ fn the_binary_prints_its_key_adds_users_and_stops_on_sigterm() {
     let binary = env!("CARGO_BIN_EXE_fw-server");
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(binary)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--create", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -277,7 +277,11 @@ fn the_binary_prints_its_key_adds_users_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "zoekey");
+    // The whole key to use, with the address the running server recorded.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{address}:__force_insecure:zoekey")
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let me: Value = runtime.block_on(async {
@@ -309,4 +313,86 @@ fn the_binary_prints_its_key_adds_users_and_stops_on_sigterm() {
         logs.contains("GET /api/users/self 200"),
         "one log line per request: {logs}"
     );
+}
+
+/// A data directory that is not a site is refused unless `--create` asks for one, and a
+/// `serve` that fails takes back the site it created.
+#[test]
+fn the_binary_refuses_a_data_dir_that_is_not_a_site() {
+    use std::process::Command;
+
+    let binary = env!("CARGO_BIN_EXE_fw-server");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("fw-dta");
+    let user_add = |data_dir: &std::path::Path, extra: &[&str]| {
+        Command::new(binary)
+            .args(["user", "add", "--id", "amy@x.org", "--key", "amykey"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .output()
+            .unwrap()
+    };
+
+    // A misspelt directory: an error naming it, and nothing created.
+    let out = user_add(&missing, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "fw-server: {} is not a fw-server site: it does not exist; check --data-dir, or \
+             pass --create to make a new site there\n",
+            missing.display()
+        )
+    );
+    assert!(!missing.exists());
+
+    // A directory with other things in it is never made a site, even with --create.
+    let other = dir.path().join("notes");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("todo.txt"), "x").unwrap();
+    let out = user_add(&other, &["--create"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is not a fw-server site (it has no fw.sqlite) and is not empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+
+    // With --create: a new site, and the whole key for the address given.
+    let out = user_add(&missing, &["--create", "--addr", "127.0.0.1:9999"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "127.0.0.1:9999:__force_insecure:amykey\n"
+    );
+    assert!(missing.join("fw.sqlite").is_file());
+
+    // `serve --create` on a port in use fails and leaves no empty site behind, whether it
+    // made the directory or found it empty.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for data_dir in [dir.path().join("new"), empty.clone()] {
+        let out = Command::new(binary)
+            .args(["serve", "--create", "--addr", &addr, "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("cannot listen on {addr}")),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!dir.path().join("new").exists());
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }

@@ -1,5 +1,8 @@
 //! `fwq`: filter JSON Lines with a finder filter or a FlyQL query, using fw-filter alone.
 //!
+//! Install it with `cargo install --path crates/fwq` (or `cargo install fwq` once
+//! published); its build needs only fw-filter, clap and serde_json.
+//!
 //! ```text
 //! fwq [--flyql] EXPR           < docs.jsonl   # print the lines that match, unchanged
 //! fwq [--flyql] --print EXPR                  # print the canonical form of EXPR

@@ -1,39 +1,13 @@
-//! The `fwq` example, run as a user runs it: a real process, stdin, stdout, exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on broken fixtures
+//! `fwq` run as a user runs it: a real process, stdin, stdout, exit codes. The binary is the
+//! one cargo built for this test (`CARGO_BIN_EXE_fwq`), so the tests build nothing.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-
-/// Builds the example once (a no-op when `cargo test` already did) and returns its path.
-fn fwq_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            // The variables `cargo test` sets for this process (CARGO_PKG_NAME, …) would make
-            // the inner build differ from the outer one and recompile; drop them.
-            .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| {
-                !k.starts_with("CARGO_") || k == "CARGO_HOME" || k == "CARGO_TARGET_DIR"
-            }))
-            .args(["build", "--quiet", "-p", "fw-filter", "--example", "fwq"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building fwq failed");
-        // tests run from target/<profile>/deps/<test>; the example is in ../examples.
-        let exe = std::env::current_exe().unwrap();
-        exe.parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("examples")
-            .join("fwq")
-    })
-}
 
 fn fwq(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(fwq_binary())
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fwq"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -130,5 +104,17 @@ fn bad_expressions_and_bad_lines_exit_2() {
         text(&out.stderr).contains("stdin line 2 is not JSON"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn warns_on_lints_and_still_filters() {
+    let out = fwq(&["age<<30"], b"{\"age\": 25}\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "warning: condition 1: the value of \"age\" after < begins with the operator \
+         character '<': `age<<30` compares with the text \"<30\"; was the operator typed twice?\n"
     );
 }

@@ -6,8 +6,9 @@
 //! ```
 //!
 //! The key comes from `FW_API_KEY`, else from the Flywheel CLI's
-//! `~/.config/flywheel/user.json`. The reply body goes to stdout; exit 0 on a 2xx, 1 on
-//! an error (status and the server's message on stderr), 2 on bad arguments.
+//! `~/.config/flywheel/user.json` (written by `fw login`). The reply body goes to stdout;
+//! exit 0 on a 2xx, 1 on an error (status and the server's message on stderr), 2 on bad
+//! arguments. Install it with `cargo install --path crates/fw-api`.
 //!
 //! Retries are logged on stderr as they happen (`RUST_LOG` picks the level, `warn` by
 //! default), with their reason and wait. A host or port where nothing listens fails in
@@ -22,7 +23,7 @@ use fw_transport::{ApiKey, Client, Error, Method, Request};
 
 /// Send one request to the Flywheel API and print the reply.
 #[derive(Parser)]
-#[command(name = "fw-api")]
+#[command(name = "fw-api", after_help = KEY_HELP)]
 struct Args {
     /// GET, POST, PUT, PATCH or DELETE.
     method: String,
@@ -32,6 +33,13 @@ struct Args {
     #[arg(long)]
     data: Option<String>,
 }
+
+/// Where the key comes from; shown by `--help` and when no key is found.
+const KEY_HELP: &str = "\
+API key: the environment variable FW_API_KEY, as host:port:key, or
+host:port:__force_insecure:key for plain HTTP (fw-server prints one); without it,
+the \"key\" field of ~/.config/flywheel/user.json, which the Flywheel CLI writes on
+`fw login`.";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -82,7 +90,9 @@ async fn main() -> ExitCode {
 async fn run(request: &Request) -> Result<bytes::Bytes, Error> {
     let key = match std::env::var("FW_API_KEY") {
         Ok(key) => ApiKey::parse(&key)?,
-        Err(_) => ApiKey::from_credentials_file()?,
+        Err(_) => ApiKey::from_credentials_file().map_err(|e| Error::Config {
+            message: format!("FW_API_KEY is not set, and {e}.\n{KEY_HELP}"),
+        })?,
     };
     Client::new(key)?.bytes(request).await
 }
