@@ -31,6 +31,23 @@ pub(crate) const MAX_STORED_DEPTH: usize = 127;
 /// limit, so whatever Flywheel stores fits, and far below SQLite's 1 GB string limit.
 pub(crate) const MAX_STORED_BYTES: usize = 64 << 20;
 
+/// Applies `value` at `key` of `doc` the way Flywheel's core applied a `PUT` body (a `$set`
+/// of the body flattened to dotted keys; wire-protocol.md §15.1): a non-empty object merges
+/// into an object already there, key by key and recursively; a scalar, a list, `null` or
+/// an empty object `{}` replaces what is there.
+pub(crate) fn merge_into(doc: &mut Map<String, Value>, key: String, value: Value) {
+    match (doc.get_mut(&key), value) {
+        (Some(Value::Object(old)), Value::Object(new)) if !new.is_empty() => {
+            for (k, v) in new {
+                merge_into(old, k, v);
+            }
+        }
+        (_, value) => {
+            doc.insert(key, value);
+        }
+    }
+}
+
 /// How many levels of objects and arrays `value` nests: 0 for a scalar, 1 for `{}` or `[]`.
 pub(crate) fn depth(value: &Value) -> usize {
     // A loop rather than recursion, so no value can exhaust the stack.
@@ -250,6 +267,24 @@ mod tests {
     /// `{"k": {"k": … 1 …}}` with `levels` objects.
     fn nested(levels: usize) -> Value {
         (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }))
+    }
+
+    #[test]
+    fn objects_merge_recursively_and_everything_else_replaces() {
+        let mut doc = json!({"info": {"a": {"b": 1, "c": 2}, "k": 1, "l": [1, 2], "e": {"x": 1}}, "sex": "f"});
+        let body = json!({"info": {"a": {"b": 3}, "l": [3], "e": {}, "n": null}, "sex": "male"});
+        let map = doc.as_object_mut().unwrap();
+        for (k, v) in body.as_object().unwrap().clone() {
+            merge_into(map, k, v);
+        }
+        assert_eq!(
+            doc,
+            json!({"info": {"a": {"b": 3, "c": 2}, "k": 1, "l": [3], "e": {}, "n": null}, "sex": "male"})
+        );
+        // A non-object below is replaced by the object.
+        let mut doc = json!({"info": 5});
+        merge_into(doc.as_object_mut().unwrap(), "info".into(), json!({"a": 1}));
+        assert_eq!(doc, json!({"info": {"a": 1}}));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::store::{remove_by_id, touch_and_save};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
-fn sanitize_keys(value: Value) -> Value {
+pub(crate) fn sanitize_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()

@@ -11,7 +11,8 @@ use crate::store::{delete_tree, touch_and_save};
 
 use super::body::{check_label, sync_code_and_label, update_body};
 
-/// Applies an update body; a new parent moves the container with everything below it.
+/// Applies an update body, merging objects into what is stored (wire-protocol.md §15.1);
+/// a new parent moves the container with everything below it.
 pub(crate) fn update(c: &Connection, target: &Target, body: Value) -> Result<(), ApiError> {
     let (caller, kind, id) = (&target.caller, target.kind, target.id.as_str());
     let mut row = target.get(c, Level::Rw)?;
@@ -29,8 +30,15 @@ pub(crate) fn update(c: &Connection, target: &Target, body: Value) -> Result<(),
             kind.name()
         )));
     };
+    // Objects merge, everything else replaces (wire-protocol.md §15.1); info keys are
+    // sanitized at every depth as `PATCH …/info` does (§8.2).
     for (key, value) in fields {
-        doc.insert(key, value);
+        let value = if key == "info" {
+            crate::metadata::sanitize_keys(value)
+        } else {
+            value
+        };
+        crate::json::merge_into(doc, key, value);
     }
     touch_and_save(c, &mut row)
 }

@@ -559,3 +559,47 @@ async fn containers_move_with_everything_below_them() {
         .await;
     assert_eq!(status, 404, "a subject is not a session");
 }
+
+/// wire-protocol.md §15.1: `PUT` merges objects recursively and replaces everything else,
+/// as `subject.update(sex='male', info={'key1': 'val1'})` expects (issue 16).
+#[tokio::test]
+async fn put_merges_info_recursively_and_replaces_the_rest() {
+    let server = start().await;
+    let (_, subject, session, _) = hierarchy(&server).await;
+    let path = format!("/subjects/{subject}");
+    server
+        .ok(
+            "PUT",
+            &path,
+            Some(json!({"info": {"key0": "val0", "a": {"b": 1, "c": 2}, "l": [1, 2]}})),
+        )
+        .await;
+    server
+        .ok("PUT", &path, Some(json!({"sex": "male", "info": {"key1": "val1", "a": {"b": 3}, "l": [3], "x.y": {"$z": 1}}})))
+        .await;
+    let doc = server.ok("GET", &path, None).await;
+    assert_eq!(doc["sex"], "male");
+    assert_eq!(
+        doc["info"],
+        json!({"key0": "val0", "key1": "val1", "a": {"b": 3, "c": 2}, "l": [3], "x_y": {"-z": 1}})
+    );
+    // An empty object replaces.
+    server
+        .ok("PUT", &path, Some(json!({"info": {"a": {}}})))
+        .await;
+    let doc = server.ok("GET", &path, None).await;
+    assert_eq!(doc["info"]["a"], json!({}));
+    assert_eq!(doc["info"]["key1"], "val1");
+    // Sessions alike.
+    let path = format!("/sessions/{session}");
+    server
+        .ok("PUT", &path, Some(json!({"info": {"k": 1}})))
+        .await;
+    server
+        .ok("PUT", &path, Some(json!({"info": {"j": 2}})))
+        .await;
+    assert_eq!(
+        server.ok("GET", &path, None).await["info"],
+        json!({"k": 1, "j": 2})
+    );
+}
