@@ -173,6 +173,24 @@ pub(crate) fn delete_note(
     Ok(true)
 }
 
+/// `GET /{coll}/{id}/tags/{value}`: the tag, when the container has it (else 404).
+pub(crate) fn get_tag(c: &Connection, target: &Target, tag: &str) -> Result<String, ApiError> {
+    let row = target.get(c, Level::Ro)?;
+    tags_of(&row)?
+        .into_iter()
+        .find(|t| t == tag)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no tag {tag:?}", row.what())))
+}
+
+/// `GET /{coll}/{id}/notes/{note_id}`: one note (else 404).
+pub(crate) fn get_note(c: &Connection, target: &Target, note_id: &str) -> Result<Value, ApiError> {
+    let row = target.get(c, Level::Ro)?;
+    stored_list(&row.doc, "notes", &row.what())?
+        .into_iter()
+        .find(|note| note["_id"] == note_id)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no note {note_id}", row.what())))
+}
+
 fn tag_value(body: Value) -> Result<String, ApiError> {
     let tag: fw_model::TagInput = serde_json::from_value(body)
         .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;

@@ -37,6 +37,24 @@ pub(crate) fn show(
     Ok(doc)
 }
 
+/// `GET /{coll}/{id}/analyses/{analysis_id}`: an analysis directly below the target
+/// (404 when it is not there or not visible).
+pub(crate) fn show_analysis(
+    c: &Connection,
+    target: &crate::access::Target,
+    analysis_id: &str,
+) -> Result<Value, ApiError> {
+    let parent = target.get(c, Level::Ro)?;
+    let row = Access::new(&target.caller).get(c, Some(Kind::Analysis), analysis_id, Level::Ro)?;
+    if row.parent_id.as_deref() != Some(parent.id.as_str()) {
+        return Err(ApiError::not_found(format!(
+            "{} has no analysis {analysis_id}",
+            parent.what()
+        )));
+    }
+    render(c, &row)
+}
+
 /// A rendered container with its `container_type`, as `/containers/{id}`, lookup and
 /// resolve show it.
 pub(crate) fn node(c: &Connection, row: &Row) -> Result<Value, ApiError> {

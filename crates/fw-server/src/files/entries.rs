@@ -414,6 +414,19 @@ pub(crate) fn delete(
     touch_and_save(c, &mut row)
 }
 
+/// `GET …/files/{name}/info`: the current entry of `name` with `parent_ref` (the SDK reads
+/// it as a `FileOutput`), on a container the caller may read.
+pub(crate) fn show(
+    c: &Connection,
+    caller: &Caller,
+    kind: Option<Kind>,
+    id: &str,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let row = container_of(c, caller, kind, id, Level::Ro)?;
+    Ok(with_parent(&entry(c, &row, name, None)?, &row))
+}
+
 /// A file entry with `parent_ref`, as `/files`, lookup and resolve show it.
 pub(crate) fn with_parent(entry: &Value, row: &Row) -> Value {
     let mut entry = entry.clone();

@@ -51,9 +51,15 @@ pub(crate) fn router() -> Router<AppState> {
                 .put(handler(Write, update, |()| modified(1)))
                 .delete(handler(Write, delete_file, |()| deleted(true))),
         )
+        // An analysis's files, reached through the container above it.
+        .route(
+            "/api/{collection}/{id}/analyses/{analysis_id}/files/{name}",
+            get(download),
+        )
         .route(
             "/api/{collection}/{id}/files/{name}/info",
-            patch(handler(Write, update_info, |()| modified(1))),
+            get(handler(Read, file_entry, Json))
+                .patch(handler(Write, update_info, |()| modified(1))),
         )
         .route(
             "/api/{collection}/{id}/files/{name}/classification",
@@ -294,6 +300,11 @@ fn edit(c: &Connection, (caller, path): &File, body: Value, change: EntryChange)
     files::modify(c, caller, kind, id, name, Level::Rw, |entry| {
         change(entry, body)
     })
+}
+
+/// `GET …/files/{name}/info`: the file's entry (read-only).
+fn file_entry(c: &Connection, (caller, path): &File, (): ()) -> Outcome<Value> {
+    files::show(c, caller, path.kind, &path.id, path.name()?)
 }
 
 /// A domain call's outcome.
