@@ -27,4 +27,11 @@ check(
     subject.info,
 )
 
+# §4.2: GET /users honours its paging: users.find() ends, find_first finds the one asked.
+fw.add_user(flywheel.User(id="zed@example.org", email="zed@example.org", firstname="Z", lastname="Ed"))
+users = fw.users.find()
+check("users.find() ends with each user once", sorted(u.id for u in users) == ["admin@local", "zed@example.org"], [u.id for u in users])
+check("users.find_first('_id=x') finds x", fw.users.find_first("_id=zed@example.org").id == "zed@example.org")
+check("users.find sorted", [u.id for u in fw.users.find(sort="_id:desc")] == ["zed@example.org", "admin@local"])
+
 done()

@@ -95,6 +95,21 @@ pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
     crate::store::documents(c, "users", "user")
 }
 
+/// `GET /users`: the users, with every paging parameter (`filter`, `sort`, `limit`,
+/// `skip`, `page`, `after_id`; wire-protocol.md §4.2), so `fw.users.find()` ends and
+/// `find_first('_id=x')` finds x.
+///
+/// # Errors
+///
+/// A 400 naming a parameter that does not parse or does not go with another.
+pub(crate) fn list_users(
+    c: &Connection,
+    params: &crate::containers::ListParams,
+) -> Result<Vec<Value>, ApiError> {
+    let paging = params.paging()?;
+    Ok(paging.page(users(c)?, "_id").0)
+}
+
 /// Checks a user id as given by a person: an e-mail-like string, not too long.
 pub(crate) fn check_user_id(id: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
