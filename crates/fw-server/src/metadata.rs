@@ -55,8 +55,7 @@ pub(crate) fn apply_info_update(
     info: Map<String, Value>,
     body: Value,
 ) -> Result<Map<String, Value>, ApiError> {
-    let delta: fw_model::InfoUpdate = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid info update: {e}")))?;
+    let delta: fw_model::InfoUpdate = crate::json::decode_body(body, "info update")?;
     if !delta.extra.is_empty()
         || (delta.set.is_none() && delta.replace.is_none() && delta.delete.is_none())
     {
@@ -139,8 +138,7 @@ pub(crate) fn add_note(c: &Connection, target: &Target, body: Value) -> Result<V
     if kind == Kind::Group {
         return Err(ApiError::not_found("groups have no notes"));
     }
-    let input: fw_model::NoteInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid note: {e}")))?;
+    let input: fw_model::NoteInput = crate::json::decode_body(body, "note")?;
     if input.text.trim().is_empty() {
         return Err(ApiError::bad_request("a note needs some `text`"));
     }
@@ -192,8 +190,7 @@ pub(crate) fn get_note(c: &Connection, target: &Target, note_id: &str) -> Result
 }
 
 fn tag_value(body: Value) -> Result<String, ApiError> {
-    let tag: fw_model::TagInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
+    let tag: fw_model::TagInput = crate::json::decode_body(body, "tag")?;
     let value = tag.value.trim().to_string();
     if value.is_empty() || value.chars().count() > containers::MAX_LABEL {
         return Err(ApiError::bad_request(format!(

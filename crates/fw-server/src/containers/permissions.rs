@@ -38,8 +38,7 @@ pub(crate) fn set_permission(
     let checked = match kind {
         Kind::Group => {
             let access: fw_model::AccessPermission =
-                serde_json::from_value(Value::Object(permission))
-                    .map_err(|e| ApiError::bad_request(format!("invalid group permission: {e}")))?;
+                crate::json::decode_body(Value::Object(permission), "group permission")?;
             match access.access.as_ref().map(fw_model::Access::as_str) {
                 Some("ro" | "rw" | "admin") => json!({"_id": user, "access": access.access}),
                 _ => {
@@ -50,8 +49,8 @@ pub(crate) fn set_permission(
             }
         }
         Kind::Project => {
-            let roles: fw_model::RolePermission = serde_json::from_value(Value::Object(permission))
-                .map_err(|e| ApiError::bad_request(format!("invalid project permission: {e}")))?;
+            let roles: fw_model::RolePermission =
+                crate::json::decode_body(Value::Object(permission), "project permission")?;
             let role_ids = roles.role_ids.unwrap_or_default();
             for role_id in &role_ids {
                 if !crate::roles::exists(c, role_id.as_str())? {
@@ -119,8 +118,7 @@ pub(crate) fn add_group_role(
             kind.collection()
         )));
     }
-    let role: fw_model::GroupRole = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
+    let role: fw_model::GroupRole = crate::json::decode_body(body, "group role")?;
     let role = crate::roles::get(c, role.id.as_str())?;
     let role_id = role["_id"].clone();
     let mut row = target.get(c, Level::Admin)?;

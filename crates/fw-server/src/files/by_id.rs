@@ -63,8 +63,7 @@ pub(crate) fn set_tags(
     body: Value,
     replace: bool,
 ) -> Result<Vec<String>, ApiError> {
-    let tags: Vec<String> = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("file tags are a JSON list of strings: {e}")))?;
+    let tags: Vec<String> = crate::json::decode_body(body, "file tags")?;
     if tags
         .iter()
         .any(|t| t.trim().is_empty() || t.chars().count() > containers::MAX_LABEL)

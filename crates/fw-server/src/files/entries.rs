@@ -105,12 +105,14 @@ pub(crate) fn record(
         Some(other) => other,
         None => Value::Null,
     };
-    let input: fw_model::FileInput = serde_json::from_value(if metadata.is_null() {
-        json!({})
-    } else {
-        metadata
-    })
-    .map_err(|e| ApiError::bad_request(format!("invalid file metadata: {e}")))?;
+    let input: fw_model::FileInput = crate::json::decode_body(
+        if metadata.is_null() {
+            json!({})
+        } else {
+            metadata
+        },
+        "file metadata",
+    )?;
     let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for upload in uploads {
@@ -309,8 +311,8 @@ pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result
 /// `PATCH …/files/{name}/classification`: `add`, `delete`, or `replace` (which may also set
 /// `modality`); values are checked against the modality's aspects (`Custom` is free).
 pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
-    let delta: fw_model::ClassificationUpdate = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid classification update: {e}")))?;
+    let delta: fw_model::ClassificationUpdate =
+        crate::json::decode_body(body, "classification update")?;
     if !delta.extra.is_empty() {
         return Err(ApiError::bad_request(
             "a classification update has `add`, `delete`, `replace` and `modality` only",
