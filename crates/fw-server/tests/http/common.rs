@@ -20,11 +20,20 @@ pub(crate) async fn start() -> TestServer {
 }
 
 pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
+    start_with(dir, false).await
+}
+
+/// A server that serves signed-URL uploads.
+pub(crate) async fn start_signed() -> TestServer {
+    start_with(tempfile::tempdir().unwrap(), true).await
+}
+
+async fn start_with(dir: tempfile::TempDir, signed_urls: bool) -> TestServer {
     let running = fw_server::start(ServerConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
-        signed_urls: false,
+        signed_urls,
     })
     .await
     .unwrap();

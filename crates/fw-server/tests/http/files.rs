@@ -162,8 +162,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
         let (status, reply) = upload(&server, &files, ADMIN, name, b"x", None).await;
         assert_eq!(status, 400, "{name:?}: {reply}");
     }
-    // (`%2E%2E` would be normalized away by the client itself; a NUL is not.)
-    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 400);
+    // A download finds a stored name exactly (names stored before the rule of §15.3 stay
+    // downloadable), so a name no file can have is a 404.
+    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 404);
 
     // Read-only users download but do not upload; strangers see nothing.
     let ro = server.add_user("ro@x.org");
@@ -658,4 +659,75 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
             .next()
             .is_none()
     );
+}
+
+/// wire-protocol.md §15.3: a file name with `: * ? " | < > \ /` or a control character is
+/// refused with a 400 naming the character and its position, before any byte is stored, on
+/// every path that names a file: multipart parts, signed-URL tickets, bulk `?prefix=`
+/// (whose control characters made a ticket that answered 500 every time; issue 16).
+#[tokio::test]
+async fn forbidden_file_name_characters_are_refused_on_every_path() {
+    let server = start_signed().await;
+    let (project, .., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    for (name, shown) in [
+        ("a:b.txt", "':' at position 2"),
+        ("T2*.nii", "'*' at position 3"),
+        ("x\ty", "U+0009 at position 2"),
+        ("q?", "'?' at position 2"),
+        ("p|<>", "'|' at position 2"),
+    ] {
+        let (status, reply) = upload(&server, &files, ADMIN, name, b"data", None).await;
+        assert_eq!(status, 400, "{name:?}: {reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(shown),
+            "{name:?}: {reply}"
+        );
+        let (status, reply) = server
+            .call(
+                "POST",
+                &format!("{files}?ticket="),
+                ADMIN,
+                Some(json!({"metadata": {}, "filenames": ["ok.txt", name]})),
+            )
+            .await;
+        assert_eq!(status, 400, "ticket {name:?}: {reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(shown),
+            "ticket {name:?}: {reply}"
+        );
+    }
+    let acquisition_doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acquisition_doc["files"], json!([]));
+    let request = json!({"optional": true, "nodes": [{"level": "project", "_id": project}]});
+    for prefix in ["a%09b", "a%3Ab", "a%2Fb"] {
+        let (status, reply) = server
+            .call(
+                "POST",
+                &format!("/download?prefix={prefix}"),
+                ADMIN,
+                Some(request.clone()),
+            )
+            .await;
+        assert_eq!(status, 400, "prefix {prefix}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a valid file name")
+        );
+    }
+    // Allowed names still go through.
+    let (status, _) = upload(
+        &server,
+        &files,
+        ADMIN,
+        "sub-01 T1w (run 2).nii.gz",
+        b"data",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
 }
