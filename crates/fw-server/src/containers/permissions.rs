@@ -37,8 +37,9 @@ pub(crate) fn set_permission(
     }
     let checked = match kind {
         Kind::Group => {
+            // Unknown keys (`role_ids` on a group) are a 400, never dropped (§15.6).
             let access: fw_model::AccessPermission =
-                crate::json::decode_body(Value::Object(permission), "group permission")?;
+                crate::json::typed_body(Value::Object(permission), "group permission")?;
             match access.access.as_ref().map(fw_model::Access::as_str) {
                 Some("ro" | "rw" | "admin") => json!({"_id": user, "access": access.access}),
                 _ => {
@@ -49,9 +50,15 @@ pub(crate) fn set_permission(
             }
         }
         Kind::Project => {
+            // `{"access": "admin"}` with no `role_ids` once answered 200 and stripped the
+            // user's roles: unknown keys and a missing `role_ids` are 400s (§15.6).
             let roles: fw_model::RolePermission =
-                crate::json::decode_body(Value::Object(permission), "project permission")?;
-            let role_ids = roles.role_ids.unwrap_or_default();
+                crate::json::typed_body(Value::Object(permission), "project permission")?;
+            let role_ids = roles.role_ids.ok_or_else(|| {
+                ApiError::bad_request(
+                    "a project permission needs `role_ids`, the list of the user's role ids",
+                )
+            })?;
             for role_id in &role_ids {
                 if !crate::roles::exists(c, role_id.as_str())? {
                     return Err(ApiError::bad_request(format!("unknown role {role_id}")));

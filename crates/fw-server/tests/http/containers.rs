@@ -603,3 +603,66 @@ async fn put_merges_info_recursively_and_replaces_the_rest() {
         json!({"k": 1, "j": 2})
     );
 }
+
+/// wire-protocol.md §15.6: a session update's `subject` fields other than `_id`, `code`
+/// and `label` were dropped with 200 (issue 16); they are applied (`age` to the session,
+/// the rest to its subject) or refused with a 400 naming them.
+#[tokio::test]
+async fn a_session_update_applies_its_subject_fields() {
+    let server = start().await;
+    let (_, subject, session, _) = hierarchy(&server).await;
+    server
+        .ok("PUT", &format!("/sessions/{session}"), Some(json!({"subject": {"_id": subject, "master_code": "M-1", "sex": "female", "age": 1000}})))
+        .await;
+    let subject_doc = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (
+            subject_doc["master_code"].as_str(),
+            subject_doc["sex"].as_str()
+        ),
+        (Some("M-1"), Some("female"))
+    );
+    let session_doc = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(session_doc["age"], 1000);
+    assert_eq!(session_doc["subject"]["_id"], subject.as_str());
+    // By code, the same subject: fields still applied.
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": {"code": "sub1", "master_code": "M-2"}})),
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/subjects/{subject}"), None)
+            .await["master_code"],
+        "M-2"
+    );
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"subject": {"_id": subject, "shoe_size": 9}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("shoe_size"),
+        "{reply}"
+    );
+    let (status, _) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"age": 5, "subject": {"age": 6}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

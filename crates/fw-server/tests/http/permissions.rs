@@ -266,3 +266,46 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// wire-protocol.md §15.6: a project permission `PUT` with `{"access": "admin"}` and no
+/// `role_ids` answered 200 and stripped the user's roles (issue 16); now it is a 400 and
+/// the roles stay. Unknown keys are 400s naming them, on groups too.
+#[tokio::test]
+async fn a_permission_without_its_roles_is_refused_and_changes_nothing() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    server.add_user("member@x.org");
+    server.grant(&project, "member@x.org", RW_ROLE).await;
+    let path = format!("/projects/{project}/permissions/member@x.org");
+    let (status, reply) = server
+        .call("PUT", &path, ADMIN, Some(json!({"access": "admin"})))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("access"),
+        "{reply}"
+    );
+    let (status, reply) = server.call("PUT", &path, ADMIN, Some(json!({}))).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("role_ids"),
+        "{reply}"
+    );
+    assert_eq!(
+        server.ok("GET", &path, None).await["role_ids"],
+        json!([RW_ROLE])
+    );
+    let (status, reply) = server
+        .call(
+            "POST",
+            "/groups/grp1/permissions",
+            ADMIN,
+            Some(json!({"_id": "member@x.org", "access": "ro", "role_ids": []})),
+        )
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("role_ids"),
+        "{reply}"
+    );
+}
