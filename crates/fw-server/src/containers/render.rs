@@ -75,7 +75,7 @@ impl Renderer {
     pub(crate) fn render(&mut self, c: &Connection, row: Row) -> Result<Value, ApiError> {
         let below_project = !matches!(row.kind, Kind::Group | Kind::Project);
         let mut doc = row.doc;
-        if below_project && let Some(project_id) = row.project_id {
+        if below_project && let Some(project_id) = row.project_id.clone() {
             let permissions = match self.project_permissions.get(&project_id) {
                 Some(permissions) => permissions.clone(),
                 None => {
@@ -96,8 +96,37 @@ impl Renderer {
         {
             doc["subject"] = subject.doc;
         }
+        if row.kind == Kind::Analysis {
+            doc["inputs"] = Value::Array(input_entries(c, &doc, row.project_id.as_deref())?);
+        }
         Ok(doc)
     }
+}
+
+/// An analysis's inputs as file entries with `parent_ref` (the SDK reads `FileEntry`s).
+/// Only files of the analysis's own project are shown whole (whoever sees the analysis
+/// sees them); others, and files deleted since, stay the reference stored.
+fn input_entries(
+    c: &Connection,
+    doc: &Value,
+    project_id: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut entries = Vec::new();
+    for input in crate::json::stored_list(doc, "inputs", "an analysis")? {
+        let found = match (input["id"].as_str(), input["name"].as_str()) {
+            (Some(id), Some(name)) => match container(c, id)? {
+                Some(holder) if holder.project_id.as_deref() == project_id => {
+                    crate::files::entry(c, &holder, name, None)
+                        .ok()
+                        .map(|entry| crate::files::with_parent(&entry, &holder))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        entries.push(found.unwrap_or(input));
+    }
+    Ok(entries)
 }
 
 fn row_by_id(c: &Connection, id: Option<&str>) -> Result<Option<Row>, ApiError> {

@@ -460,6 +460,24 @@ pub(crate) fn show(
     Ok(with_parent(&entry(c, &row, name, None)?, &row))
 }
 
+/// `?hash=` on a download (wire-protocol.md §15.7): the file is sent only if it still has
+/// this hash (`v0-sha384-<hex>`, or the hex alone).
+///
+/// # Errors
+///
+/// A 409 naming both hashes when they differ.
+pub(crate) fn check_hash(entry: &Value, asked: &str) -> Result<(), ApiError> {
+    let hash = entry["hash"].as_str().unwrap_or_default();
+    let hex = hash.rsplit('-').next().unwrap_or_default();
+    if asked == hash || (!asked.is_empty() && asked == hex) {
+        return Ok(());
+    }
+    Err(ApiError::conflict(format!(
+        "{:?} has the hash {hash}, not {asked}",
+        entry["name"].as_str().unwrap_or_default()
+    )))
+}
+
 /// A file entry with `parent_ref`, as `/files`, lookup and resolve show it.
 pub(crate) fn with_parent(entry: &Value, row: &Row) -> Value {
     let mut entry = entry.clone();

@@ -163,7 +163,8 @@ async fn upload(
     Ok(Json(Value::Array(entries)))
 }
 
-/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`), a
+/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`; `hash`:
+/// only if the file still has it, else 409), a
 /// download ticket for `?ticket=`, or the file for `?ticket=<ticket>` without a key.
 async fn download(
     caller: Result<Caller, ApiError>,
@@ -184,6 +185,9 @@ async fn download(
             files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
         })
         .await?;
+    if let Some(hash) = params.get("hash") {
+        files::check_hash(&entry, &hash)?;
+    }
     let size = entry["size"].as_u64().unwrap_or(0);
     if let Some(ticket) = new_ticket {
         return Ok(

@@ -731,3 +731,116 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// wire-protocol.md §15.7: `?hash=` on a download was ignored (issue 16); the file is sent
+/// only while it still has that hash, else 409.
+#[tokio::test]
+async fn a_download_with_a_stale_hash_is_a_409() {
+    let server = start().await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    upload(&server, &files, ADMIN, "a.txt", b"one", None).await;
+    let hash = server.ok("GET", &format!("{files}/a.txt/info"), None).await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |hash: String| {
+        let url = format!("{}{files}/a.txt?hash={hash}", server.base);
+        let http = server.http.clone();
+        async move {
+            let response = http
+                .get(url)
+                .header("Authorization", format!("scitran-user {ADMIN}"))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.bytes().await.unwrap().to_vec(),
+            )
+        }
+    };
+    assert_eq!(get(hash.clone()).await, (200, b"one".to_vec()));
+    let hex = hash.rsplit('-').next().unwrap().to_string();
+    assert_eq!(get(hex).await.0, 200);
+    upload(&server, &files, ADMIN, "a.txt", b"two", None).await;
+    let (status, body) = get(hash.clone()).await;
+    assert_eq!(status, 409);
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("not {hash}")),
+        "{reply}"
+    );
+}
+
+/// wire-protocol.md §15.6: analysis inputs naming files that do not exist were accepted
+/// and came back as references (issue 16); they are refused, and real ones come back as
+/// file entries.
+#[tokio::test]
+async fn analysis_inputs_name_files_that_exist_and_read_back_as_entries() {
+    let server = start().await;
+    let (_, _, session, acquisition) = hierarchy(&server).await;
+    upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"x",
+        None,
+    )
+    .await;
+    let analyses = format!("/sessions/{session}/analyses");
+    for (input, status, message) in [
+        (
+            json!({"type": "acquisition", "id": acquisition, "name": "missing.nii"}),
+            404,
+            "inputs[0]: acquisition",
+        ),
+        (
+            json!({"type": "acquisition", "id": "000000000000000000000000", "name": "scan.nii.gz"}),
+            404,
+            "inputs[0]: acquisition 000000000000000000000000 not found",
+        ),
+        (
+            json!({"type": "acquisition", "id": acquisition}),
+            400,
+            "inputs[0].name",
+        ),
+        (
+            json!({"type": "bucket", "id": acquisition, "name": "scan.nii.gz"}),
+            400,
+            "inputs[0].type",
+        ),
+    ] {
+        let (got, reply) = server
+            .call(
+                "POST",
+                &analyses,
+                ADMIN,
+                Some(json!({"label": "a", "inputs": [input]})),
+            )
+            .await;
+        assert_eq!(got, status, "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().starts_with(message),
+            "{reply}"
+        );
+    }
+    let id = server
+        .create(&analyses[1..], json!({"label": "a", "inputs": [{"type": "acquisition", "id": acquisition, "name": "scan.nii.gz"}]}))
+        .await;
+    let analysis = server.ok("GET", &format!("/analyses/{id}"), None).await;
+    let input = &analysis["inputs"][0];
+    assert_eq!(
+        (input["name"].as_str(), input["size"].as_u64()),
+        (Some("scan.nii.gz"), Some(1))
+    );
+    assert_eq!(
+        input["parent_ref"],
+        json!({"type": "acquisition", "id": acquisition})
+    );
+    assert!(input["file_id"].is_string());
+}
