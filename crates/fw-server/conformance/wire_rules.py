@@ -27,6 +27,21 @@ check(
     subject.info,
 )
 
+# §15.2: a timestamp without an offset reads back as an aware datetime (UTC); sessions
+# sort by the instant, not the text.
+from datetime import datetime, timedelta, timezone
+
+naive = project.add_session(label="naive", subject=subject, timestamp=datetime(2020, 6, 1, 9, 30))
+naive = naive.reload()
+check("a naive timestamp reads back aware", naive.timestamp.tzinfo is not None, naive.timestamp)
+check("a naive timestamp means UTC", naive.timestamp == datetime(2020, 6, 1, 9, 30, tzinfo=timezone.utc), naive.timestamp)
+for label, ts in [("plus5", "2020-06-01T09:00:00+05:00"), ("zulu", "2020-06-01T05:00:00Z"), ("minus4", "2020-06-01T01:30:00-04:00")]:
+    tz = timezone(timedelta(hours={"plus5": 5, "zulu": 0, "minus4": -4}[label]))
+    project.add_session(label=label, subject=subject, timestamp=datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(tz))
+ordered = [s.label for s in project.sessions.find("label=~^(plus5|zulu|minus4)$", sort="timestamp:asc")]
+check("sort=timestamp orders instants", ordered == ["plus5", "zulu", "minus4"], ordered)
+check("age helpers work on the aware timestamp", naive.local_timestamp is not None)
+
 # §4.2: GET /users honours its paging: users.find() ends, find_first finds the one asked.
 fw.add_user(flywheel.User(id="zed@example.org", email="zed@example.org", firstname="Z", lastname="Ed"))
 users = fw.users.find()

@@ -666,3 +666,86 @@ async fn a_session_update_applies_its_subject_fields() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// wire-protocol.md §15.2: datetimes were kept as the text sent, so a timestamp without an
+/// offset came back without one and `sort=timestamp` ordered the strings (issue 16). They
+/// are stored as UTC instants and sort as such, on create and update alike.
+#[tokio::test]
+async fn datetimes_are_stored_and_sorted_as_instants() {
+    let server = start().await;
+    let (project, _, session, _) = hierarchy(&server).await;
+    let sent = [
+        "2020-06-01T09:00:00+05:00",
+        "2020-06-01T05:00:00Z",
+        "2020-06-01T01:30:00-04:00",
+    ];
+    let mut ids = Vec::new();
+    for (i, timestamp) in sent.iter().enumerate() {
+        ids.push(
+            server
+                .create("sessions", json!({"label": format!("t{i}"), "project": project, "subject": {"code": "sub1"}, "timestamp": timestamp}))
+                .await,
+        );
+    }
+    let listed = server
+        .ok(
+            "GET",
+            &format!(
+                "/projects/{project}/sessions?sort=timestamp:asc&filter=timestamp%3E2000-01-01"
+            ),
+            None,
+        )
+        .await;
+    let order: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["label"].as_str().unwrap(),
+                s["timestamp"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("t0", "2020-06-01T04:00:00+00:00"),
+            ("t1", "2020-06-01T05:00:00+00:00"),
+            ("t2", "2020-06-01T05:30:00+00:00")
+        ]
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"timestamp": "2021-03-04T05:06:07.5"})),
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["timestamp"],
+        "2021-03-04T05:06:07.500000+00:00"
+    );
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"timestamp": "soon"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["message"].as_str().unwrap().starts_with("timestamp"),
+        "{reply}"
+    );
+    let created = server
+        .ok("GET", &format!("/sessions/{}", ids[0]), None)
+        .await["created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(created.ends_with("+00:00"), "{created}");
+}
