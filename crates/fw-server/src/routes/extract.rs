@@ -83,8 +83,34 @@ impl Params {
             .transpose()
     }
 
-    /// The finder parameters (wire-protocol.md §4).
+    /// The parameters of a list endpoint (wire-protocol.md §4). A parameter a list does not
+    /// honour is a 400 naming it, never ignored (§15.6): only the paging parameters,
+    /// `exhaustive` (site admins) and `include_all_info` (info is always whole) are.
     pub(crate) fn list(&self) -> Result<ListParams, ApiError> {
+        const HONOURED: [&str; 8] = [
+            "filter",
+            "sort",
+            "limit",
+            "skip",
+            "page",
+            "after_id",
+            "exhaustive",
+            "include_all_info",
+        ];
+        let mut unknown: Vec<&str> = self
+            .0
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !HONOURED.contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(ApiError::bad_request(format!(
+                "this list does not take the query parameter(s) {}; it takes {}",
+                unknown.join(", "),
+                HONOURED.join(", ")
+            )));
+        }
         Ok(ListParams {
             filter: self.get("filter"),
             sort: self.get("sort"),

@@ -118,3 +118,45 @@ async fn roles_and_modalities_honour_paging() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// wire-protocol.md §15.6: a list-endpoint query parameter the server does not honour is
+/// a 400 naming it, on every list (finders included), never silently ignored.
+#[tokio::test]
+async fn list_parameters_not_honoured_are_refused() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    for path in [
+        "/users",
+        "/files",
+        "/roles",
+        "/modalities",
+        "/projects",
+        &format!("/projects/{project}/sessions"),
+    ] {
+        let (status, reply) = server
+            .call(
+                "GET",
+                &format!("{path}?filtr=label%3Dx&limit=1"),
+                ADMIN,
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{path}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("query parameter(s) filtr"),
+            "{path}: {reply}"
+        );
+        let (status, _) = server
+            .call(
+                "GET",
+                &format!("{path}?include_all_info=true&exhaustive=true&limit=1"),
+                ADMIN,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{path}");
+    }
+}
