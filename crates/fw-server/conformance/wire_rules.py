@@ -42,6 +42,27 @@ ordered = [s.label for s in project.sessions.find("label=~^(plus5|zulu|minus4)$"
 check("sort=timestamp orders instants", ordered == ["plus5", "zulu", "minus4"], ordered)
 check("age helpers work on the aware timestamp", naive.local_timestamp is not None)
 
+# §15.6: a session update's subject fields reach the subject, not the bin.
+naive.update(subject={"_id": subject.id, "master_code": "MC-1"})
+check("session update applies subject.master_code", fw.get_subject(subject.id).master_code == "MC-1")
+
+# §15.3: a file name with a forbidden character is refused, naming it.
+import os
+import tempfile
+
+bad = os.path.join(tempfile.mkdtemp(), "a:b.txt")
+with open(bad, "w") as f:
+    f.write("x")
+try:
+    naive.upload_file(bad)
+    check("a forbidden file name is refused", False, "accepted")
+except flywheel.ApiException as e:
+    check("a forbidden file name is refused with 400 naming it", e.status == 400 and "':' at position 2" in str(e.reason), e.reason)
+
+# §15.4: a read the SDK makes on a path another method holds is served.
+naive.add_tag("t1")
+check("get_session_tag is served", fw.get_session_tag(naive.id, "t1") == "t1")
+
 # §4.2: GET /users honours its paging: users.find() ends, find_first finds the one asked.
 fw.add_user(flywheel.User(id="zed@example.org", email="zed@example.org", firstname="Z", lastname="Ed"))
 users = fw.users.find()
