@@ -2,7 +2,7 @@
 files of the installed package name each path and method) against a running fw-server,
 with real ids in the path: no route answers 405, 404 for want of a route, or 500; a route
 fw-server serves answers 200, one outside its scope 501 naming the route
-(wire-protocol.md §15.4).
+(docs/wire.md §15.4).
 
 Usage: python sdk_routes.py API_KEY DATA_DIR
 """

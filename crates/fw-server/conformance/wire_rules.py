@@ -1,5 +1,5 @@
 """Drives the official Flywheel Python SDK (flywheel-sdk 23.0.0), unmodified, against a
-running fw-server through the server rules of wire-protocol.md §15 (issue 16): each input
+running fw-server through the server rules of docs/wire.md §15 (issue 16): each input
 that once failed, with the value it must give.
 
 Usage: python wire_rules.py API_KEY DATA_DIR

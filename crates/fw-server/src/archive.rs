@@ -216,7 +216,7 @@ fn dos_time(seconds: i64) -> zip::DateTime {
 }
 
 /// A zip time as `ZipfileInfo` shows it: `2024-01-02T03:04:06+00:00`. Zip times have no
-/// zone; like every datetime without an offset they are read as UTC (wire-protocol.md
+/// zone; like every datetime without an offset they are read as UTC (docs/wire.md
 /// §15.2), as this server writes them.
 fn zip_time_text(t: zip::DateTime) -> String {
     format!(

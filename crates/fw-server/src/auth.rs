@@ -96,7 +96,7 @@ pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
 }
 
 /// `GET /users`: the users, with every paging parameter (`filter`, `sort`, `limit`,
-/// `skip`, `page`, `after_id`; wire-protocol.md §4.2), so `fw.users.find()` ends and
+/// `skip`, `page`, `after_id`; docs/wire.md §4.2), so `fw.users.find()` ends and
 /// `find_first('_id=x')` finds x.
 ///
 /// # Errors

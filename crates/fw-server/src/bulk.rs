@@ -1,4 +1,4 @@
-//! Bulk downloads (wire-protocol.md §11). `POST /download` walks the requested containers
+//! Bulk downloads (docs/wire.md §11). `POST /download` walks the requested containers
 //! once, checks access, applies the file filters, and records every archive member (its
 //! path in the classic layout, blob, size and time) under a ticket, in one transaction;
 //! `GET /download?ticket=` then streams exactly those members as tar or zip (see
@@ -379,7 +379,7 @@ fn unique(name: String, taken: &mut HashSet<String>) -> String {
     name
 }
 
-/// Refuses unknown keys below the top of a download request (wire-protocol.md §15.6): an
+/// Refuses unknown keys below the top of a download request (docs/wire.md §15.6): an
 /// unknown key in a filter was ignored, so a filter meant to exclude files downloaded
 /// exactly those (issue 16).
 ///

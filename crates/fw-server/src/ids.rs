@@ -51,7 +51,7 @@ pub(crate) fn now() -> String {
 }
 
 /// A UTC instant as Python's `isoformat()` writes an aware UTC time, the one form every
-/// datetime the server stores and returns takes (wire-protocol.md §15.2):
+/// datetime the server stores and returns takes (docs/wire.md §15.2):
 /// `2020-06-01T09:30:00+00:00`, with six fractional digits only when they are not zero.
 /// Of one fixed width per case, these texts sort as their instants do (`+` < `.`).
 pub(crate) fn isoformat(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -62,7 +62,7 @@ pub(crate) fn isoformat(t: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-/// A datetime a client sent, as the UTC instant the server stores (wire-protocol.md
+/// A datetime a client sent, as the UTC instant the server stores (docs/wire.md
 /// §15.2): any ISO-8601 form fw-filter reads; no offset means UTC.
 ///
 /// # Errors

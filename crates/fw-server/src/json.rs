@@ -32,7 +32,7 @@ pub(crate) const MAX_STORED_DEPTH: usize = 127;
 pub(crate) const MAX_STORED_BYTES: usize = 64 << 20;
 
 /// Applies `value` at `key` of `doc` the way Flywheel's core applied a `PUT` body (a `$set`
-/// of the body flattened to dotted keys; wire-protocol.md §15.1): a non-empty object merges
+/// of the body flattened to dotted keys; docs/wire.md §15.1): a non-empty object merges
 /// into an object already there, key by key and recursively; a scalar, a list, `null` or
 /// an empty object `{}` replaces what is there.
 pub(crate) fn merge_into(doc: &mut Map<String, Value>, key: String, value: Value) {
@@ -259,7 +259,7 @@ pub(crate) fn typed_body<T: fw_model::WireModel>(body: Value, what: &str) -> Res
 }
 
 /// Decodes a request body (or a part of one) as `T`; a value that does not fit is a 400
-/// whose message starts with the field's path (wire-protocol.md §15.5): `size: expected an
+/// whose message starts with the field's path (docs/wire.md §15.5): `size: expected an
 /// integer, found the string "ten" (in the search)`. Every JSON body is decoded through
 /// this.
 ///
@@ -317,7 +317,7 @@ fn plain_type_error(message: &str) -> String {
 }
 
 /// Reads the named fields of an object body that hold a numeric string (`"10"`) as the
-/// integer, as Flywheel's core converted them (wire-protocol.md §15.5: search `size`).
+/// integer, as Flywheel's core converted them (docs/wire.md §15.5: search `size`).
 pub(crate) fn numeric_strings(body: &mut Value, fields: &[&str]) {
     for field in fields {
         if let Some(slot) = body.get_mut(*field)

@@ -1,5 +1,5 @@
-//! `POST /dataexplorer/search` (wire-protocol.md §6): FlyQL evaluated by fw-filter over
-//! search documents (filter-language.md B.4).
+//! `POST /dataexplorer/search` (docs/wire.md §6): FlyQL evaluated by fw-filter over
+//! search documents (fw-filter README §B.4).
 //!
 //! There is one search document per container and one per file; each carries its own
 //! level and its ancestors under their level names (`group`, `project`, `subject`,
@@ -45,7 +45,7 @@ pub(crate) fn search(
     mut body: Value,
     size: Option<usize>,
 ) -> Result<Vec<Value>, ApiError> {
-    // Flywheel's core read `"size": "10"` as 10 (wire-protocol.md §15.5).
+    // Flywheel's core read `"size": "10"` as 10 (docs/wire.md §15.5).
     crate::json::numeric_strings(&mut body, &["size"]);
     let query: fw_model::SearchQuery = crate::json::decode_body(body, "search")?;
     let return_type = query

@@ -24,7 +24,7 @@ pub(super) fn decode<T: WireModel>(
         Ok(Value::Object(map)) => map,
         _ => return Err(ApiError::internal(format!("cannot re-encode a {what}"))),
     };
-    // Datetimes are stored as UTC instants (wire-protocol.md §15.2), so they read back
+    // Datetimes are stored as UTC instants (docs/wire.md §15.2), so they read back
     // with an offset and sort by the instant.
     for field in DATETIME_FIELDS {
         if let Some(Value::String(text)) = fields.get(field) {

@@ -234,7 +234,7 @@ pub(crate) fn create_analysis(
 }
 
 /// Analysis inputs name files `{type, id, name}` that exist and the caller can read
-/// (wire-protocol.md §15.6); they were accepted unchecked and came back as references.
+/// (docs/wire.md §15.6); they were accepted unchecked and came back as references.
 ///
 /// # Errors
 ///

@@ -20,7 +20,7 @@ use crate::store::{Row, Scan, scan};
 
 use super::render::Renderer;
 
-/// Finder parameters (wire-protocol.md §4).
+/// Finder parameters (docs/wire.md §4).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ListParams {
     /// `filter`.
@@ -49,7 +49,7 @@ impl ListParams {
 }
 
 /// The paging and sorting parameters of a list, checked: every list endpoint honours each
-/// of them or refuses it with a 400 (wire-protocol.md §4.2 points 5-6).
+/// of them or refuses it with a 400 (docs/wire.md §4.2 points 5-6).
 pub(crate) struct Paging {
     /// The filter, parsed.
     pub(crate) filter: Option<Filter>,

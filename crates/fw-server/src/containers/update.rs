@@ -11,7 +11,7 @@ use crate::store::{Row, delete_tree, touch_and_save};
 
 use super::body::{check_label, sync_code_and_label, update_body};
 
-/// Applies an update body, merging objects into what is stored (wire-protocol.md §15.1);
+/// Applies an update body, merging objects into what is stored (docs/wire.md §15.1);
 /// a new parent moves the container with everything below it. A session's `subject`
 /// names the subject (`_id`, `code`, `label`, moving the session when it changes); its
 /// other fields are applied, not dropped (§15.6): `age` is the session's age, the rest
@@ -82,7 +82,7 @@ fn subject_fields(fields: &mut Map<String, Value>) -> Result<Map<String, Value>,
 }
 
 /// Merges update fields into a stored container: objects merge, everything else replaces
-/// (wire-protocol.md §15.1); info keys are sanitized at every depth as `PATCH …/info`
+/// (docs/wire.md §15.1); info keys are sanitized at every depth as `PATCH …/info`
 /// does (§8.2).
 fn apply_fields(row: &mut Row, fields: Map<String, Value>) -> Result<(), ApiError> {
     let what = row.what();

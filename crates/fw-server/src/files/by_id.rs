@@ -99,7 +99,7 @@ pub(crate) fn set_tags(
 
 /// `GET /files`: the files the caller may see, by `file_id`, as a `{count, total,
 /// results}` page (always, as the SDK expects), with every paging parameter (`filter`,
-/// `sort`, `limit`, `skip`, `page`, `after_id`; wire-protocol.md §4.2).
+/// `sort`, `limit`, `skip`, `page`, `after_id`; docs/wire.md §4.2).
 pub(crate) fn list(
     c: &Connection,
     caller: &Caller,

@@ -57,14 +57,14 @@ pub(crate) fn infer_type(name: &str) -> (Option<&'static str>, &'static str) {
         })
 }
 
-/// The characters a file name may not hold besides control characters (wire-protocol.md
+/// The characters a file name may not hold besides control characters (docs/wire.md
 /// §15.3): path separators, and what Windows and most archive tools refuse.
 const FORBIDDEN_IN_NAMES: &str = ":*?\"|<>\\/";
 
 /// The longest file name, in bytes of UTF-8.
 const MAX_NAME_BYTES: usize = 255;
 
-/// The file-name rule of wire-protocol.md §15.3, checked on every path that names a new
+/// The file-name rule of docs/wire.md §15.3, checked on every path that names a new
 /// file (multipart parts, signed-URL tickets and their storage PUTs, bulk `?prefix=`)
 /// before a byte is stored: no `: * ? " | < > \ /`, no control character (U+0000-U+001F,
 /// U+007F), not empty, `.` or `..`, at most 255 bytes. Nothing is renamed silently.
@@ -460,7 +460,7 @@ pub(crate) fn show(
     Ok(with_parent(&entry(c, &row, name, None)?, &row))
 }
 
-/// `?hash=` on a download (wire-protocol.md §15.7): the file is sent only if it still has
+/// `?hash=` on a download (docs/wire.md §15.7): the file is sent only if it still has
 /// this hash (`v0-sha384-<hex>`, or the hex alone).
 ///
 /// # Errors

@@ -83,7 +83,7 @@ impl Params {
             .transpose()
     }
 
-    /// The parameters of a list endpoint (wire-protocol.md §4). A parameter a list does not
+    /// The parameters of a list endpoint (docs/wire.md §4). A parameter a list does not
     /// honour is a 400 naming it, never ignored (§15.6): only the paging parameters,
     /// `exhaustive` (site admins) and `include_all_info` (info is always whole) are.
     pub(crate) fn list(&self) -> Result<ListParams, ApiError> {
@@ -149,13 +149,13 @@ async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, ApiEr
 }
 
 /// The kind a collection names; a collection fw-server does not hold (`gears`, `jobs`, …)
-/// is a route it does not implement: 501 (wire-protocol.md §15.4).
+/// is a route it does not implement: 501 (docs/wire.md §15.4).
 fn kind_of(parts: &Parts, collection: &str) -> Result<Kind, ApiError> {
     Kind::from_collection(collection)
         .ok_or_else(|| not_implemented(&parts.method, parts.uri.path()))
 }
 
-/// The 501 of a route outside what fw-server implements (wire-protocol.md §15.4): it names
+/// The 501 of a route outside what fw-server implements (docs/wire.md §15.4): it names
 /// the route, so a user knows it is the server's limit and not their mistake.
 pub(crate) fn not_implemented(method: &axum::http::Method, path: &str) -> ApiError {
     ApiError::new(

@@ -1,4 +1,4 @@
-//! The HTTP API under `/api` (wire-protocol.md §1-§9): one module per resource, each a
+//! The HTTP API under `/api` (docs/wire.md §1-§9): one module per resource, each a
 //! `Router` merged here. Handlers parse the request (the extractors of `extract`), call a
 //! domain module, and shape the reply (`reply`); the domain modules decide.
 
@@ -108,7 +108,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(bulk::router())
         .merge(search::router())
         // Routes and methods fw-server does not serve are its limit, not the caller's
-        // mistake: 501 naming the route (wire-protocol.md §15.4), never 404 or 405.
+        // mistake: 501 naming the route (docs/wire.md §15.4), never 404 or 405.
         .fallback(not_implemented)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(not_implemented)

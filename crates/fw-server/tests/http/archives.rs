@@ -452,7 +452,7 @@ async fn zip_members_are_listed_and_streamed() {
     );
 }
 
-/// wire-protocol.md §15.6: an unknown key in a download filter was ignored, so a filter
+/// docs/wire.md §15.6: an unknown key in a download filter was ignored, so a filter
 /// meant to exclude files downloaded exactly those (issue 16): it is a 400 naming it.
 #[tokio::test]
 async fn unknown_download_filter_keys_are_refused() {

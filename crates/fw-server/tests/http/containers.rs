@@ -560,7 +560,7 @@ async fn containers_move_with_everything_below_them() {
     assert_eq!(status, 404, "a subject is not a session");
 }
 
-/// wire-protocol.md §15.1: `PUT` merges objects recursively and replaces everything else,
+/// docs/wire.md §15.1: `PUT` merges objects recursively and replaces everything else,
 /// as `subject.update(sex='male', info={'key1': 'val1'})` expects (issue 16).
 #[tokio::test]
 async fn put_merges_info_recursively_and_replaces_the_rest() {
@@ -604,7 +604,7 @@ async fn put_merges_info_recursively_and_replaces_the_rest() {
     );
 }
 
-/// wire-protocol.md §15.6: a session update's `subject` fields other than `_id`, `code`
+/// docs/wire.md §15.6: a session update's `subject` fields other than `_id`, `code`
 /// and `label` were dropped with 200 (issue 16); they are applied (`age` to the session,
 /// the rest to its subject) or refused with a 400 naming them.
 #[tokio::test]
@@ -667,7 +667,7 @@ async fn a_session_update_applies_its_subject_fields() {
     assert_eq!(status, 400);
 }
 
-/// wire-protocol.md §15.2: datetimes were kept as the text sent, so a timestamp without an
+/// docs/wire.md §15.2: datetimes were kept as the text sent, so a timestamp without an
 /// offset came back without one and `sort=timestamp` ordered the strings (issue 16). They
 /// are stored as UTC instants and sort as such, on create and update alike.
 #[tokio::test]

@@ -661,7 +661,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     );
 }
 
-/// wire-protocol.md §15.3: a file name with `: * ? " | < > \ /` or a control character is
+/// docs/wire.md §15.3: a file name with `: * ? " | < > \ /` or a control character is
 /// refused with a 400 naming the character and its position, before any byte is stored, on
 /// every path that names a file: multipart parts, signed-URL tickets, bulk `?prefix=`
 /// (whose control characters made a ticket that answered 500 every time; issue 16).
@@ -732,7 +732,7 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
     assert_eq!(status, 200);
 }
 
-/// wire-protocol.md §15.7: `?hash=` on a download was ignored (issue 16); the file is sent
+/// docs/wire.md §15.7: `?hash=` on a download was ignored (issue 16); the file is sent
 /// only while it still has that hash, else 409.
 #[tokio::test]
 async fn a_download_with_a_stale_hash_is_a_409() {
@@ -776,7 +776,7 @@ async fn a_download_with_a_stale_hash_is_a_409() {
     );
 }
 
-/// wire-protocol.md §15.6: analysis inputs naming files that do not exist were accepted
+/// docs/wire.md §15.6: analysis inputs naming files that do not exist were accepted
 /// and came back as references (issue 16); they are refused, and real ones come back as
 /// file entries.
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Lists that are not container finders (users, files, roles, modalities): every paging and
-//! sorting parameter is honoured or refused with a 400 (wire-protocol.md §4.2 points 5-6).
+//! sorting parameter is honoured or refused with a 400 (docs/wire.md §4.2 points 5-6).
 
 use crate::common::*;
 use serde_json::Value;
@@ -119,7 +119,7 @@ async fn roles_and_modalities_honour_paging() {
     assert_eq!(status, 400);
 }
 
-/// wire-protocol.md §15.6: a list-endpoint query parameter the server does not honour is
+/// docs/wire.md §15.6: a list-endpoint query parameter the server does not honour is
 /// a 400 naming it, on every list (finders included), never silently ignored.
 #[tokio::test]
 async fn list_parameters_not_honoured_are_refused() {

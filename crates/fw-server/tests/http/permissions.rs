@@ -267,7 +267,7 @@ async fn custom_roles_grant_the_level_of_their_actions() {
     assert_eq!(status, 404);
 }
 
-/// wire-protocol.md §15.6: a project permission `PUT` with `{"access": "admin"}` and no
+/// docs/wire.md §15.6: a project permission `PUT` with `{"access": "admin"}` and no
 /// `role_ids` answered 200 and stripped the user's roles (issue 16); now it is a 400 and
 /// the roles stay. Unknown keys are 400s naming them, on groups too.
 #[tokio::test]

@@ -155,7 +155,7 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
     assert_eq!(reply, json!([]));
 }
 
-/// wire-protocol.md §15.5: a body that does not fit its type is a 400 starting with the
+/// docs/wire.md §15.5: a body that does not fit its type is a 400 starting with the
 /// field's path; search `size` as a numeric string is read as the number, as Flywheel did
 /// (issue 16: `invalid type: string "10", expected i64` named no field).
 #[tokio::test]

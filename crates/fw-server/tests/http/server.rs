@@ -315,7 +315,7 @@ fn the_binary_prints_its_key_adds_users_and_stops_on_sigterm() {
     );
 }
 
-/// wire-protocol.md §15.4: every GET of the SDK's API classes within fw-server's scope is
+/// docs/wire.md §15.4: every GET of the SDK's API classes within fw-server's scope is
 /// served (these four answered 405 because another method held the path), through
 /// `/containers/{id}` too; routes outside it are 501 naming the route (issue 16).
 #[tokio::test]
