@@ -19,11 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subjects: usize = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
     let dir = tempfile::tempdir()?;
     let server = fw_server::start(fw_server::ServerConfig {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
         admin_key: Some("bench".into()),
-        signed_urls: false,
-        record_requests: None,
+        ..fw_server::ServerConfig::new(dir.path())
     })
     .await?;
     let base = format!("http://{}/api", server.addr);

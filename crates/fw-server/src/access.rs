@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kind::Kind;
 use crate::roles::{Level, role_level};
-use crate::store::{Row, container};
+use crate::store::{Row, Scan, container, scan};
 
 /// The level a `permissions` array gives a user: `access` entries (groups) or `role_ids`
 /// entries (projects, where custom roles count with the level of their actions).
@@ -71,16 +71,23 @@ impl<'a> Access<'a> {
 
     /// The caller's level on a container: site admins have admin everywhere; a group is
     /// governed by its own permissions, anything from a project down by the project's.
+    /// A group without a permission for the caller is still read-only to them when they
+    /// can see one of its projects, as Flywheel lists the groups in which one has a
+    /// project; so lookup, resolve, `GET /groups` and `GET /groups/{id}` reach it alike.
     pub(crate) fn level(&mut self, c: &Connection, row: &Row) -> Result<Option<Level>, ApiError> {
         if self.caller.site_admin {
             return Ok(Some(Level::Admin));
         }
         if row.kind == Kind::Group {
-            return Ok(level_in(
+            let own = level_in(
                 &row.doc["permissions"],
                 &self.caller.user_id,
                 &HashMap::new(),
-            ));
+            );
+            if own.is_some() {
+                return Ok(own);
+            }
+            return Ok(self.sees_a_project_of(c, &row.id)?.then_some(Level::Ro));
         }
         let Some(project_id) = &row.project_id else {
             return Ok(None);
@@ -101,6 +108,25 @@ impl<'a> Access<'a> {
             project.and_then(|p| level_in(&p["permissions"], &self.caller.user_id, &custom_roles));
         self.custom_roles = Some(custom_roles);
         Ok(level)
+    }
+
+    /// Whether the caller has a level on any project of `group`.
+    fn sees_a_project_of(&mut self, c: &Connection, group: &str) -> Result<bool, ApiError> {
+        let mut projects = Vec::new();
+        let in_group = Scan {
+            group_id: Some(group.to_string()),
+            ..Scan::of(Kind::Project)
+        };
+        scan(c, &in_group, &mut |project| {
+            projects.push(project);
+            Ok(true)
+        })?;
+        for project in projects {
+            if self.level(c, &project)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether a listing shows the container: with a permission, or to a site admin

@@ -215,10 +215,12 @@ fn dos_time(seconds: i64) -> zip::DateTime {
         .unwrap_or_default()
 }
 
-/// A zip time as `ZipfileInfo` shows it: `2024-01-02T03:04:06` (zip times have no zone).
+/// A zip time as `ZipfileInfo` shows it: `2024-01-02T03:04:06+00:00`. Zip times have no
+/// zone; like every datetime without an offset they are read as UTC (docs/wire.md
+/// §15.2), as this server writes them.
 fn zip_time_text(t: zip::DateTime) -> String {
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
         t.year(),
         t.month(),
         t.day(),
@@ -294,7 +296,7 @@ mod tests {
         // 2024-01-02T03:04:05Z; DOS times have two-second steps.
         assert_eq!(
             zip_time_text(dos_time(1_704_164_645)),
-            "2024-01-02T03:04:04"
+            "2024-01-02T03:04:04+00:00"
         );
         assert_eq!(dos_time(0), zip::DateTime::default());
         assert_eq!(dos_time(i64::MIN), zip::DateTime::default());
@@ -319,7 +321,7 @@ mod tests {
         assert_eq!(info["comment"], "series 1");
         assert_eq!(info["members"][0]["path"], "dicom/1.dcm");
         assert_eq!(info["members"][0]["size"], 10_000);
-        assert_eq!(info["members"][0]["timestamp"], "2024-01-02T03:04:06");
+        assert_eq!(info["members"][0]["timestamp"], "2024-01-02T03:04:06+00:00");
         assert_eq!(info["members"][1]["path"], "empty/");
         assert_eq!(crate::files::blobs::zip_member_count(&path), Some(2));
 

@@ -95,6 +95,21 @@ pub(crate) fn users(c: &Connection) -> Result<Vec<Value>, ApiError> {
     crate::store::documents(c, "users", "user")
 }
 
+/// `GET /users`: the users, with every paging parameter (`filter`, `sort`, `limit`,
+/// `skip`, `page`, `after_id`; docs/wire.md §4.2), so `fw.users.find()` ends and
+/// `find_first('_id=x')` finds x.
+///
+/// # Errors
+///
+/// A 400 naming a parameter that does not parse or does not go with another.
+pub(crate) fn list_users(
+    c: &Connection,
+    params: &crate::containers::ListParams,
+) -> Result<Vec<Value>, ApiError> {
+    let paging = params.paging()?;
+    Ok(paging.page(users(c)?, "_id").0)
+}
+
 /// Checks a user id as given by a person: an e-mail-like string, not too long.
 pub(crate) fn check_user_id(id: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
@@ -162,8 +177,7 @@ pub(crate) fn add_user(c: &Connection, caller: &Caller, body: Value) -> Result<S
     if !caller.site_admin {
         return Err(ApiError::forbidden("only site admins add users"));
     }
-    let input: fw_model::UserInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid user: {e}")))?;
+    let input: fw_model::UserInput = crate::json::decode_body(body, "user")?;
     let id = input
         .id
         .as_ref()

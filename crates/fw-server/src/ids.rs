@@ -45,16 +45,83 @@ pub(crate) fn new_secret() -> String {
     random_hex(32)
 }
 
-/// Now, as the server writes timestamps: `2024-01-02T03:04:05.678000+00:00`.
+/// Now, as the server writes timestamps (see [`isoformat`]).
 pub(crate) fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-        .to_string()
+    isoformat(chrono::Utc::now())
+}
+
+/// A UTC instant as Python's `isoformat()` writes an aware UTC time, the one form every
+/// datetime the server stores and returns takes (docs/wire.md §15.2):
+/// `2020-06-01T09:30:00+00:00`, with six fractional digits only when they are not zero.
+/// Of one fixed width per case, these texts sort as their instants do (`+` < `.`).
+pub(crate) fn isoformat(t: chrono::DateTime<chrono::Utc>) -> String {
+    if t.timestamp_subsec_micros() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
+/// A datetime a client sent, as the UTC instant the server stores (docs/wire.md
+/// §15.2): any ISO-8601 form fw-filter reads; no offset means UTC.
+///
+/// # Errors
+///
+/// A 400 naming `field` when the text is not a date and time.
+pub(crate) fn instant(text: &str, field: &str) -> Result<String, crate::error::ApiError> {
+    fw_filter::parse_datetime(text)
+        .map(|t| isoformat(t.with_timezone(&chrono::Utc)))
+        .ok_or_else(|| {
+            crate::error::ApiError::bad_request(format!(
+                "{field}: expected a date and time (ISO 8601), found {text:?}"
+            ))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datetimes_are_stored_as_utc_instants() {
+        let cases = [
+            ("2020-06-01T09:30:00", "2020-06-01T09:30:00+00:00"),
+            ("2020-06-01T09:00:00+05:00", "2020-06-01T04:00:00+00:00"),
+            ("2020-06-01T05:00:00Z", "2020-06-01T05:00:00+00:00"),
+            ("2020-06-01T01:30:00-04:00", "2020-06-01T05:30:00+00:00"),
+            (
+                "2020-06-01 09:30:00.25+0000",
+                "2020-06-01T09:30:00.250000+00:00",
+            ),
+        ];
+        for (sent, stored) in cases {
+            assert_eq!(instant(sent, "timestamp").unwrap(), stored, "{sent}");
+        }
+        assert_eq!(
+            instant("yesterday", "timestamp").unwrap_err().message,
+            "timestamp: expected a date and time (ISO 8601), found \"yesterday\""
+        );
+        // The stored texts sort as their instants.
+        let mut texts: Vec<String> = [
+            "2020-06-01T09:00:00+05:00",
+            "2020-06-01T05:00:00Z",
+            "2020-06-01T01:30:00-04:00",
+            "2020-06-01T04:00:00.5Z",
+        ]
+        .iter()
+        .map(|t| instant(t, "t").unwrap())
+        .collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            [
+                "2020-06-01T04:00:00+00:00",
+                "2020-06-01T04:00:00.500000+00:00",
+                "2020-06-01T05:00:00+00:00",
+                "2020-06-01T05:30:00+00:00"
+            ]
+        );
+    }
 
     #[test]
     fn ids_are_object_ids_in_creation_order() {

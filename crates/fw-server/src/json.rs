@@ -31,6 +31,23 @@ pub(crate) const MAX_STORED_DEPTH: usize = 127;
 /// limit, so whatever Flywheel stores fits, and far below SQLite's 1 GB string limit.
 pub(crate) const MAX_STORED_BYTES: usize = 64 << 20;
 
+/// Applies `value` at `key` of `doc` the way Flywheel's core applied a `PUT` body (a `$set`
+/// of the body flattened to dotted keys; docs/wire.md §15.1): a non-empty object merges
+/// into an object already there, key by key and recursively; a scalar, a list, `null` or
+/// an empty object `{}` replaces what is there.
+pub(crate) fn merge_into(doc: &mut Map<String, Value>, key: String, value: Value) {
+    match (doc.get_mut(&key), value) {
+        (Some(Value::Object(old)), Value::Object(new)) if !new.is_empty() => {
+            for (k, v) in new {
+                merge_into(old, k, v);
+            }
+        }
+        (_, value) => {
+            doc.insert(key, value);
+        }
+    }
+}
+
 /// How many levels of objects and arrays `value` nests: 0 for a scalar, 1 for `{}` or `[]`.
 pub(crate) fn depth(value: &Value) -> usize {
     // A loop rather than recursion, so no value can exhaust the stack.
@@ -230,8 +247,7 @@ pub(crate) fn typed_body<T: fw_model::WireModel>(body: Value, what: &str) -> Res
             )));
         }
     };
-    let typed: T = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))?;
+    let typed: T = decode_body(body, what)?;
     if !typed.extra().is_empty() {
         let unknown: Vec<&str> = typed.extra().keys().map(String::as_str).collect();
         return Err(ApiError::bad_request(format!(
@@ -242,6 +258,76 @@ pub(crate) fn typed_body<T: fw_model::WireModel>(body: Value, what: &str) -> Res
     Ok(typed)
 }
 
+/// Decodes a request body (or a part of one) as `T`; a value that does not fit is a 400
+/// whose message starts with the field's path (docs/wire.md §15.5): `size: expected an
+/// integer, found the string "ten" (in the search)`. Every JSON body is decoded through
+/// this.
+///
+/// # Errors
+///
+/// A 400 naming the field, what it needs and what it got.
+pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(
+    body: Value,
+    what: &str,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let problem = plain_type_error(&e.inner().to_string());
+        if path == "." {
+            ApiError::bad_request(format!("the {what}: {problem}"))
+        } else {
+            ApiError::bad_request(format!("{path}: {problem} (in the {what})"))
+        }
+    })
+}
+
+/// serde's `invalid type: string "ten", expected i64` in a user's words: `expected an
+/// integer, found the string "ten"`. Other messages are kept.
+fn plain_type_error(message: &str) -> String {
+    let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    else {
+        return message.to_string();
+    };
+    let expected = match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "an integer"
+        }
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a sequence" => "a list",
+        "a map" => "an object",
+        other if other.starts_with("struct ") => "an object",
+        other => other,
+    };
+    let found = if let Some(text) = found.strip_prefix("string ") {
+        format!("the string {text}")
+    } else if let Some((_, literal)) = found.split_once(" `") {
+        literal.trim_end_matches('`').to_string()
+    } else {
+        match found {
+            "map" => "an object".to_string(),
+            "sequence" => "a list".to_string(),
+            "unit value" | "null" => "null".to_string(),
+            other => other.to_string(),
+        }
+    };
+    format!("expected {expected}, found {found}")
+}
+
+/// Reads the named fields of an object body that hold a numeric string (`"10"`) as the
+/// integer, as Flywheel's core converted them (docs/wire.md §15.5: search `size`).
+pub(crate) fn numeric_strings(body: &mut Value, fields: &[&str]) {
+    for field in fields {
+        if let Some(slot) = body.get_mut(*field)
+            && let Some(n) = slot.as_str().and_then(|s| s.trim().parse::<i64>().ok())
+        {
+            *slot = Value::from(n);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +336,53 @@ mod tests {
     /// `{"k": {"k": … 1 …}}` with `levels` objects.
     fn nested(levels: usize) -> Value {
         (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }))
+    }
+
+    #[test]
+    fn objects_merge_recursively_and_everything_else_replaces() {
+        let mut doc = json!({"info": {"a": {"b": 1, "c": 2}, "k": 1, "l": [1, 2], "e": {"x": 1}}, "sex": "f"});
+        let body = json!({"info": {"a": {"b": 3}, "l": [3], "e": {}, "n": null}, "sex": "male"});
+        let map = doc.as_object_mut().unwrap();
+        for (k, v) in body.as_object().unwrap().clone() {
+            merge_into(map, k, v);
+        }
+        assert_eq!(
+            doc,
+            json!({"info": {"a": {"b": 3, "c": 2}, "k": 1, "l": [3], "e": {}, "n": null}, "sex": "male"})
+        );
+        // A non-object below is replaced by the object.
+        let mut doc = json!({"info": 5});
+        merge_into(doc.as_object_mut().unwrap(), "info".into(), json!({"a": 1}));
+        assert_eq!(doc, json!({"info": {"a": 1}}));
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let error =
+            typed_body::<fw_model::SubjectInput>(json!({"label": 5}), "subject create body")
+                .unwrap_err();
+        assert_eq!(
+            error.message,
+            "label: expected a string, found 5 (in the subject create body)"
+        );
+        let error =
+            typed_body::<fw_model::SearchQuery>(json!({"size": "ten"}), "search").unwrap_err();
+        assert_eq!(
+            error.message,
+            "size: expected an integer, found the string \"ten\" (in the search)"
+        );
+        let error = typed_body::<fw_model::SessionUpdate>(
+            json!({"permissions": [{"_id": "u", "role_ids": 5}]}),
+            "session update",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "permissions[0].role_ids: expected a list, found 5 (in the session update)"
+        );
+        let mut body = json!({"size": "10", "label": "10"});
+        numeric_strings(&mut body, &["size"]);
+        assert_eq!(body, json!({"size": 10, "label": "10"}));
     }
 
     #[test]

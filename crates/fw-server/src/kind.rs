@@ -115,10 +115,11 @@ impl Kind {
     }
 
     /// Whether `GET /{self}/{id}/{child}` lists children: the next level, a project's
-    /// sessions, and the analyses of everything that holds them.
+    /// sessions and acquisitions (as the SDK's `ProjectsApi` asks), and the analyses of
+    /// everything that holds them.
     pub(crate) fn lists(self, child: Kind) -> bool {
         self.child() == Some(child)
-            || (self, child) == (Kind::Project, Kind::Session)
+            || (self == Kind::Project && matches!(child, Kind::Session | Kind::Acquisition))
             || (child == Kind::Analysis && self.holds_analyses())
     }
 }
@@ -161,6 +162,7 @@ mod tests {
                 (Group, Project),
                 (Project, Subject),
                 (Project, Session),
+                (Project, Acquisition),
                 (Project, Analysis),
                 (Subject, Session),
                 (Subject, Analysis),

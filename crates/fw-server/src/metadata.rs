@@ -15,7 +15,7 @@ use crate::store::{remove_by_id, touch_and_save};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
-fn sanitize_keys(value: Value) -> Value {
+pub(crate) fn sanitize_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
@@ -55,8 +55,7 @@ pub(crate) fn apply_info_update(
     info: Map<String, Value>,
     body: Value,
 ) -> Result<Map<String, Value>, ApiError> {
-    let delta: fw_model::InfoUpdate = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid info update: {e}")))?;
+    let delta: fw_model::InfoUpdate = crate::json::decode_body(body, "info update")?;
     if !delta.extra.is_empty()
         || (delta.set.is_none() && delta.replace.is_none() && delta.delete.is_none())
     {
@@ -139,8 +138,7 @@ pub(crate) fn add_note(c: &Connection, target: &Target, body: Value) -> Result<V
     if kind == Kind::Group {
         return Err(ApiError::not_found("groups have no notes"));
     }
-    let input: fw_model::NoteInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid note: {e}")))?;
+    let input: fw_model::NoteInput = crate::json::decode_body(body, "note")?;
     if input.text.trim().is_empty() {
         return Err(ApiError::bad_request("a note needs some `text`"));
     }
@@ -173,9 +171,26 @@ pub(crate) fn delete_note(
     Ok(true)
 }
 
+/// `GET /{coll}/{id}/tags/{value}`: the tag, when the container has it (else 404).
+pub(crate) fn get_tag(c: &Connection, target: &Target, tag: &str) -> Result<String, ApiError> {
+    let row = target.get(c, Level::Ro)?;
+    tags_of(&row)?
+        .into_iter()
+        .find(|t| t == tag)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no tag {tag:?}", row.what())))
+}
+
+/// `GET /{coll}/{id}/notes/{note_id}`: one note (else 404).
+pub(crate) fn get_note(c: &Connection, target: &Target, note_id: &str) -> Result<Value, ApiError> {
+    let row = target.get(c, Level::Ro)?;
+    stored_list(&row.doc, "notes", &row.what())?
+        .into_iter()
+        .find(|note| note["_id"] == note_id)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no note {note_id}", row.what())))
+}
+
 fn tag_value(body: Value) -> Result<String, ApiError> {
-    let tag: fw_model::TagInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
+    let tag: fw_model::TagInput = crate::json::decode_body(body, "tag")?;
     let value = tag.value.trim().to_string();
     if value.is_empty() || value.chars().count() > containers::MAX_LABEL {
         return Err(ApiError::bad_request(format!(

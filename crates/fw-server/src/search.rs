@@ -42,11 +42,12 @@ struct Node {
 pub(crate) fn search(
     c: &Connection,
     caller: &Caller,
-    body: Value,
+    mut body: Value,
     size: Option<usize>,
 ) -> Result<Vec<Value>, ApiError> {
-    let query: fw_model::SearchQuery = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid search: {e}")))?;
+    // Flywheel's core read `"size": "10"` as 10 (docs/wire.md §15.5).
+    crate::json::numeric_strings(&mut body, &["size"]);
+    let query: fw_model::SearchQuery = crate::json::decode_body(body, "search")?;
     let return_type = query
         .return_type
         .as_ref()

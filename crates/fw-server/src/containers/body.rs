@@ -8,6 +8,10 @@ use crate::kind::{Kind, PerKind};
 
 use super::MAX_LABEL;
 
+/// The datetime fields of container create and update bodies (fw-model's schema: the
+/// `datetime` fields of `*Input` and `*Update`; `created` and `modified` are the server's).
+const DATETIME_FIELDS: [&str; 1] = ["timestamp"];
+
 /// Decodes a body with its fw-model type: wrong types and unknown fields are a 400.
 /// Returns the fields given, re-encoded (absent and null fields dropped).
 pub(super) fn decode<T: WireModel>(
@@ -16,10 +20,19 @@ pub(super) fn decode<T: WireModel>(
     what: &str,
 ) -> Result<Map<String, Value>, ApiError> {
     let typed: T = crate::json::typed_body(body, &format!("{} {what}", kind.name()))?;
-    match serde_json::to_value(&typed) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ApiError::internal(format!("cannot re-encode a {what}"))),
+    let mut fields = match serde_json::to_value(&typed) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(ApiError::internal(format!("cannot re-encode a {what}"))),
+    };
+    // Datetimes are stored as UTC instants (docs/wire.md §15.2), so they read back
+    // with an offset and sort by the instant.
+    for field in DATETIME_FIELDS {
+        if let Some(Value::String(text)) = fields.get(field) {
+            let stored = crate::ids::instant(text, field)?;
+            fields.insert(field.to_string(), Value::String(stored));
+        }
     }
+    Ok(fields)
 }
 
 /// Decodes and checks a create body with its fw-model input type

@@ -216,6 +216,7 @@ pub(crate) fn create_analysis(
         )));
     }
     access.require(c, parent, Level::Rw)?;
+    check_inputs(c, &mut access, fields.get("inputs"))?;
     let mut parents = parent
         .doc
         .get("parents")
@@ -230,6 +231,46 @@ pub(crate) fn create_analysis(
     doc.insert("parents".into(), parents);
     let place = Place::below(parent);
     insert_new(c, Kind::Analysis, object_id(), place, doc, fields, &now())
+}
+
+/// Analysis inputs name files `{type, id, name}` that exist and the caller can read
+/// (docs/wire.md §15.6); they were accepted unchecked and came back as references.
+///
+/// # Errors
+///
+/// A 400 naming the input (`inputs[1]`) and what is wrong; 404 when its container cannot
+/// be seen or has no such file.
+fn check_inputs(
+    c: &Connection,
+    access: &mut Access<'_>,
+    inputs: Option<&Value>,
+) -> Result<(), ApiError> {
+    for (i, input) in inputs
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = |what: &str| {
+            input[what].as_str().ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "inputs[{i}].{what}: an input names a file by `type`, `id` and `name`"
+                ))
+            })
+        };
+        let (kind, id, name) = (field("type")?, field("id")?, field("name")?);
+        let kind = Kind::from_name(kind).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "inputs[{i}].type: {kind:?} is not a container type"
+            ))
+        })?;
+        let holder = access
+            .get(c, Some(kind), id, Level::Ro)
+            .map_err(|e| ApiError::new(e.status, format!("inputs[{i}]: {}", e.message)))?;
+        crate::files::entry(c, &holder, name, None)
+            .map_err(|e| ApiError::new(e.status, format!("inputs[{i}]: {}", e.message)))?;
+    }
+    Ok(())
 }
 
 /// The subject of a new session: an existing id, `{_id}`, or `{code|label, …}`, which

@@ -48,6 +48,82 @@ impl ListParams {
     }
 }
 
+/// The paging and sorting parameters of a list, checked: every list endpoint honours each
+/// of them or refuses it with a 400 (docs/wire.md §4.2 points 5-6).
+pub(crate) struct Paging {
+    /// The filter, parsed.
+    pub(crate) filter: Option<Filter>,
+    /// The sort, parsed.
+    pub(crate) sort: Option<Sort>,
+    /// How many items to skip (from `skip`, or `page` and `limit`).
+    pub(crate) skip: usize,
+    /// The most items to return; `None` for all.
+    pub(crate) limit: Option<usize>,
+    /// Only items after this id, in id order.
+    pub(crate) after_id: Option<String>,
+}
+
+impl ListParams {
+    /// The parameters checked: `after_id` with `sort`, `page` or `skip`, `page=0` and a
+    /// `page` without a `limit` are 400s, as are a filter or sort that does not parse.
+    ///
+    /// # Errors
+    ///
+    /// A 400 naming the parameter.
+    pub(crate) fn paging(&self) -> Result<Paging, ApiError> {
+        let filter = self.parsed_filter()?;
+        let sort = parsed(self.sort.as_deref(), fw_filter::parse_sort, "sort")?;
+        if self.after_id.is_some() && (sort.is_some() || self.page.is_some() || self.skip.is_some())
+        {
+            return Err(ApiError::bad_request(
+                "after_id cannot be used with sort, page or skip",
+            ));
+        }
+        let limit = self.limit.filter(|&l| l > 0);
+        let skip = match (self.page, limit) {
+            (Some(0), _) => return Err(ApiError::bad_request("page counts from 1")),
+            (Some(page), Some(limit)) => (page - 1).saturating_mul(limit),
+            (Some(_), None) => return Err(ApiError::bad_request("page needs a limit")),
+            (None, _) => self.skip.unwrap_or(0),
+        };
+        Ok(Paging {
+            filter,
+            sort,
+            skip,
+            limit,
+            after_id: self.after_id.clone(),
+        })
+    }
+}
+
+impl Paging {
+    /// A page of `items` (given in the order of their `id_key`, `_id` or `file_id`): those
+    /// after `after_id` that match the filter, sorted, then `skip` and `limit`. Returns the
+    /// page and how many items matched in all. Lists that are not containers (users, roles,
+    /// files, modalities) page through this.
+    pub(crate) fn page(&self, items: Vec<Value>, id_key: &str) -> (Vec<Value>, usize) {
+        let after = |item: &Value| {
+            self.after_id
+                .as_deref()
+                .is_none_or(|after| item[id_key].as_str().is_some_and(|id| id > after))
+        };
+        let mut matches: Vec<Value> = items
+            .into_iter()
+            .filter(|item| after(item) && self.filter.as_ref().is_none_or(|f| f.matches(item)))
+            .collect();
+        if let Some(sort) = &self.sort {
+            sort_docs(&mut matches, sort, id_key);
+        }
+        let total = matches.len();
+        let page = matches
+            .into_iter()
+            .skip(self.skip)
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect();
+        (page, total)
+    }
+}
+
 /// A query-language parameter, parsed when given and not empty; an error is a 400 that
 /// shows the parse error (`what`: "filter", "sort").
 fn parsed<T>(
@@ -78,25 +154,15 @@ pub(crate) fn list(
     params: &ListParams,
     count_all: bool,
 ) -> Result<Listing, ApiError> {
-    let filter = params.parsed_filter()?;
-    let sort = parsed(params.sort.as_deref(), fw_filter::parse_sort, "sort")?;
-    if params.after_id.is_some()
-        && (sort.is_some() || params.page.is_some() || params.skip.is_some())
-    {
-        return Err(ApiError::bad_request(
-            "after_id cannot be used with sort, page or skip",
-        ));
-    }
-    let limit = params.limit.filter(|&l| l > 0);
-    let skip = match (params.page, limit) {
-        (Some(0), _) => return Err(ApiError::bad_request("page counts from 1")),
-        (Some(page), Some(limit)) => (page - 1).saturating_mul(limit),
-        (Some(_), None) => return Err(ApiError::bad_request("page needs a limit")),
-        (None, _) => params.skip.unwrap_or(0),
-    };
-
+    let Paging {
+        filter,
+        sort,
+        skip,
+        limit,
+        after_id,
+    } = params.paging()?;
     let mut selection = prefilter(kind, filter.as_ref());
-    selection.after_id = params.after_id.clone();
+    selection.after_id = after_id;
     if let Some(parent) = parent {
         // A child list: the parent pins the scan (sessions of a project by project).
         match (parent.kind, kind) {
@@ -125,7 +191,7 @@ pub(crate) fn list(
         Ok(stop_after.is_none_or(|n| matches.len() < n))
     })?;
     if let Some(sort) = &sort {
-        sort_docs(&mut matches, sort);
+        sort_docs(&mut matches, sort, "_id");
     }
     let total = matches.len();
     let items = matches
@@ -193,11 +259,11 @@ fn prefilter(kind: Kind, filter: Option<&Filter>) -> Scan {
     selection
 }
 
-/// Sorts by the sort's keys (fw-filter's order), then by `_id`.
-fn sort_docs(docs: &mut [Value], sort: &Sort) {
+/// Sorts by the sort's keys (fw-filter's order), then by the id (`id_key`).
+fn sort_docs(docs: &mut [Value], sort: &Sort, id_key: &str) {
     docs.sort_by(|a, b| {
         sort.compare(a, b)
-            .then_with(|| compare_json(a.get("_id"), b.get("_id")))
+            .then_with(|| compare_json(a.get(id_key), b.get(id_key)))
     });
 }
 
@@ -232,7 +298,7 @@ mod tests {
             json!({"_id": "d", "n": 1}),
         ];
         let sort = fw_filter::parse_sort("n:asc").unwrap();
-        sort_docs(&mut docs, &sort);
+        sort_docs(&mut docs, &sort, "_id");
         let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["b", "d", "a", "c"]);
     }

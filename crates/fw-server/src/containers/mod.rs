@@ -13,7 +13,7 @@ mod update;
 pub(crate) use create::{create, create_analysis};
 pub(crate) use list::{ListParams, Listing, find};
 pub(crate) use permissions::{add_group_role, delete_permission, get_permission, set_permission};
-pub(crate) use render::{Renderer, node, show};
+pub(crate) use render::{Renderer, node, show, show_analysis};
 pub(crate) use update::{delete, update};
 
 /// The longest label accepted.

@@ -37,9 +37,9 @@ pub(crate) fn set_permission(
     }
     let checked = match kind {
         Kind::Group => {
+            // Unknown keys (`role_ids` on a group) are a 400, never dropped (§15.6).
             let access: fw_model::AccessPermission =
-                serde_json::from_value(Value::Object(permission))
-                    .map_err(|e| ApiError::bad_request(format!("invalid group permission: {e}")))?;
+                crate::json::typed_body(Value::Object(permission), "group permission")?;
             match access.access.as_ref().map(fw_model::Access::as_str) {
                 Some("ro" | "rw" | "admin") => json!({"_id": user, "access": access.access}),
                 _ => {
@@ -50,9 +50,15 @@ pub(crate) fn set_permission(
             }
         }
         Kind::Project => {
-            let roles: fw_model::RolePermission = serde_json::from_value(Value::Object(permission))
-                .map_err(|e| ApiError::bad_request(format!("invalid project permission: {e}")))?;
-            let role_ids = roles.role_ids.unwrap_or_default();
+            // `{"access": "admin"}` with no `role_ids` once answered 200 and stripped the
+            // user's roles: unknown keys and a missing `role_ids` are 400s (§15.6).
+            let roles: fw_model::RolePermission =
+                crate::json::typed_body(Value::Object(permission), "project permission")?;
+            let role_ids = roles.role_ids.ok_or_else(|| {
+                ApiError::bad_request(
+                    "a project permission needs `role_ids`, the list of the user's role ids",
+                )
+            })?;
             for role_id in &role_ids {
                 if !crate::roles::exists(c, role_id.as_str())? {
                     return Err(ApiError::bad_request(format!("unknown role {role_id}")));
@@ -119,8 +125,7 @@ pub(crate) fn add_group_role(
             kind.collection()
         )));
     }
-    let role: fw_model::GroupRole = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid group role: {e}")))?;
+    let role: fw_model::GroupRole = crate::json::decode_body(body, "group role")?;
     let role = crate::roles::get(c, role.id.as_str())?;
     let role_id = role["_id"].clone();
     let mut row = target.get(c, Level::Admin)?;

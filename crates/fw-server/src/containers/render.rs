@@ -37,6 +37,24 @@ pub(crate) fn show(
     Ok(doc)
 }
 
+/// `GET /{coll}/{id}/analyses/{analysis_id}`: an analysis directly below the target
+/// (404 when it is not there or not visible).
+pub(crate) fn show_analysis(
+    c: &Connection,
+    target: &crate::access::Target,
+    analysis_id: &str,
+) -> Result<Value, ApiError> {
+    let parent = target.get(c, Level::Ro)?;
+    let row = Access::new(&target.caller).get(c, Some(Kind::Analysis), analysis_id, Level::Ro)?;
+    if row.parent_id.as_deref() != Some(parent.id.as_str()) {
+        return Err(ApiError::not_found(format!(
+            "{} has no analysis {analysis_id}",
+            parent.what()
+        )));
+    }
+    render(c, &row)
+}
+
 /// A rendered container with its `container_type`, as `/containers/{id}`, lookup and
 /// resolve show it.
 pub(crate) fn node(c: &Connection, row: &Row) -> Result<Value, ApiError> {
@@ -57,7 +75,7 @@ impl Renderer {
     pub(crate) fn render(&mut self, c: &Connection, row: Row) -> Result<Value, ApiError> {
         let below_project = !matches!(row.kind, Kind::Group | Kind::Project);
         let mut doc = row.doc;
-        if below_project && let Some(project_id) = row.project_id {
+        if below_project && let Some(project_id) = row.project_id.clone() {
             let permissions = match self.project_permissions.get(&project_id) {
                 Some(permissions) => permissions.clone(),
                 None => {
@@ -78,8 +96,37 @@ impl Renderer {
         {
             doc["subject"] = subject.doc;
         }
+        if row.kind == Kind::Analysis {
+            doc["inputs"] = Value::Array(input_entries(c, &doc, row.project_id.as_deref())?);
+        }
         Ok(doc)
     }
+}
+
+/// An analysis's inputs as file entries with `parent_ref` (the SDK reads `FileEntry`s).
+/// Only files of the analysis's own project are shown whole (whoever sees the analysis
+/// sees them); others, and files deleted since, stay the reference stored.
+fn input_entries(
+    c: &Connection,
+    doc: &Value,
+    project_id: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut entries = Vec::new();
+    for input in crate::json::stored_list(doc, "inputs", "an analysis")? {
+        let found = match (input["id"].as_str(), input["name"].as_str()) {
+            (Some(id), Some(name)) => match container(c, id)? {
+                Some(holder) if holder.project_id.as_deref() == project_id => {
+                    crate::files::entry(c, &holder, name, None)
+                        .ok()
+                        .map(|entry| crate::files::with_parent(&entry, &holder))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        entries.push(found.unwrap_or(input));
+    }
+    Ok(entries)
 }
 
 fn row_by_id(c: &Connection, id: Option<&str>) -> Result<Option<Row>, ApiError> {

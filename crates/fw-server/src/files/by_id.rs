@@ -63,8 +63,7 @@ pub(crate) fn set_tags(
     body: Value,
     replace: bool,
 ) -> Result<Vec<String>, ApiError> {
-    let tags: Vec<String> = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("file tags are a JSON list of strings: {e}")))?;
+    let tags: Vec<String> = crate::json::decode_body(body, "file tags")?;
     if tags
         .iter()
         .any(|t| t.trim().is_empty() || t.chars().count() > containers::MAX_LABEL)
@@ -99,21 +98,21 @@ pub(crate) fn set_tags(
 }
 
 /// `GET /files`: the files the caller may see, by `file_id`, as a `{count, total,
-/// results}` page (always, as the SDK expects), with `filter`, `limit` and `after_id`.
+/// results}` page (always, as the SDK expects), with every paging parameter (`filter`,
+/// `sort`, `limit`, `skip`, `page`, `after_id`; docs/wire.md §4.2).
 pub(crate) fn list(
     c: &Connection,
     caller: &Caller,
     params: &containers::ListParams,
 ) -> Result<Value, ApiError> {
-    let filter = params.parsed_filter()?;
-    let limit = params.limit.filter(|&l| l > 0).unwrap_or(usize::MAX);
+    let paging = params.paging()?;
     let mut statement = c
         .prepare_cached(
             "SELECT file_id, container_id FROM file_index WHERE file_id > ?1 ORDER BY file_id",
         )
         .map_err(db)?;
     let pairs: Vec<(String, String)> = statement
-        .query_map([params.after_id.as_deref().unwrap_or("")], |r| {
+        .query_map([paging.after_id.as_deref().unwrap_or("")], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .map_err(db)?
@@ -122,7 +121,7 @@ pub(crate) fn list(
     let mut access = crate::access::Access::new(caller);
     let mut containers_seen: std::collections::HashMap<String, Option<Row>> =
         std::collections::HashMap::new();
-    let (mut results, mut total) = (Vec::new(), 0usize);
+    let mut entries = Vec::new();
     for (file_id, container_id) in pairs {
         let row = match containers_seen.get(&container_id) {
             Some(row) => row.clone(),
@@ -140,13 +139,8 @@ pub(crate) fn list(
         let Ok(entry) = current_by_id(&row, &file_id) else {
             continue;
         };
-        let entry = with_parent(&entry, &row);
-        if filter.as_ref().is_none_or(|f| f.matches(&entry)) {
-            total += 1;
-            if results.len() < limit {
-                results.push(entry);
-            }
-        }
+        entries.push(with_parent(&entry, &row));
     }
+    let (results, total) = paging.page(entries, "file_id");
     Ok(json!({"count": results.len(), "total": total, "results": results}))
 }

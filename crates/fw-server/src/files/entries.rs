@@ -57,16 +57,47 @@ pub(crate) fn infer_type(name: &str) -> (Option<&'static str>, &'static str) {
         })
 }
 
-/// Refuses names that are empty, `.`/`..`, or hold `/`, `\` or NUL.
+/// The characters a file name may not hold besides control characters (docs/wire.md
+/// §15.3): path separators, and what Windows and most archive tools refuse.
+const FORBIDDEN_IN_NAMES: &str = ":*?\"|<>\\/";
+
+/// The longest file name, in bytes of UTF-8.
+const MAX_NAME_BYTES: usize = 255;
+
+/// The file-name rule of docs/wire.md §15.3, checked on every path that names a new
+/// file (multipart parts, signed-URL tickets and their storage PUTs, bulk `?prefix=`)
+/// before a byte is stored: no `: * ? " | < > \ /`, no control character (U+0000-U+001F,
+/// U+007F), not empty, `.` or `..`, at most 255 bytes. Nothing is renamed silently.
+///
+/// # Errors
+///
+/// A 400 naming the character (as `U+0009` when it is not printable) and its position
+/// (in characters, from 1).
 pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains(['/', '\\', '\0'])
-        || name.len() > 1024
+    let refuse =
+        |why: String| ApiError::bad_request(format!("{name:?} is not a valid file name: {why}"));
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(refuse("a name is not empty, `.` or `..`".into()));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(refuse(format!(
+            "it is {} bytes long, more than {MAX_NAME_BYTES}",
+            name.len()
+        )));
+    }
+    if let Some((position, bad)) = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_ascii_control() || FORBIDDEN_IN_NAMES.contains(*c))
     {
-        return Err(ApiError::bad_request(format!(
-            "{name:?} is not a valid file name: no '/', '\\', NUL, '.' or '..', at most 1024 bytes"
+        let shown = if bad.is_ascii_control() {
+            format!("U+{:04X}", u32::from(bad))
+        } else {
+            format!("'{bad}'")
+        };
+        return Err(refuse(format!(
+            "{shown} at position {} is not allowed (no : * ? \" | < > \\ / or control characters)",
+            position + 1
         )));
     }
     Ok(())
@@ -105,12 +136,14 @@ pub(crate) fn record(
         Some(other) => other,
         None => Value::Null,
     };
-    let input: fw_model::FileInput = serde_json::from_value(if metadata.is_null() {
-        json!({})
-    } else {
-        metadata
-    })
-    .map_err(|e| ApiError::bad_request(format!("invalid file metadata: {e}")))?;
+    let input: fw_model::FileInput = crate::json::decode_body(
+        if metadata.is_null() {
+            json!({})
+        } else {
+            metadata
+        },
+        "file metadata",
+    )?;
     let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for upload in uploads {
@@ -309,8 +342,8 @@ pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result
 /// `PATCH …/files/{name}/classification`: `add`, `delete`, or `replace` (which may also set
 /// `modality`); values are checked against the modality's aspects (`Custom` is free).
 pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
-    let delta: fw_model::ClassificationUpdate = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid classification update: {e}")))?;
+    let delta: fw_model::ClassificationUpdate =
+        crate::json::decode_body(body, "classification update")?;
     if !delta.extra.is_empty() {
         return Err(ApiError::bad_request(
             "a classification update has `add`, `delete`, `replace` and `modality` only",
@@ -414,6 +447,37 @@ pub(crate) fn delete(
     touch_and_save(c, &mut row)
 }
 
+/// `GET …/files/{name}/info`: the current entry of `name` with `parent_ref` (the SDK reads
+/// it as a `FileOutput`), on a container the caller may read.
+pub(crate) fn show(
+    c: &Connection,
+    caller: &Caller,
+    kind: Option<Kind>,
+    id: &str,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let row = container_of(c, caller, kind, id, Level::Ro)?;
+    Ok(with_parent(&entry(c, &row, name, None)?, &row))
+}
+
+/// `?hash=` on a download (docs/wire.md §15.7): the file is sent only if it still has
+/// this hash (`v0-sha384-<hex>`, or the hex alone).
+///
+/// # Errors
+///
+/// A 409 naming both hashes when they differ.
+pub(crate) fn check_hash(entry: &Value, asked: &str) -> Result<(), ApiError> {
+    let hash = entry["hash"].as_str().unwrap_or_default();
+    let hex = hash.rsplit('-').next().unwrap_or_default();
+    if asked == hash || (!asked.is_empty() && asked == hex) {
+        return Ok(());
+    }
+    Err(ApiError::conflict(format!(
+        "{:?} has the hash {hash}, not {asked}",
+        entry["name"].as_str().unwrap_or_default()
+    )))
+}
+
 /// A file entry with `parent_ref`, as `/files`, lookup and resolve show it.
 pub(crate) fn with_parent(entry: &Value, row: &Row) -> Value {
     let mut entry = entry.clone();
@@ -439,9 +503,30 @@ mod tests {
         assert_eq!(infer_type("notes.txt"), (Some("text"), "text/plain"));
         assert_eq!(infer_type("data.csv").0, Some("tabular data"));
         assert_eq!(infer_type("blob"), (None, "application/octet-stream"));
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a\0b", "a:b", "t2*", "q?", "x\"", "p|", "<a", "a>",
+            "a\x7f",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            check_name("scan\t1.nii").unwrap_err().message,
+            "\"scan\\t1.nii\" is not a valid file name: U+0009 at position 5 is not allowed \
+             (no : * ? \" | < > \\ / or control characters)"
+        );
+        assert!(
+            check_name("T2*.nii")
+                .unwrap_err()
+                .message
+                .contains("'*' at position 3")
+        );
+        assert!(
+            check_name(&"é".repeat(128))
+                .unwrap_err()
+                .message
+                .contains("256 bytes")
+        );
+        assert!(check_name(&"é".repeat(127)).is_ok());
         for good in ["a b#c.txt", "é.nii.gz", "..x", "x.."] {
             assert!(check_name(good).is_ok(), "{good:?}");
         }

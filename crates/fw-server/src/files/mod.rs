@@ -19,7 +19,7 @@ mod tickets;
 pub(crate) use blobs::Blobs;
 pub(crate) use by_id::{get_by_id, list, set_tags};
 pub(crate) use entries::{
-    check_name, classify, container_of, delete, entry, modify, record, update, update_info,
-    with_parent,
+    check_hash, check_name, classify, container_of, delete, entry, modify, record, show, update,
+    update_info, with_parent,
 };
 pub(crate) use tickets::{download_entry, keep_ticket_upload, ticket_accepts, upload_ticket};

@@ -126,8 +126,8 @@ fn open_ticket(
     body: Value,
     base_url: &str,
 ) -> Result<Value, ApiError> {
-    let request: fw_model::UploadTicketRequest = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid upload ticket request: {e}")))?;
+    let request: fw_model::UploadTicketRequest =
+        crate::json::decode_body(body, "upload ticket request")?;
     let filenames = request.filenames.unwrap_or_default();
     if filenames.is_empty() {
         return Err(ApiError::bad_request("an upload ticket needs `filenames`"));

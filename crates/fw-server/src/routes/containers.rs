@@ -5,7 +5,7 @@
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -37,15 +37,16 @@ pub(crate) fn router() -> Router<AppState> {
         ("/api/containers/{id}", get(get_container)),
         ("/api/{collection}", get(find).post(create)),
         ("/api/{collection}/{id}", get(get_one).put(handler(Write, containers::update, one)).delete(handler(Write, remove, gone))),
-        ("/api/{collection}/{id}/analyses", post(handler(Write, analysis, id))),
+        ("/api/{collection}/{id}/analyses", get(find).post(handler(Write, analysis, id))),
+        ("/api/{collection}/{id}/analyses/{item}", get(handler(Read, analysis_below, Json))),
         ("/api/{collection}/{id}/permissions", post(handler(Write, set_permission, Json))),
         ("/api/{collection}/{id}/permissions/{item}", get(handler(Read, permission, Json)).put(handler(Write, update_permission, Json)).delete(handler(Write, remove_permission, one))),
         ("/api/{collection}/{id}/roles", post(handler(Write, group_role, Json))),
         ("/api/{collection}/{id}/info", patch(handler(Write, info, one))),
         ("/api/{collection}/{id}/tags", post(handler(Write, metadata::add_tag, modified))),
-        ("/api/{collection}/{id}/tags/{item}", put(handler(Write, rename_tag, |tag| Json(json!(tag)))).delete(handler(Write, delete_tag, deleted))),
+        ("/api/{collection}/{id}/tags/{item}", get(handler(Read, tag, Json)).put(handler(Write, rename_tag, |tag| Json(json!(tag)))).delete(handler(Write, delete_tag, deleted))),
         ("/api/{collection}/{id}/notes", post(handler(Write, note, Json))),
-        ("/api/{collection}/{id}/notes/{item}", delete(handler(Write, delete_note, deleted))),
+        ("/api/{collection}/{id}/notes/{item}", get(handler(Read, note_by_id, Json)).delete(handler(Write, delete_note, deleted))),
         ("/api/{collection}/{id}/{item}", get(find)),
     ];
     routes
@@ -63,6 +64,18 @@ fn permission(c: &rusqlite::Connection, t: &Target, user: String) -> Result<Valu
 
 fn remove_permission(c: &rusqlite::Connection, t: &Target, user: String) -> Result<(), ApiError> {
     containers::delete_permission(c, t, &user)
+}
+
+fn analysis_below(c: &rusqlite::Connection, t: &Target, id: String) -> Result<Value, ApiError> {
+    containers::show_analysis(c, t, &id)
+}
+
+fn tag(c: &rusqlite::Connection, t: &Target, tag: String) -> Result<String, ApiError> {
+    metadata::get_tag(c, t, &tag)
+}
+
+fn note_by_id(c: &rusqlite::Connection, t: &Target, note: String) -> Result<Value, ApiError> {
+    metadata::get_note(c, t, &note)
 }
 
 fn delete_tag(c: &rusqlite::Connection, t: &Target, tag: String) -> Result<bool, ApiError> {

@@ -83,8 +83,34 @@ impl Params {
             .transpose()
     }
 
-    /// The finder parameters (docs/wire.md §4).
+    /// The parameters of a list endpoint (docs/wire.md §4). A parameter a list does not
+    /// honour is a 400 naming it, never ignored (§15.6): only the paging parameters,
+    /// `exhaustive` (site admins) and `include_all_info` (info is always whole) are.
     pub(crate) fn list(&self) -> Result<ListParams, ApiError> {
+        const HONOURED: [&str; 8] = [
+            "filter",
+            "sort",
+            "limit",
+            "skip",
+            "page",
+            "after_id",
+            "exhaustive",
+            "include_all_info",
+        ];
+        let mut unknown: Vec<&str> = self
+            .0
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !HONOURED.contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(ApiError::bad_request(format!(
+                "this list does not take the query parameter(s) {}; it takes {}",
+                unknown.join(", "),
+                HONOURED.join(", ")
+            )));
+        }
         Ok(ListParams {
             filter: self.get("filter"),
             sort: self.get("sort"),
@@ -122,9 +148,20 @@ async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, ApiEr
         .map_err(|e| ApiError::bad_request(format!("malformed path: {e}")))
 }
 
-fn kind_of(collection: &str) -> Result<Kind, ApiError> {
+/// The kind a collection names; a collection fw-server does not hold (`gears`, `jobs`, …)
+/// is a route it does not implement: 501 (docs/wire.md §15.4).
+fn kind_of(parts: &Parts, collection: &str) -> Result<Kind, ApiError> {
     Kind::from_collection(collection)
-        .ok_or_else(|| ApiError::not_found(format!("no such collection: {collection}")))
+        .ok_or_else(|| not_implemented(&parts.method, parts.uri.path()))
+}
+
+/// The 501 of a route outside what fw-server implements (docs/wire.md §15.4): it names
+/// the route, so a user knows it is the server's limit and not their mistake.
+pub(crate) fn not_implemented(method: &axum::http::Method, path: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_IMPLEMENTED,
+        format!("{method} {path} is not implemented by fw-server"),
+    )
 }
 
 fn param(params: &mut HashMap<String, String>, name: &str) -> Result<String, ApiError> {
@@ -139,7 +176,8 @@ pub(crate) struct Collection(pub(crate) Kind);
 impl<S: Send + Sync> FromRequestParts<S> for Collection {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Collection, ApiError> {
-        kind_of(&param(&mut path_params(parts).await?, "collection")?).map(Collection)
+        let collection = param(&mut path_params(parts).await?, "collection")?;
+        kind_of(parts, &collection).map(Collection)
     }
 }
 
@@ -152,41 +190,73 @@ pub(crate) struct FinderPath {
     pub(crate) kind: Kind,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for FinderPath {
+impl FromRequestParts<AppState> for FinderPath {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<FinderPath, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<FinderPath, ApiError> {
         let mut params = path_params(parts).await?;
-        let top = kind_of(&param(&mut params, "collection")?)?;
-        Ok(match (params.remove("id"), params.remove("item")) {
+        let collection = param(&mut params, "collection")?;
+        // `…/analyses` has a route of its own (it also takes POST).
+        let children = params.remove("item").or_else(|| {
+            parts
+                .uri
+                .path()
+                .ends_with("/analyses")
+                .then(|| "analyses".to_string())
+        });
+        Ok(match (params.remove("id"), children) {
             (Some(id), Some(children)) => FinderPath {
-                parent: Some((top, id)),
-                kind: kind_of(&children)?,
+                parent: Some((container_kind(parts, state, &collection, &id).await?, id)),
+                kind: kind_of(parts, &children)?,
             },
             _ => FinderPath {
                 parent: None,
-                kind: top,
+                kind: kind_of(parts, &collection)?,
             },
         })
     }
 }
 
-/// `/{collection}/{id}`: the container a path names, and the caller (an unknown
-/// collection is a 404).
+/// `/{collection}/{id}`: the container a path names, and the caller (a collection
+/// fw-server does not hold is a 501). `/containers/{id}` names a container of any kind:
+/// its stored kind is read (404 when there is none).
 impl FromRequestParts<AppState> for Target {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Target, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let mut params = path_params(parts).await?;
-        Ok(Target {
-            caller,
-            kind: kind_of(&param(&mut params, "collection")?)?,
-            id: param(&mut params, "id")?,
-        })
+        let collection = param(&mut params, "collection")?;
+        let id = param(&mut params, "id")?;
+        let kind = container_kind(parts, state, &collection, &id).await?;
+        Ok(Target { caller, kind, id })
     }
 }
 
+/// The kind of the container `/{collection}/{id}` names: the collection's, or for
+/// `/containers/{id}` the stored kind (404 when there is none).
+async fn container_kind(
+    parts: &Parts,
+    state: &AppState,
+    collection: &str,
+    id: &str,
+) -> Result<Kind, ApiError> {
+    if collection != "containers" {
+        return kind_of(parts, collection);
+    }
+    let lookup = id.to_string();
+    state
+        .store
+        .run(move |c| crate::store::container(c, &lookup))
+        .await?
+        .map(|row| row.kind)
+        .ok_or_else(|| ApiError::not_found(format!("container {id} not found")))
+}
+
 /// `/{collection}/{id}/files/{name}` or `/containers/{id}/files/{name}` (any kind: `None`);
-/// the name is absent on routes to the files of a container.
+/// the name is absent on routes to the files of a container. Below
+/// `/{collection}/{id}/analyses/{analysis_id}`, the files are the analysis's.
 pub(crate) struct FilePath {
     pub(crate) kind: Option<Kind>,
     pub(crate) id: String,
@@ -208,8 +278,16 @@ impl<S: Send + Sync> FromRequestParts<S> for FilePath {
         let mut params = path_params(parts).await?;
         let kind = match params.remove("collection").as_deref() {
             None | Some("containers") => None,
-            Some(collection) => Some(kind_of(collection)?),
+            Some(collection) => Some(kind_of(parts, collection)?),
         };
+        if let Some(analysis) = params.remove("analysis_id") {
+            // The analysis's own access decides; it is a container of its own.
+            return Ok(FilePath {
+                kind: Some(Kind::Analysis),
+                id: analysis,
+                name: params.remove("name"),
+            });
+        }
         Ok(FilePath {
             kind,
             id: param(&mut params, "id")?,

@@ -51,9 +51,15 @@ pub(crate) fn router() -> Router<AppState> {
                 .put(handler(Write, update, |()| modified(1)))
                 .delete(handler(Write, delete_file, |()| deleted(true))),
         )
+        // An analysis's files, reached through the container above it.
+        .route(
+            "/api/{collection}/{id}/analyses/{analysis_id}/files/{name}",
+            get(download),
+        )
         .route(
             "/api/{collection}/{id}/files/{name}/info",
-            patch(handler(Write, update_info, |()| modified(1))),
+            get(handler(Read, file_entry, Json))
+                .patch(handler(Write, update_info, |()| modified(1))),
         )
         .route(
             "/api/{collection}/{id}/files/{name}/classification",
@@ -157,7 +163,8 @@ async fn upload(
     Ok(Json(Value::Array(entries)))
 }
 
-/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`), a
+/// `GET /{coll}/{id}/files/{name}`: the bytes, streamed (`version`, `Range`, `view`; `hash`:
+/// only if the file still has it, else 409), a
 /// download ticket for `?ticket=`, or the file for `?ticket=<ticket>` without a key.
 async fn download(
     caller: Result<Caller, ApiError>,
@@ -166,8 +173,9 @@ async fn download(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // No name check here: a download finds a stored entry by its exact name, and names
+    // stored before the rule of §15.3 stay downloadable.
     let name = path.name()?.to_string();
-    files::check_name(&name)?;
     let version = params.number("version")?.map(|v| v as i64);
     let ticket = params.get("ticket");
     let (entry, new_ticket) = state
@@ -177,6 +185,9 @@ async fn download(
             files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
         })
         .await?;
+    if let Some(hash) = params.get("hash") {
+        files::check_hash(&entry, &hash)?;
+    }
     let size = entry["size"].as_u64().unwrap_or(0);
     if let Some(ticket) = new_ticket {
         return Ok(
@@ -294,6 +305,11 @@ fn edit(c: &Connection, (caller, path): &File, body: Value, change: EntryChange)
     files::modify(c, caller, kind, id, name, Level::Rw, |entry| {
         change(entry, body)
     })
+}
+
+/// `GET …/files/{name}/info`: the file's entry (read-only).
+fn file_entry(c: &Connection, (caller, path): &File, (): ()) -> Outcome<Value> {
+    files::show(c, caller, path.kind, &path.id, path.name()?)
 }
 
 /// A domain call's outcome.

@@ -84,21 +84,33 @@ where
     }
 }
 
+/// The reply to a route or method that is not served.
+async fn not_implemented(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    extract::not_implemented(&method, uri.path())
+}
+
 /// Every route of the API.
 pub(crate) fn router(state: AppState) -> Router {
+    // Paths of the SDK that `/{collection}/{id}` would read as an id.
+    let outside = ["catalog-list", "catalog-list-filter-options", "groups"]
+        .into_iter()
+        .fold(Router::new(), |router, name| {
+            router.route(
+                &format!("/api/projects/{name}"),
+                axum::routing::any(not_implemented),
+            )
+        });
     Router::new()
+        .merge(outside)
         .merge(users::router())
         .merge(containers::router())
         .merge(files::router())
         .merge(bulk::router())
         .merge(search::router())
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        // Routes and methods fw-server does not serve are its limit, not the caller's
+        // mistake: 501 naming the route (docs/wire.md §15.4), never 404 or 405.
+        .fallback(not_implemented)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "this endpoint does not take that method",
-            )
-        })
+        .method_not_allowed_fallback(not_implemented)
         .with_state(state)
 }

@@ -26,8 +26,10 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-async fn list_modalities(_: Caller) -> Json<Value> {
-    Json(Value::Array(modalities::all()))
+/// `GET /modalities`, with every paging parameter (§4.2).
+async fn list_modalities(_: Caller, params: Params) -> Result<Json<Value>, ApiError> {
+    let paging = params.list()?.paging()?;
+    Ok(Json(Value::Array(paging.page(modalities::all(), "_id").0)))
 }
 
 async fn modality(_: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {

@@ -5,6 +5,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::extract::Params;
 use super::{AppState, State, Tx, handler};
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
@@ -16,9 +17,12 @@ pub(crate) fn router() -> Router<AppState> {
     use Tx::{Read, Write};
     let current = |c: &_, caller: &Caller, ()| auth::get_user(c, &caller.user_id);
     let new_key = |c: &_, caller: &Caller, ()| auth::add_key(c, &caller.user_id, None);
-    let users = |c: &_, _: &Caller, ()| auth::users(c);
+    let users = |c: &_, (_, params): &(Caller, Params), ()| auth::list_users(c, &params.list()?);
     let user = |c: &_, _: &Caller, id: String| auth::get_user(c, &id);
-    let roles = |c: &_, _: &Caller, ()| roles::all(c);
+    // Roles are few: paged here, over the whole list, like any list (§4.2).
+    let roles = |c: &_, (_, params): &(Caller, Params), ()| {
+        Ok::<_, ApiError>(params.list()?.paging()?.page(roles::all(c)?, "_id").0)
+    };
     let role = |c: &_, _: &Caller, id: String| roles::get(c, &id);
     let modify = |c: &_, caller: &_, (id, body): (String, _)| roles::modify(c, caller, &id, body);
     let remove = |c: &_, caller: &_, id: String| roles::delete(c, caller, &id);

@@ -123,6 +123,17 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
             json!({"label": "notes.txt", "session": session}),
         )
         .await;
+    // Analysis inputs name files that exist (§15.6): the first version of the scan first.
+    let first_scan = upload(
+        &server,
+        &format!("/acquisitions/{t1}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        &content(4, 40_000),
+        None,
+    )
+    .await;
+    assert_eq!(first_scan.0, 200);
     let analysis = server
         .ok(
             "POST",
@@ -152,11 +163,6 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
             format!("/sessions/{session}/files"),
             "notes.txt",
             content(3, 12),
-        ),
-        (
-            format!("/acquisitions/{t1}/files"),
-            "scan.nii.gz",
-            content(4, 40_000),
         ),
         (
             format!("/acquisitions/{t1}/files"),
@@ -443,5 +449,37 @@ async fn zip_members_are_listed_and_streamed() {
             .as_str()
             .unwrap()
             .contains("not a readable zip")
+    );
+}
+
+/// docs/wire.md §15.6: an unknown key in a download filter was ignored, so a filter
+/// meant to exclude files downloaded exactly those (issue 16): it is a 400 naming it.
+#[tokio::test]
+async fn unknown_download_filter_keys_are_refused() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    for (filters, key) in [
+        (json!([{"typez": {"minus": ["nifti"]}}]), "filters[0].typez"),
+        (
+            json!([{"types": {"plus": ["dicom"]}}, {"types": {"exclude": ["nifti"]}}]),
+            "filters[1].types.exclude",
+        ),
+    ] {
+        let mut request = nodes(&[("project", &project)]);
+        request["filters"] = filters;
+        let (status, reply) = server.call("POST", "/download", ADMIN, Some(request)).await;
+        assert_eq!(status, 400, "{reply}");
+        assert!(reply["message"].as_str().unwrap().ends_with(key), "{reply}");
+    }
+    let mut request = nodes(&[("project", &project)]);
+    request["nodes"][0]["level_"] = json!(1);
+    let (status, reply) = server.call("POST", "/download", ADMIN, Some(request)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains("nodes[0].level_"),
+        "{reply}"
     );
 }

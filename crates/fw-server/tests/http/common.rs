@@ -23,6 +23,14 @@ pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
     start_with(dir, |_| {}).await
 }
 
+/// A server that serves signed-URL uploads.
+pub(crate) async fn start_signed() -> TestServer {
+    start_with(tempfile::tempdir().unwrap(), |config| {
+        config.signed_urls = true
+    })
+    .await
+}
+
 /// A server over `dir` with the admin key [`ADMIN`], and the settings `configure` makes.
 pub(crate) async fn start_with(
     dir: tempfile::TempDir,

@@ -559,3 +559,193 @@ async fn containers_move_with_everything_below_them() {
         .await;
     assert_eq!(status, 404, "a subject is not a session");
 }
+
+/// docs/wire.md §15.1: `PUT` merges objects recursively and replaces everything else,
+/// as `subject.update(sex='male', info={'key1': 'val1'})` expects (issue 16).
+#[tokio::test]
+async fn put_merges_info_recursively_and_replaces_the_rest() {
+    let server = start().await;
+    let (_, subject, session, _) = hierarchy(&server).await;
+    let path = format!("/subjects/{subject}");
+    server
+        .ok(
+            "PUT",
+            &path,
+            Some(json!({"info": {"key0": "val0", "a": {"b": 1, "c": 2}, "l": [1, 2]}})),
+        )
+        .await;
+    server
+        .ok("PUT", &path, Some(json!({"sex": "male", "info": {"key1": "val1", "a": {"b": 3}, "l": [3], "x.y": {"$z": 1}}})))
+        .await;
+    let doc = server.ok("GET", &path, None).await;
+    assert_eq!(doc["sex"], "male");
+    assert_eq!(
+        doc["info"],
+        json!({"key0": "val0", "key1": "val1", "a": {"b": 3, "c": 2}, "l": [3], "x_y": {"-z": 1}})
+    );
+    // An empty object replaces.
+    server
+        .ok("PUT", &path, Some(json!({"info": {"a": {}}})))
+        .await;
+    let doc = server.ok("GET", &path, None).await;
+    assert_eq!(doc["info"]["a"], json!({}));
+    assert_eq!(doc["info"]["key1"], "val1");
+    // Sessions alike.
+    let path = format!("/sessions/{session}");
+    server
+        .ok("PUT", &path, Some(json!({"info": {"k": 1}})))
+        .await;
+    server
+        .ok("PUT", &path, Some(json!({"info": {"j": 2}})))
+        .await;
+    assert_eq!(
+        server.ok("GET", &path, None).await["info"],
+        json!({"k": 1, "j": 2})
+    );
+}
+
+/// docs/wire.md §15.6: a session update's `subject` fields other than `_id`, `code`
+/// and `label` were dropped with 200 (issue 16); they are applied (`age` to the session,
+/// the rest to its subject) or refused with a 400 naming them.
+#[tokio::test]
+async fn a_session_update_applies_its_subject_fields() {
+    let server = start().await;
+    let (_, subject, session, _) = hierarchy(&server).await;
+    server
+        .ok("PUT", &format!("/sessions/{session}"), Some(json!({"subject": {"_id": subject, "master_code": "M-1", "sex": "female", "age": 1000}})))
+        .await;
+    let subject_doc = server
+        .ok("GET", &format!("/subjects/{subject}"), None)
+        .await;
+    assert_eq!(
+        (
+            subject_doc["master_code"].as_str(),
+            subject_doc["sex"].as_str()
+        ),
+        (Some("M-1"), Some("female"))
+    );
+    let session_doc = server
+        .ok("GET", &format!("/sessions/{session}"), None)
+        .await;
+    assert_eq!(session_doc["age"], 1000);
+    assert_eq!(session_doc["subject"]["_id"], subject.as_str());
+    // By code, the same subject: fields still applied.
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"subject": {"code": "sub1", "master_code": "M-2"}})),
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/subjects/{subject}"), None)
+            .await["master_code"],
+        "M-2"
+    );
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"subject": {"_id": subject, "shoe_size": 9}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("shoe_size"),
+        "{reply}"
+    );
+    let (status, _) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"age": 5, "subject": {"age": 6}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+/// docs/wire.md §15.2: datetimes were kept as the text sent, so a timestamp without an
+/// offset came back without one and `sort=timestamp` ordered the strings (issue 16). They
+/// are stored as UTC instants and sort as such, on create and update alike.
+#[tokio::test]
+async fn datetimes_are_stored_and_sorted_as_instants() {
+    let server = start().await;
+    let (project, _, session, _) = hierarchy(&server).await;
+    let sent = [
+        "2020-06-01T09:00:00+05:00",
+        "2020-06-01T05:00:00Z",
+        "2020-06-01T01:30:00-04:00",
+    ];
+    let mut ids = Vec::new();
+    for (i, timestamp) in sent.iter().enumerate() {
+        ids.push(
+            server
+                .create("sessions", json!({"label": format!("t{i}"), "project": project, "subject": {"code": "sub1"}, "timestamp": timestamp}))
+                .await,
+        );
+    }
+    let listed = server
+        .ok(
+            "GET",
+            &format!(
+                "/projects/{project}/sessions?sort=timestamp:asc&filter=timestamp%3E2000-01-01"
+            ),
+            None,
+        )
+        .await;
+    let order: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["label"].as_str().unwrap(),
+                s["timestamp"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("t0", "2020-06-01T04:00:00+00:00"),
+            ("t1", "2020-06-01T05:00:00+00:00"),
+            ("t2", "2020-06-01T05:30:00+00:00")
+        ]
+    );
+    server
+        .ok(
+            "PUT",
+            &format!("/sessions/{session}"),
+            Some(json!({"timestamp": "2021-03-04T05:06:07.5"})),
+        )
+        .await;
+    assert_eq!(
+        server
+            .ok("GET", &format!("/sessions/{session}"), None)
+            .await["timestamp"],
+        "2021-03-04T05:06:07.500000+00:00"
+    );
+    let (status, reply) = server
+        .call(
+            "PUT",
+            &format!("/sessions/{session}"),
+            ADMIN,
+            Some(json!({"timestamp": "soon"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["message"].as_str().unwrap().starts_with("timestamp"),
+        "{reply}"
+    );
+    let created = server
+        .ok("GET", &format!("/sessions/{}", ids[0]), None)
+        .await["created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(created.ends_with("+00:00"), "{created}");
+}

@@ -162,8 +162,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
         let (status, reply) = upload(&server, &files, ADMIN, name, b"x", None).await;
         assert_eq!(status, 400, "{name:?}: {reply}");
     }
-    // (`%2E%2E` would be normalized away by the client itself; a NUL is not.)
-    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 400);
+    // A download finds a stored name exactly (names stored before the rule of §15.3 stay
+    // downloadable), so a name no file can have is a 404.
+    assert_eq!(get(format!("{files}/a%00b"), auth()).await.0, 404);
 
     // Read-only users download but do not upload; strangers see nothing.
     let ro = server.add_user("ro@x.org");
@@ -575,11 +576,9 @@ async fn files_by_id_tags_and_the_files_finder() {
 async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     let dir = tempfile::tempdir().unwrap();
     let running = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: true,
-        record_requests: None,
+        ..ServerConfig::new(dir.path().to_path_buf())
     })
     .await
     .unwrap();
@@ -660,4 +659,188 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
             .next()
             .is_none()
     );
+}
+
+/// docs/wire.md §15.3: a file name with `: * ? " | < > \ /` or a control character is
+/// refused with a 400 naming the character and its position, before any byte is stored, on
+/// every path that names a file: multipart parts, signed-URL tickets, bulk `?prefix=`
+/// (whose control characters made a ticket that answered 500 every time; issue 16).
+#[tokio::test]
+async fn forbidden_file_name_characters_are_refused_on_every_path() {
+    let server = start_signed().await;
+    let (project, .., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    for (name, shown) in [
+        ("a:b.txt", "':' at position 2"),
+        ("T2*.nii", "'*' at position 3"),
+        ("x\ty", "U+0009 at position 2"),
+        ("q?", "'?' at position 2"),
+        ("p|<>", "'|' at position 2"),
+    ] {
+        let (status, reply) = upload(&server, &files, ADMIN, name, b"data", None).await;
+        assert_eq!(status, 400, "{name:?}: {reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(shown),
+            "{name:?}: {reply}"
+        );
+        let (status, reply) = server
+            .call(
+                "POST",
+                &format!("{files}?ticket="),
+                ADMIN,
+                Some(json!({"metadata": {}, "filenames": ["ok.txt", name]})),
+            )
+            .await;
+        assert_eq!(status, 400, "ticket {name:?}: {reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(shown),
+            "ticket {name:?}: {reply}"
+        );
+    }
+    let acquisition_doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(acquisition_doc["files"], json!([]));
+    let request = json!({"optional": true, "nodes": [{"level": "project", "_id": project}]});
+    for prefix in ["a%09b", "a%3Ab", "a%2Fb"] {
+        let (status, reply) = server
+            .call(
+                "POST",
+                &format!("/download?prefix={prefix}"),
+                ADMIN,
+                Some(request.clone()),
+            )
+            .await;
+        assert_eq!(status, 400, "prefix {prefix}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a valid file name")
+        );
+    }
+    // Allowed names still go through.
+    let (status, _) = upload(
+        &server,
+        &files,
+        ADMIN,
+        "sub-01 T1w (run 2).nii.gz",
+        b"data",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+/// docs/wire.md §15.7: `?hash=` on a download was ignored (issue 16); the file is sent
+/// only while it still has that hash, else 409.
+#[tokio::test]
+async fn a_download_with_a_stale_hash_is_a_409() {
+    let server = start().await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    upload(&server, &files, ADMIN, "a.txt", b"one", None).await;
+    let hash = server.ok("GET", &format!("{files}/a.txt/info"), None).await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |hash: String| {
+        let url = format!("{}{files}/a.txt?hash={hash}", server.base);
+        let http = server.http.clone();
+        async move {
+            let response = http
+                .get(url)
+                .header("Authorization", format!("scitran-user {ADMIN}"))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.bytes().await.unwrap().to_vec(),
+            )
+        }
+    };
+    assert_eq!(get(hash.clone()).await, (200, b"one".to_vec()));
+    let hex = hash.rsplit('-').next().unwrap().to_string();
+    assert_eq!(get(hex).await.0, 200);
+    upload(&server, &files, ADMIN, "a.txt", b"two", None).await;
+    let (status, body) = get(hash.clone()).await;
+    assert_eq!(status, 409);
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("not {hash}")),
+        "{reply}"
+    );
+}
+
+/// docs/wire.md §15.6: analysis inputs naming files that do not exist were accepted
+/// and came back as references (issue 16); they are refused, and real ones come back as
+/// file entries.
+#[tokio::test]
+async fn analysis_inputs_name_files_that_exist_and_read_back_as_entries() {
+    let server = start().await;
+    let (_, _, session, acquisition) = hierarchy(&server).await;
+    upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "scan.nii.gz",
+        b"x",
+        None,
+    )
+    .await;
+    let analyses = format!("/sessions/{session}/analyses");
+    for (input, status, message) in [
+        (
+            json!({"type": "acquisition", "id": acquisition, "name": "missing.nii"}),
+            404,
+            "inputs[0]: acquisition",
+        ),
+        (
+            json!({"type": "acquisition", "id": "000000000000000000000000", "name": "scan.nii.gz"}),
+            404,
+            "inputs[0]: acquisition 000000000000000000000000 not found",
+        ),
+        (
+            json!({"type": "acquisition", "id": acquisition}),
+            400,
+            "inputs[0].name",
+        ),
+        (
+            json!({"type": "bucket", "id": acquisition, "name": "scan.nii.gz"}),
+            400,
+            "inputs[0].type",
+        ),
+    ] {
+        let (got, reply) = server
+            .call(
+                "POST",
+                &analyses,
+                ADMIN,
+                Some(json!({"label": "a", "inputs": [input]})),
+            )
+            .await;
+        assert_eq!(got, status, "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().starts_with(message),
+            "{reply}"
+        );
+    }
+    let id = server
+        .create(&analyses[1..], json!({"label": "a", "inputs": [{"type": "acquisition", "id": acquisition, "name": "scan.nii.gz"}]}))
+        .await;
+    let analysis = server.ok("GET", &format!("/analyses/{id}"), None).await;
+    let input = &analysis["inputs"][0];
+    assert_eq!(
+        (input["name"].as_str(), input["size"].as_u64()),
+        (Some("scan.nii.gz"), Some(1))
+    );
+    assert_eq!(
+        input["parent_ref"],
+        json!({"type": "acquisition", "id": acquisition})
+    );
+    assert!(input["file_id"].is_string());
 }

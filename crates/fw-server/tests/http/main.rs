@@ -6,6 +6,7 @@ mod archives;
 mod common;
 mod containers;
 mod files;
+mod lists;
 mod metadata;
 mod permissions;
 mod recording;

@@ -323,6 +323,11 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         ),
         (Some(false), Some(false))
     );
+    // A method fw-server does not serve is its limit: 501 naming the route (§15.4).
     let (status, reply) = server.call("PATCH", "/version", ADMIN, None).await;
-    assert_eq!((status, reply["status_code"].as_u64()), (405, Some(405)));
+    assert_eq!((status, reply["status_code"].as_u64()), (501, Some(501)));
+    assert_eq!(
+        reply["message"],
+        "PATCH /api/version is not implemented by fw-server"
+    );
 }

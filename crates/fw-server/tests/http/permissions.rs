@@ -266,3 +266,111 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// docs/wire.md §15.6: a project permission `PUT` with `{"access": "admin"}` and no
+/// `role_ids` answered 200 and stripped the user's roles (issue 16); now it is a 400 and
+/// the roles stay. Unknown keys are 400s naming them, on groups too.
+#[tokio::test]
+async fn a_permission_without_its_roles_is_refused_and_changes_nothing() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    server.add_user("member@x.org");
+    server.grant(&project, "member@x.org", RW_ROLE).await;
+    let path = format!("/projects/{project}/permissions/member@x.org");
+    let (status, reply) = server
+        .call("PUT", &path, ADMIN, Some(json!({"access": "admin"})))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("access"),
+        "{reply}"
+    );
+    let (status, reply) = server.call("PUT", &path, ADMIN, Some(json!({}))).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("role_ids"),
+        "{reply}"
+    );
+    assert_eq!(
+        server.ok("GET", &path, None).await["role_ids"],
+        json!([RW_ROLE])
+    );
+    let (status, reply) = server
+        .call(
+            "POST",
+            "/groups/grp1/permissions",
+            ADMIN,
+            Some(json!({"_id": "member@x.org", "access": "ro", "role_ids": []})),
+        )
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("role_ids"),
+        "{reply}"
+    );
+}
+
+/// A user with a role on a project but no group permission could read the project by id
+/// but not `lookup` or `resolve` it by path (issue 16). A group is visible through the
+/// projects one can see, everywhere a group is reached; other groups stay hidden.
+#[tokio::test]
+async fn a_group_is_visible_through_the_projects_one_can_see() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    server
+        .ok(
+            "POST",
+            "/groups",
+            Some(json!({"_id": "other", "label": "Other"})),
+        )
+        .await;
+    server
+        .create("projects", json!({"label": "Hidden", "group": "other"}))
+        .await;
+    let key = server.add_user("member@x.org");
+    server.grant(&project, "member@x.org", RO_ROLE).await;
+
+    let (status, found) = server
+        .call(
+            "POST",
+            "/lookup",
+            &key,
+            Some(json!({"path": ["grp1", "Proj"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["_id"], project.as_str());
+    let (status, resolved) = server
+        .call("POST", "/resolve", &key, Some(json!({"path": ["grp1"]})))
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    let children: Vec<&str> = resolved["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["_id"].as_str())
+        .collect();
+    assert_eq!(children, [project.as_str()]);
+    let (status, groups) = server.call("GET", "/groups", &key, None).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["grp1"]);
+    let (status, group) = server.call("GET", "/groups/grp1", &key, None).await;
+    assert_eq!((status, group["label"].as_str()), (200, Some("Group One")));
+    let (status, _) = server.call("GET", "/groups/other", &key, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = server
+        .call("POST", "/lookup", &key, Some(json!({"path": ["other"]})))
+        .await;
+    assert_eq!(status, 404);
+    // Seeing a group gives no right to change it.
+    let (status, _) = server
+        .call("PUT", "/groups/grp1", &key, Some(json!({"label": "Mine"})))
+        .await;
+    assert_eq!(status, 403);
+}

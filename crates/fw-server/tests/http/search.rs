@@ -154,3 +154,66 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
         .await;
     assert_eq!(reply, json!([]));
 }
+
+/// docs/wire.md §15.5: a body that does not fit its type is a 400 starting with the
+/// field's path; search `size` as a numeric string is read as the number, as Flywheel did
+/// (issue 16: `invalid type: string "10", expected i64` named no field).
+#[tokio::test]
+async fn body_type_errors_name_the_field_and_search_size_may_be_a_numeric_string() {
+    let server = start().await;
+    let (project, subject, session, _) = hierarchy(&server).await;
+    for code in ["s2", "s3"] {
+        server
+            .create("subjects", json!({"code": code, "project": project}))
+            .await;
+    }
+    let query = |size: Value| json!({"structured_query": "project.label = Proj", "return_type": "subject", "size": size});
+    let reply = server
+        .ok("POST", "/dataexplorer/search", Some(query(json!("2"))))
+        .await;
+    assert_eq!(reply.as_array().unwrap().len(), 2);
+    let cases = [
+        (
+            "POST",
+            "/dataexplorer/search".to_string(),
+            query(json!("ten")),
+            "size: expected an integer, found the string \"ten\"",
+        ),
+        (
+            "PUT",
+            format!("/subjects/{subject}"),
+            json!({"label": 5}),
+            "label: expected a string, found 5",
+        ),
+        (
+            "PUT",
+            format!("/sessions/{session}"),
+            json!({"age": "old"}),
+            "age: expected an integer, found the string \"old\"",
+        ),
+        (
+            "POST",
+            format!("/projects/{project}/permissions"),
+            json!({"_id": "admin@local", "role_ids": "admin"}),
+            "role_ids: expected a list, found the string \"admin\"",
+        ),
+        (
+            "POST",
+            format!("/projects/{project}/notes"),
+            json!({"text": 1}),
+            "text: expected a string, found 1",
+        ),
+        (
+            "POST",
+            "/lookup".to_string(),
+            json!({"path": [1]}),
+            "path[0]: expected a string, found 1",
+        ),
+    ];
+    for (method, path, body, message) in cases {
+        let (status, reply) = server.call(method, &path, ADMIN, Some(body)).await;
+        assert_eq!(status, 400, "{method} {path}: {reply}");
+        let got = reply["message"].as_str().unwrap();
+        assert!(got.starts_with(message), "{method} {path}: {got}");
+    }
+}

@@ -109,7 +109,13 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
             "after_id cannot be used with sort",
             400,
         ),
-        ("GET", "/nothing".into(), None, "no such collection", 404),
+        (
+            "GET",
+            "/nothing".into(),
+            None,
+            "GET /api/nothing is not implemented by fw-server",
+            501,
+        ),
         (
             "PUT",
             format!("/projects/{project}"),
@@ -171,11 +177,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     let first = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: path.clone(),
-        admin_key: None,
-        signed_urls: false,
-        record_requests: None,
+        ..ServerConfig::new(path.clone())
     })
     .await
     .unwrap();
@@ -197,11 +199,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
     first.stop().await.unwrap();
 
     let second = fw_server::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: path,
-        admin_key: None,
-        signed_urls: false,
-        record_requests: None,
+        ..ServerConfig::new(path)
     })
     .await
     .unwrap();
@@ -395,4 +393,158 @@ fn the_binary_refuses_a_data_dir_that_is_not_a_site() {
     }
     assert!(!dir.path().join("new").exists());
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+/// docs/wire.md §15.4: every GET of the SDK's API classes within fw-server's scope is
+/// served (these four answered 405 because another method held the path), through
+/// `/containers/{id}` too; routes outside it are 501 naming the route (issue 16).
+#[tokio::test]
+async fn read_routes_held_by_other_methods_are_served() {
+    let server = start().await;
+    let (project, _, session, acquisition) = hierarchy(&server).await;
+    upload(
+        &server,
+        &format!("/acquisitions/{acquisition}/files"),
+        ADMIN,
+        "a.txt",
+        b"abc",
+        None,
+    )
+    .await;
+    server
+        .ok(
+            "PATCH",
+            &format!("/acquisitions/{acquisition}/files/a.txt/info"),
+            Some(json!({"set": {"k": 1}})),
+        )
+        .await;
+    let analysis = server
+        .create(
+            &format!("sessions/{session}/analyses"),
+            json!({"label": "ana"}),
+        )
+        .await;
+    upload(
+        &server,
+        &format!("/analyses/{analysis}/files"),
+        ADMIN,
+        "out.txt",
+        b"out",
+        None,
+    )
+    .await;
+    let note = server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/notes"),
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    server
+        .ok(
+            "POST",
+            &format!("/projects/{project}/tags"),
+            Some(json!({"value": "t1"})),
+        )
+        .await;
+
+    for base in [
+        format!("/acquisitions/{acquisition}"),
+        format!("/containers/{acquisition}"),
+    ] {
+        let entry = server
+            .ok("GET", &format!("{base}/files/a.txt/info"), None)
+            .await;
+        assert_eq!(
+            (entry["name"].as_str(), entry["info"]["k"].as_i64()),
+            (Some("a.txt"), Some(1))
+        );
+        assert_eq!(
+            entry["parent_ref"],
+            json!({"type": "acquisition", "id": acquisition})
+        );
+    }
+    for base in [
+        format!("/sessions/{session}"),
+        format!("/containers/{session}"),
+    ] {
+        let analyses = server.ok("GET", &format!("{base}/analyses"), None).await;
+        let ids: Vec<&str> = analyses
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["_id"].as_str())
+            .collect();
+        assert_eq!(ids, [analysis.as_str()]);
+        let one = server
+            .ok("GET", &format!("{base}/analyses/{analysis}"), None)
+            .await;
+        assert_eq!(one["label"], "ana");
+    }
+    // An analysis is reached only below its own parent.
+    let (status, _) = server
+        .call(
+            "GET",
+            &format!("/projects/{project}/analyses/{analysis}"),
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let response = server
+        .http
+        .get(format!(
+            "{}/sessions/{session}/analyses/{analysis}/files/out.txt",
+            server.base
+        ))
+        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"out");
+
+    let got = server
+        .ok(
+            "GET",
+            &format!(
+                "/projects/{project}/notes/{}",
+                note["_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(got["text"], "hello");
+    assert_eq!(
+        server
+            .ok("GET", &format!("/projects/{project}/tags/t1"), None)
+            .await,
+        "t1"
+    );
+    let (status, _) = server
+        .call("GET", &format!("/projects/{project}/tags/t2"), ADMIN, None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = server
+        .call(
+            "GET",
+            &format!("/projects/{project}/notes/000000000000000000000000"),
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    for (method, path) in [
+        ("GET", "/gears".to_string()),
+        ("GET", format!("/projects/{project}/rules")),
+        ("PUT", format!("/projects/{project}/notes/x")),
+    ] {
+        let (status, reply) = server.call(method, &path, ADMIN, None).await;
+        assert_eq!(status, 501, "{method} {path}");
+        assert_eq!(
+            reply["message"],
+            format!("{method} /api{path} is not implemented by fw-server")
+        );
+    }
 }

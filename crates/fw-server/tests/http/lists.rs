@@ -1,0 +1,162 @@
+//! Lists that are not container finders (users, files, roles, modalities): every paging and
+//! sorting parameter is honoured or refused with a 400 (docs/wire.md §4.2 points 5-6).
+
+use crate::common::*;
+use serde_json::Value;
+
+fn ids<'a>(items: &'a Value, key: &str) -> Vec<&'a str> {
+    let items = items.get("results").unwrap_or(items);
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u[key].as_str())
+        .collect()
+}
+
+/// `fw.users.find()` yielded over 1,000 items from 2 users, and `find_first('_id=x')`
+/// any user (issue 16): `GET /users` ignored its parameters.
+#[tokio::test]
+async fn users_honour_filter_sort_and_paging() {
+    let server = start().await;
+    for id in ["b@x.org", "c@x.org", "a@x.org"] {
+        server.add_user(id);
+    }
+    let all = server.ok("GET", "/users", None).await;
+    assert_eq!(
+        ids(&all, "_id"),
+        ["a@x.org", "admin@local", "b@x.org", "c@x.org"]
+    );
+    // The SDK's keyset iteration: limit, then after_id until an empty page.
+    let page = server.ok("GET", "/users?limit=3", None).await;
+    assert_eq!(ids(&page, "_id"), ["a@x.org", "admin@local", "b@x.org"]);
+    let page = server
+        .ok("GET", "/users?limit=3&after_id=b@x.org", None)
+        .await;
+    assert_eq!(ids(&page, "_id"), ["c@x.org"]);
+    let page = server
+        .ok("GET", "/users?limit=3&after_id=c@x.org", None)
+        .await;
+    assert_eq!(ids(&page, "_id"), Vec::<&str>::new());
+    let one = server
+        .ok("GET", "/users?filter=_id%3Dc@x.org&limit=1", None)
+        .await;
+    assert_eq!(ids(&one, "_id"), ["c@x.org"]);
+    let sorted = server
+        .ok("GET", "/users?sort=_id:desc&limit=2&page=2", None)
+        .await;
+    assert_eq!(ids(&sorted, "_id"), ["admin@local", "a@x.org"]);
+    let skipped = server.ok("GET", "/users?skip=3", None).await;
+    assert_eq!(ids(&skipped, "_id"), ["c@x.org"]);
+    for (query, message) in [
+        ("after_id=a&sort=_id", "after_id cannot be used with sort"),
+        ("filter=%3Dx", "invalid filter"),
+        ("limit=ten", "limit must be a whole number"),
+        ("page=1", "page needs a limit"),
+    ] {
+        let (status, reply) = server
+            .call("GET", &format!("/users?{query}"), ADMIN, None)
+            .await;
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(message),
+            "{query}: {reply}"
+        );
+    }
+}
+
+/// `GET /files` ignored `sort`, `skip` and `page` (issue 16).
+#[tokio::test]
+async fn files_honour_sort_skip_and_page() {
+    let server = start().await;
+    let (_, _, _, acquisition) = hierarchy(&server).await;
+    let path = format!("/acquisitions/{acquisition}/files");
+    for (name, bytes) in [("b.txt", &b"22"[..]), ("c.txt", b"1"), ("a.txt", b"333")] {
+        upload(&server, &path, ADMIN, name, bytes, None).await;
+    }
+    let by_name = server.ok("GET", "/files?sort=name:asc", None).await;
+    assert_eq!(ids(&by_name, "name"), ["a.txt", "b.txt", "c.txt"]);
+    assert_eq!(by_name["total"], 3);
+    let by_size = server
+        .ok("GET", "/files?sort=size:desc&limit=2&page=1", None)
+        .await;
+    assert_eq!(ids(&by_size, "name"), ["a.txt", "b.txt"]);
+    let page2 = server
+        .ok("GET", "/files?sort=size:desc&limit=2&page=2", None)
+        .await;
+    assert_eq!(ids(&page2, "name"), ["c.txt"]);
+    assert_eq!(
+        (page2["count"].as_u64(), page2["total"].as_u64()),
+        (Some(1), Some(3))
+    );
+    let skipped = server.ok("GET", "/files?sort=name:asc&skip=2", None).await;
+    assert_eq!(ids(&skipped, "name"), ["c.txt"]);
+    let (status, _) = server
+        .call("GET", "/files?after_id=x&skip=1", ADMIN, None)
+        .await;
+    assert_eq!(status, 400);
+}
+
+/// Roles and modalities page the same way.
+#[tokio::test]
+async fn roles_and_modalities_honour_paging() {
+    let server = start().await;
+    let roles = server.ok("GET", "/roles?sort=label:asc", None).await;
+    let labels = ids(&roles, "label");
+    let mut sorted = labels.clone();
+    sorted.sort();
+    assert_eq!(labels, sorted);
+    assert_eq!(labels.len(), 3);
+    let one = server
+        .ok("GET", "/roles?filter=label%3Dread-only", None)
+        .await;
+    assert_eq!(ids(&one, "label"), ["read-only"]);
+    let modalities = server.ok("GET", "/modalities?filter=_id%3DMR", None).await;
+    assert_eq!(ids(&modalities, "_id"), ["MR"]);
+    let (status, _) = server
+        .call("GET", "/modalities?page=0&limit=1", ADMIN, None)
+        .await;
+    assert_eq!(status, 400);
+}
+
+/// docs/wire.md §15.6: a list-endpoint query parameter the server does not honour is
+/// a 400 naming it, on every list (finders included), never silently ignored.
+#[tokio::test]
+async fn list_parameters_not_honoured_are_refused() {
+    let server = start().await;
+    let (project, ..) = hierarchy(&server).await;
+    for path in [
+        "/users",
+        "/files",
+        "/roles",
+        "/modalities",
+        "/projects",
+        &format!("/projects/{project}/sessions"),
+    ] {
+        let (status, reply) = server
+            .call(
+                "GET",
+                &format!("{path}?filtr=label%3Dx&limit=1"),
+                ADMIN,
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{path}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("query parameter(s) filtr"),
+            "{path}: {reply}"
+        );
+        let (status, _) = server
+            .call(
+                "GET",
+                &format!("{path}?include_all_info=true&exhaustive=true&limit=1"),
+                ADMIN,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{path}");
+    }
+}
