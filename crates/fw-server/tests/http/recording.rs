@@ -18,13 +18,17 @@ async fn recorded_lines_are_exact() {
     let project = server
         .create("projects", json!({"label": "P one", "group": "g1"}))
         .await;
-    server
-        .ok(
+    // A repeated name is recorded as an array; this list refuses `x` (400), and a refused
+    // request is recorded as sent.
+    let (status, _) = server
+        .call(
             "GET",
             "/projects?filter=label%3DP+one&sort=label%3Aasc&limit=2&x=1&x=2",
+            ADMIN,
             None,
         )
         .await;
+    assert_eq!(status, 400);
     server
         .ok(
             "PUT",
