@@ -22,6 +22,7 @@ mod kind;
 mod lookup;
 mod metadata;
 mod modalities;
+mod request_log;
 mod roles;
 mod routes;
 mod search;
@@ -143,10 +144,11 @@ async fn start_with(
     })
 }
 
-/// One log line per request: method, path, status, duration.
+/// One log line per request: method, path (without tickets: `request_log`), status,
+/// duration.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let path = request_log::loggable_path(request.uri());
     let started = Instant::now();
     let response = next.run(request).await;
     tracing::info!(

@@ -8,6 +8,7 @@ mod containers;
 mod files;
 mod metadata;
 mod permissions;
+mod robustness;
 mod search;
 mod server;
 mod stored_documents;
