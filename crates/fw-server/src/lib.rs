@@ -22,6 +22,7 @@ mod kind;
 mod lookup;
 mod metadata;
 mod modalities;
+mod rejections;
 mod request_log;
 mod roles;
 mod routes;
@@ -130,7 +131,9 @@ async fn start_with(
         base_url: format!("http://{addr}"),
         started: ids::now(),
     };
-    let app = routes::router(state).layer(axum::middleware::from_fn(log_request));
+    let app = routes::router(state)
+        .layer(axum::middleware::from_fn(rejections::json_errors))
+        .layer(axum::middleware::from_fn(log_request));
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(until)

@@ -28,7 +28,10 @@ mod tests {
             let uri: axum::http::Uri = uri.parse().unwrap();
             assert_eq!(loggable_path(&uri), expected);
         };
-        check("/storage/abc123/scan.nii.gz", "/storage/<ticket>/scan.nii.gz");
+        check(
+            "/storage/abc123/scan.nii.gz",
+            "/storage/<ticket>/scan.nii.gz",
+        );
         check("/storage/abc123", "/storage/<ticket>");
         check("/storage/abc123/a%2Fb", "/storage/<ticket>/a%2Fb");
         check(

@@ -169,8 +169,15 @@ impl Store {
     }
 }
 
-/// A database error is the server's fault: a 500 that names it.
+/// A database error is the server's fault: a 500 that names it, or a 507 when the disk
+/// is full (`SQLITE_FULL`; the transaction is rolled back, nothing is written).
 pub(crate) fn db(e: rusqlite::Error) -> ApiError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return ApiError::new(
+            axum::http::StatusCode::INSUFFICIENT_STORAGE,
+            format!("the disk is full: {e}"),
+        );
+    }
     ApiError::internal(format!("database error: {e}"))
 }
 

@@ -204,7 +204,7 @@ async fn download(
     }
     let mut file = tokio::fs::File::open(&path)
         .await
-        .map_err(|e| ApiError::internal(format!("the content of this file is missing: {e}")))?;
+        .map_err(|e| ApiError::io("the content of this file is missing", &e))?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, length) = match range.map(|range| (range, plan_range(range, size))) {
         None | Some((_, Ok(None))) => (StatusCode::OK, 0, size),
@@ -218,7 +218,7 @@ async fn download(
     };
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start))
         .await
-        .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;
+        .map_err(|e| ApiError::io("cannot read the file", &e))?;
     let body =
         axum::body::Body::from_stream(reader_stream(tokio::io::AsyncReadExt::take(file, length)));
     let content_type = if params.is_true("view") {
@@ -262,7 +262,11 @@ fn plan_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         return Ok(None);
     }
     // RFC 9110 §5.6.1: empty list elements are allowed and do not count.
-    let specs: Vec<&str> = specs.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let specs: Vec<&str> = specs
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut satisfiable = Vec::new();
     for spec in &specs {
         if let Some(range) = byte_range(spec, size)? {

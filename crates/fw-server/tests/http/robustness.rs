@@ -85,7 +85,10 @@ async fn tickets_are_not_written_to_the_request_log() {
         .to_string();
     let download = server
         .http
-        .get(format!("{}{files}/a.txt?ticket={download_ticket}", server.base))
+        .get(format!(
+            "{}{files}/a.txt?ticket={download_ticket}",
+            server.base
+        ))
         .send()
         .await
         .unwrap();
@@ -96,8 +99,227 @@ async fn tickets_are_not_written_to_the_request_log() {
         text.contains("PUT /storage/<ticket>/a.txt 200"),
         "the storage PUT is logged, its ticket hidden:\n{text}"
     );
-    assert!(text.contains(&format!("GET /api{files}/a.txt 200")), "{text}");
+    assert!(
+        text.contains(&format!("GET /api{files}/a.txt 200")),
+        "{text}"
+    );
     for ticket in [&upload_ticket, &download_ticket] {
         assert!(!text.contains(ticket.as_str()), "{ticket} is in the log");
     }
+}
+
+/// Asserts that a reply is the JSON error shape with `status`, and returns its message.
+async fn json_error(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status_code"], status, "{body}");
+    assert!(
+        body["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
+    body["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
+    let server = start().await;
+    let root = server.base.trim_end_matches("/api").to_string();
+    let send = |method: reqwest::Method, url: String| {
+        server
+            .http
+            .request(method, url)
+            .header("Authorization", format!("scitran-user {ADMIN}"))
+    };
+    // Path parameters that are not UTF-8, on routes of every extractor kind.
+    for path in [
+        "/api/files/%FF",
+        "/api/projects/%FF%FE",
+        "/api/projects/%C3/files/a.txt",
+    ] {
+        let message = json_error(
+            send(reqwest::Method::GET, format!("{root}{path}"))
+                .send()
+                .await
+                .unwrap(),
+            400,
+        )
+        .await;
+        assert!(message.contains("UTF-8"), "{path}: {message}");
+    }
+    let put = send(reqwest::Method::PUT, format!("{root}/storage/%FF/a.txt")).body("x");
+    let message = json_error(put.send().await.unwrap(), 400).await;
+    assert!(message.contains("UTF-8"), "{message}");
+
+    // A JSON body over the limit is 413, however it arrives, and nothing is created.
+    let big = format!(r#"{{"_id": "big", "label": "{}"}}"#, "x".repeat(17 << 20));
+    let post = send(reqwest::Method::POST, format!("{root}/api/groups"))
+        .header("Content-Type", "application/json")
+        .body(big.clone());
+    let message = json_error(post.send().await.unwrap(), 413).await;
+    assert_eq!(
+        message,
+        format!("the body is larger than {} bytes", 16 << 20)
+    );
+    let chunked = futures_util::stream::iter(
+        big.into_bytes()
+            .chunks(1 << 20)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let post = send(reqwest::Method::POST, format!("{root}/api/groups"))
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunked));
+    json_error(post.send().await.unwrap(), 413).await;
+    assert_eq!(server.call("GET", "/groups/big", ADMIN, None).await.0, 404);
+
+    // Unknown routes and methods.
+    let message = json_error(
+        send(reqwest::Method::GET, format!("{root}/api/nowhere"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(message, "no such collection: nowhere");
+    let message = json_error(
+        send(reqwest::Method::GET, format!("{root}/elsewhere"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(message, "no such endpoint");
+    json_error(
+        send(reqwest::Method::DELETE, format!("{root}/api/version"))
+            .send()
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
+}
+
+/// A small tmpfs mounted on a temporary directory (needs root), unmounted on drop.
+struct SmallDisk {
+    mount: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64) -> Option<SmallDisk> {
+        let mount = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(mount.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then_some(SmallDisk { mount })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.mount.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_is_507_and_loses_nothing() {
+    let Some(disk) = SmallDisk::mount(4 << 20) else {
+        // The error mapping itself is tested without a disk (error.rs, store.rs).
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let server = start_in(tempfile::tempdir_in(disk.mount.path()).unwrap()).await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    let data = server._dir.path().to_path_buf();
+
+    // A file larger than the disk: 507, and no trace of it.
+    let (status, reply) = upload(&server, &files, ADMIN, "big.bin", &vec![7; 6 << 20], None).await;
+    assert_eq!(
+        (status, reply["status_code"].as_u64()),
+        (507, Some(507)),
+        "{reply}"
+    );
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot write an upload"),
+        "{reply}"
+    );
+    assert_eq!(std::fs::read_dir(data.join("tmp")).unwrap().count(), 0);
+    let doc = server
+        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
+        .await;
+    assert_eq!(doc["files"], json!([]));
+    // The space came back: a small file fits.
+    assert_eq!(
+        upload(&server, &files, ADMIN, "small.txt", b"small", None)
+            .await
+            .0,
+        200
+    );
+
+    // Fill the disk, then write to the database until SQLite finds no room: 507 too.
+    let mut filler = std::fs::File::create(disk.mount.path().join("filler")).unwrap();
+    let chunk = vec![0u8; 64 << 10];
+    for _ in 0..(4 << 20) / chunk.len() + 1 {
+        if filler
+            .write_all(&chunk)
+            .and_then(|()| filler.sync_all())
+            .is_err()
+        {
+            break;
+        }
+    }
+    let info = json!({"blob": "y".repeat(200 << 10)});
+    let mut refused = None;
+    for i in 0..40 {
+        let body = json!({"label": format!("full{i}"), "group": "grp1", "info": info});
+        let (status, reply) = server.call("POST", "/projects", ADMIN, Some(body)).await;
+        if status != 200 {
+            refused = Some((i, status, reply));
+            break;
+        }
+    }
+    let (i, status, reply) = refused.expect("the disk never filled");
+    assert_eq!(
+        (status, reply["status_code"].as_u64()),
+        (507, Some(507)),
+        "{reply}"
+    );
+    let found = server
+        .ok("GET", &format!("/projects?filter=label=full{i}"), None)
+        .await;
+    assert_eq!(found, json!([]));
+    // Reads still work, and once space is freed, so do writes.
+    assert_eq!(
+        server
+            .call("GET", &files.replace("/files", ""), ADMIN, None)
+            .await
+            .0,
+        200
+    );
+    drop(filler);
+    std::fs::remove_file(disk.mount.path().join("filler")).unwrap();
+    let body = json!({"label": format!("full{i}"), "group": "grp1"});
+    assert_eq!(
+        server.call("POST", "/projects", ADMIN, Some(body)).await.0,
+        200
+    );
 }
