@@ -23,6 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some("bench".into()),
         signed_urls: false,
+        limits: Default::default(),
     })
     .await?;
     let base = format!("http://{}/api", server.addr);

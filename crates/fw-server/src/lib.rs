@@ -13,6 +13,7 @@ mod access;
 mod archive;
 mod auth;
 mod bulk;
+mod connections;
 mod containers;
 mod error;
 mod files;
@@ -38,6 +39,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 pub use auth::BOOTSTRAP_ADMIN;
+pub use connections::Limits;
 use store::Store;
 
 /// How to run a server.
@@ -51,6 +53,8 @@ pub struct ServerConfig {
     pub admin_key: Option<String>,
     /// Serve signed-URL uploads (tickets, and storage URLs on this server).
     pub signed_urls: bool,
+    /// Timeouts, the connection bound, and the database's read connections.
+    pub limits: Limits,
 }
 
 /// A running server.
@@ -134,11 +138,8 @@ async fn start_with(
     let app = routes::router(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))
         .layer(axum::middleware::from_fn(log_request));
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(until)
-            .await
-    });
+    let limits = config.limits.clone();
+    let task = tokio::spawn(connections::serve(listener, app, limits, until));
     Ok(Running {
         addr,
         admin_secret,

@@ -86,6 +86,7 @@ fn main() -> ExitCode {
             data_dir,
             admin_key,
             signed_urls,
+            limits: Default::default(),
         }),
         Command::User {
             command:

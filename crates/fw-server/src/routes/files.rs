@@ -410,7 +410,8 @@ mod tests {
 
     #[test]
     fn ranges() {
-        let cases: &[(&str, u64, Result<Option<(u64, u64)>, ()>)] = &[
+        type Plan = Result<Option<(u64, u64)>, ()>;
+        let cases: &[(&str, u64, Plan)] = &[
             ("bytes=0-9", 100, Ok(Some((0, 9)))),
             ("bytes=90-", 100, Ok(Some((90, 99)))),
             ("bytes=-10", 100, Ok(Some((90, 99)))),

@@ -25,6 +25,7 @@ pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: false,
+        limits: Default::default(),
     })
     .await
     .unwrap();

@@ -158,7 +158,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
             )
             .await
             .0,
-        400
+        413
     );
 
     // Any Unicode name; never one that could escape, through the form or the path.
@@ -590,6 +590,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: true,
+        limits: Default::default(),
     })
     .await
     .unwrap();

@@ -3,6 +3,9 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::*;
 use fw_server::ServerConfig;
@@ -16,6 +19,7 @@ async fn start_configured(edit: impl FnOnce(&mut ServerConfig)) -> TestServer {
         data_dir: dir.path().to_path_buf(),
         admin_key: Some(ADMIN.into()),
         signed_urls: true,
+        limits: Default::default(),
     };
     edit(&mut config);
     let running = fw_server::start(config).await.unwrap();
@@ -321,5 +325,136 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     assert_eq!(
         server.call("POST", "/projects", ADMIN, Some(body)).await.0,
         200
+    );
+}
+
+/// Short timeouts and a small bound, so the tests below take a second or two.
+fn tight(config: &mut ServerConfig) {
+    config.limits = fw_server::Limits {
+        header_read_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_millis(500),
+        max_connections: 8,
+        ..fw_server::Limits::default()
+    };
+}
+
+/// Reads a socket until the server closes it (end of file or a reset); `None` if it is
+/// still open after `within`.
+async fn read_until_closed(
+    socket: &mut tokio::net::TcpStream,
+    within: Duration,
+) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(within, async {
+        let mut buffer = vec![0u8; 64 << 10];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    });
+    read.await.ok().map(|()| received)
+}
+
+#[tokio::test]
+async fn idle_sockets_past_the_bound_do_not_lock_others_out() {
+    let server = start_configured(tight).await;
+    let addr = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    // Three times the bound of sockets that never send a byte.
+    let mut idle = Vec::new();
+    for _ in 0..24 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // A client with a request is answered once idle sockets time out.
+    let started = std::time::Instant::now();
+    let version = tokio::time::timeout(Duration::from_secs(10), server.ok("GET", "/version", None))
+        .await
+        .expect("a normal client was not answered");
+    assert!(version["flywheel_release"].is_string(), "{version}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every idle socket is closed by the server, without a reply.
+    for socket in &mut idle {
+        let received = read_until_closed(socket, Duration::from_secs(10)).await;
+        assert_eq!(
+            received,
+            Some(Vec::new()),
+            "an idle socket stayed open or got bytes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_request_body_is_answered_400_after_the_idle_timeout() {
+    let server = start_configured(tight).await;
+    let addr = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/groups HTTP/1.1\r\nHost: x\r\nAuthorization: scitran-user {ADMIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"_id\": "
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let reply = read_until_closed(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("the stalled connection stayed open");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    let reply = String::from_utf8(reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    assert!(
+        reply.contains("no byte of the request body arrived for 0.5 s"),
+        "{reply}"
+    );
+    assert!(reply.contains(r#""status_code":400"#), "{reply}");
+}
+
+#[tokio::test]
+async fn a_client_that_takes_no_reply_is_cut_after_the_idle_timeout() {
+    let server = start_configured(tight).await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    let size = 16 << 20;
+    assert_eq!(
+        upload(&server, &files, ADMIN, "big.bin", &vec![1; size], None)
+            .await
+            .0,
+        200
+    );
+    let addr = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /api{files}/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: scitran-user {ADMIN}\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // Take nothing for longer than the idle timeout: the server gives up on the reply.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = read_until_closed(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("the connection stayed open");
+    assert!(received.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        received.len() < size,
+        "all {} bytes arrived",
+        received.len()
     );
 }

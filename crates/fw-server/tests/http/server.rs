@@ -175,6 +175,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         data_dir: path.clone(),
         admin_key: None,
         signed_urls: false,
+        limits: Default::default(),
     })
     .await
     .unwrap();
@@ -200,6 +201,7 @@ async fn data_and_the_admin_key_survive_a_restart() {
         data_dir: path,
         admin_key: None,
         signed_urls: false,
+        limits: Default::default(),
     })
     .await
     .unwrap();
