@@ -117,7 +117,8 @@ async fn start_with(
     until: impl std::future::Future<Output = ()> + Send + 'static,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<Running, String> {
-    let store = Store::open(&config.data_dir)?;
+    let store =
+        Store::open(&config.data_dir)?.with_read_connections(config.limits.read_connections);
     let blobs = files::Blobs::open(&config.data_dir)?;
     let admin_key = config.admin_key.clone();
     let admin_secret = store

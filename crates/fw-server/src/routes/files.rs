@@ -170,13 +170,20 @@ async fn download(
     files::check_name(&name)?;
     let version = params.number("version")?.map(|v| v as i64);
     let ticket = params.get("ticket");
-    let (entry, new_ticket) = state
-        .store
-        .run(move |c| {
-            let ticket = ticket.as_deref();
-            files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
-        })
-        .await?;
+    // An empty `?ticket=` records a new download ticket: a write.
+    let tx = if ticket.as_deref() == Some("") {
+        Tx::Write
+    } else {
+        Tx::Read
+    };
+    let work = move |c: &Connection| {
+        let ticket = ticket.as_deref();
+        files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
+    };
+    let (entry, new_ticket) = match tx {
+        Tx::Read => state.store.run(move |c| work(c)).await?,
+        Tx::Write => state.store.write(move |c| work(c)).await?,
+    };
     let size = entry["size"].as_u64().unwrap_or(0);
     if let Some(ticket) = new_ticket {
         return Ok(
