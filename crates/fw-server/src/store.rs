@@ -528,3 +528,83 @@ pub(crate) fn delete_tree(tx: &Connection, id: &str) -> Result<usize, ApiError> 
     )
     .map_err(db)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Starts a read that holds its connection until told to finish; returns once it runs.
+    fn held_read(store: &Store) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (entered, inside) = mpsc::channel();
+        let (finish, finished) = mpsc::channel::<()>();
+        let store = store.clone();
+        let thread = std::thread::spawn(move || {
+            store
+                .run_blocking(|_| {
+                    entered
+                        .send(())
+                        .map_err(|_| ApiError::internal("no test"))?;
+                    finished
+                        .recv_timeout(Duration::from_secs(10))
+                        .map_err(|_| ApiError::internal("never told to finish"))
+                })
+                .unwrap();
+        });
+        inside.recv_timeout(Duration::from_secs(10)).unwrap();
+        (finish, thread)
+    }
+
+    /// Whether a second read completes within `wait` while the first is held.
+    fn second_read_finishes(store: &Store, wait: Duration) -> bool {
+        let (done, finished) = mpsc::channel();
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let value = store.run_blocking(|c| meta(c, "answer"));
+            let _ = done.send(value.map_err(|e| e.message));
+        });
+        match finished.recv_timeout(wait) {
+            Ok(value) => {
+                assert_eq!(
+                    value,
+                    Ok(Some("42".to_string())),
+                    "a read sees the last commit"
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn reads_run_beside_each_other_up_to_the_pool_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().with_read_connections(2);
+        store
+            .write_blocking(|c| set_meta(c, "answer", "42"))
+            .unwrap();
+        let (finish, thread) = held_read(&store);
+        assert!(second_read_finishes(&store, Duration::from_secs(10)));
+        finish.send(()).unwrap();
+        thread.join().unwrap();
+
+        // With one read connection, the second read waits for the first.
+        let single = Store::open(dir.path()).unwrap().with_read_connections(1);
+        let (finish, thread) = held_read(&single);
+        assert!(!second_read_finishes(&single, Duration::from_millis(300)));
+        finish.send(()).unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_write_on_the_read_path_fails_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let error = store
+            .run_blocking(|c| set_meta(c, "sneaky", "1"))
+            .unwrap_err();
+        assert!(error.message.contains("readonly"), "{}", error.message);
+        assert_eq!(store.run_blocking(|c| meta(c, "sneaky")).unwrap(), None);
+    }
+}
