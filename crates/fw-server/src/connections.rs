@@ -112,11 +112,19 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(StalledWrites::new(stream, limits.idle_timeout));
+    let io = TokioIo::new(StalledWrites {
+        inner: stream,
+        stall: Stall::new(limits.idle_timeout),
+    });
     let idle = limits.idle_timeout;
     let app = hyper_util::service::TowerToHyperService::new(app);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let request = request.map(|body| axum::body::Body::new(StalledBody::new(body, idle)));
+        let request = request.map(|body| {
+            axum::body::Body::new(StalledBody {
+                inner: body,
+                stall: Stall::new(idle),
+            })
+        });
         hyper::service::Service::call(&app, request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -140,23 +148,42 @@ async fn connection(
     }
 }
 
-/// A request body that fails when no byte of it arrives for `idle`.
-struct StalledBody {
-    inner: Incoming,
+/// The clock of a stall: started when a poll finds no progress, stopped by progress.
+struct Stall {
     idle: Duration,
     sleep: Pin<Box<Sleep>>,
     waiting: bool,
 }
 
-impl StalledBody {
-    fn new(inner: Incoming, idle: Duration) -> StalledBody {
-        StalledBody {
-            inner,
+impl Stall {
+    fn new(idle: Duration) -> Stall {
+        Stall {
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
             waiting: false,
         }
     }
+
+    /// Progress: the clock stops.
+    fn progressed(&mut self) {
+        self.waiting = false;
+    }
+
+    /// No progress: starts the clock if it is not running; ready once `idle` has passed
+    /// without progress.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.waiting {
+            self.waiting = true;
+            self.sleep.as_mut().reset(Instant::now() + self.idle);
+        }
+        self.sleep.as_mut().poll(cx)
+    }
+}
+
+/// A request body that fails when no byte of it arrives for `idle`.
+struct StalledBody {
+    inner: Incoming,
+    stall: Stall,
 }
 
 impl http_body::Body for StalledBody {
@@ -169,15 +196,11 @@ impl http_body::Body for StalledBody {
     ) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
         let this = self.get_mut();
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.waiting = false;
+            this.stall.progressed();
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        if !this.waiting {
-            this.waiting = true;
-            this.sleep.as_mut().reset(Instant::now() + this.idle);
-        }
-        ready!(this.sleep.as_mut().poll(cx));
-        let seconds = this.idle.as_secs_f64();
+        ready!(this.stall.poll_expired(cx));
+        let seconds = this.stall.idle.as_secs_f64();
         Poll::Ready(Some(Err(Box::new(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("no byte of the request body arrived for {seconds} s"),
@@ -196,40 +219,24 @@ impl http_body::Body for StalledBody {
 /// A socket whose writes fail when the client takes no byte for `idle`.
 struct StalledWrites {
     inner: TcpStream,
-    idle: Duration,
-    sleep: Pin<Box<Sleep>>,
-    waiting: bool,
+    stall: Stall,
 }
 
 impl StalledWrites {
-    fn new(inner: TcpStream, idle: Duration) -> StalledWrites {
-        StalledWrites {
-            inner,
-            idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            waiting: false,
-        }
-    }
-
-    /// What a write that returned `poll` means: progress resets the clock, a stall
+    /// What a write that returned `poll` means: progress stops the clock, a stall
     /// longer than `idle` is an error.
     fn check<T>(&mut self, poll: Poll<io::Result<T>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
-            self.waiting = false;
+            self.stall.progressed();
             return poll;
         }
-        if !self.waiting {
-            self.waiting = true;
-            self.sleep.as_mut().reset(Instant::now() + self.idle);
-        }
-        ready!(self.sleep.as_mut().poll(cx));
+        ready!(self.stall.poll_expired(cx));
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "the client took no byte of the reply in time",
         )))
     }
 }
-
 impl AsyncRead for StalledWrites {
     fn poll_read(
         self: Pin<&mut Self>,

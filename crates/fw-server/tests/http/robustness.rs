@@ -185,32 +185,25 @@ async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
     assert_eq!(server.call("GET", "/groups/big", ADMIN, None).await.0, 404);
 
     // Unknown routes and methods.
-    let message = json_error(
-        send(reqwest::Method::GET, format!("{root}/api/nowhere"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert_eq!(message, "no such collection: nowhere");
-    let message = json_error(
-        send(reqwest::Method::GET, format!("{root}/elsewhere"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert_eq!(message, "no such endpoint");
-    json_error(
-        send(reqwest::Method::DELETE, format!("{root}/api/version"))
-            .send()
-            .await
-            .unwrap(),
-        405,
-    )
-    .await;
+    let cases = [
+        (
+            reqwest::Method::GET,
+            "/api/nowhere",
+            404,
+            "no such collection: nowhere",
+        ),
+        (reqwest::Method::GET, "/elsewhere", 404, "no such endpoint"),
+        (
+            reqwest::Method::DELETE,
+            "/api/version",
+            405,
+            "this endpoint does not take that method",
+        ),
+    ];
+    for (method, path, status, expected) in cases {
+        let response = send(method, format!("{root}{path}")).send().await.unwrap();
+        assert_eq!(json_error(response, status).await, expected, "{path}");
+    }
 }
 
 /// A small tmpfs mounted on a temporary directory (needs root), unmounted on drop.
