@@ -331,6 +331,12 @@ fn tight(config: &mut ServerConfig) {
     };
 }
 
+/// `host:port` of a test server, for raw sockets.
+fn address(server: &TestServer) -> String {
+    let root = server.base.trim_end_matches("/api");
+    root.trim_start_matches("http://").to_string()
+}
+
 /// Reads a socket until the server closes it (end of file or a reset); `None` if it is
 /// still open after `within`.
 async fn read_until_closed(
@@ -353,11 +359,7 @@ async fn read_until_closed(
 #[tokio::test]
 async fn idle_sockets_past_the_bound_do_not_lock_others_out() {
     let server = start_configured(tight).await;
-    let addr = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/api")
-        .to_string();
+    let addr = address(&server);
     // Three times the bound of sockets that never send a byte.
     let mut idle = Vec::new();
     for _ in 0..24 {
@@ -388,11 +390,7 @@ async fn idle_sockets_past_the_bound_do_not_lock_others_out() {
 #[tokio::test]
 async fn a_stalled_request_body_is_answered_400_after_the_idle_timeout() {
     let server = start_configured(tight).await;
-    let addr = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/api")
-        .to_string();
+    let addr = address(&server);
     let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
         "POST /api/groups HTTP/1.1\r\nHost: x\r\nAuthorization: scitran-user {ADMIN}\r\n\
@@ -429,11 +427,7 @@ async fn a_client_that_takes_no_reply_is_cut_after_the_idle_timeout() {
             .0,
         200
     );
-    let addr = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/api")
-        .to_string();
+    let addr = address(&server);
     let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let request = format!(
         "GET /api{files}/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: scitran-user {ADMIN}\r\n\r\n"
