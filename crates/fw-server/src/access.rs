@@ -1,4 +1,4 @@
-//! Who may do what: group `access` levels and project `role_ids` (wire-protocol.md §9).
+//! Who may do what: group `access` levels and project `role_ids` (docs/wire.md §9).
 
 use std::collections::HashMap;
 

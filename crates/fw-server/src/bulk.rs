@@ -1,4 +1,4 @@
-//! Bulk downloads (wire-protocol.md §11). `POST /download` walks the requested containers
+//! Bulk downloads (docs/wire.md §11). `POST /download` walks the requested containers
 //! once, checks access, applies the file filters, and records every archive member (its
 //! path in the classic layout, blob, size and time) under a ticket, in one transaction;
 //! `GET /download?ticket=` then streams exactly those members as tar or zip (see

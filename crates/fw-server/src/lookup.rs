@@ -1,4 +1,4 @@
-//! `POST /lookup` and `POST /resolve` (wire-protocol.md §5.2-§5.3): a path of group id,
+//! `POST /lookup` and `POST /resolve` (docs/wire.md §5.2-§5.3): a path of group id,
 //! then labels (project, subject, session, acquisition), with `analyses` (and `files`)
 //! segments, and `<id:OBJECTID>` in place of a label.
 

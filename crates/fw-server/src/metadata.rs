@@ -1,4 +1,4 @@
-//! Metadata edits on any container: `info` (wire-protocol.md §8.2), tags and notes (§9).
+//! Metadata edits on any container: `info` (docs/wire.md §8.2), tags and notes (§9).
 
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};

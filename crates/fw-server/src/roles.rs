@@ -1,4 +1,4 @@
-//! Roles (wire-protocol.md §9): the three default roles, and custom roles that a site admin
+//! Roles (docs/wire.md §9): the three default roles, and custom roles that a site admin
 //! makes with `POST /roles` (a label and a list of actions). A project permission may name
 //! any of them; a custom role grants the access level its actions imply.
 

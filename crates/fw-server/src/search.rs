@@ -1,5 +1,5 @@
-//! `POST /dataexplorer/search` (wire-protocol.md §6): FlyQL evaluated by fw-filter over
-//! search documents (filter-language.md B.4).
+//! `POST /dataexplorer/search` (docs/wire.md §6): FlyQL evaluated by fw-filter over
+//! search documents (fw-filter README §B.4).
 //!
 //! There is one search document per container and one per file; each carries its own
 //! level and its ancestors under their level names (`group`, `project`, `subject`,

@@ -20,7 +20,7 @@ use crate::store::{Row, Scan, scan};
 
 use super::render::Renderer;
 
-/// Finder parameters (wire-protocol.md §4).
+/// Finder parameters (docs/wire.md §4).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ListParams {
     /// `filter`.

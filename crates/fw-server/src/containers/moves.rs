@@ -1,4 +1,4 @@
-//! Moving a container to another parent with `PUT` (wire-protocol.md §13.2, "U = move"):
+//! Moving a container to another parent with `PUT` (docs/wire.md §13.2, "U = move"):
 //! a project to another group, a subject to another project, a session to another subject
 //! or project, an acquisition to another session. Everything below moves with it: the
 //! stored rows' `group_id`/`project_id`, every document's `parents`, and the `parents` of

@@ -1,4 +1,4 @@
-//! Files (wire-protocol.md §10): a content-addressed blob store in the data directory, file
+//! Files (docs/wire.md §10): a content-addressed blob store in the data directory, file
 //! entries with versions, and streamed downloads with ranges and tickets.
 //!
 //! An upload streams to `tmp/`, hashing as it goes (`v0-sha384-<hex>`), is fsynced, then

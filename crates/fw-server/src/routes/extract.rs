@@ -83,7 +83,7 @@ impl Params {
             .transpose()
     }
 
-    /// The finder parameters (wire-protocol.md §4).
+    /// The finder parameters (docs/wire.md §4).
     pub(crate) fn list(&self) -> Result<ListParams, ApiError> {
         Ok(ListParams {
             filter: self.get("filter"),

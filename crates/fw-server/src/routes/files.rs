@@ -253,7 +253,7 @@ async fn download(
 }
 
 /// What a `Range` header asks of a file of `size` bytes, after RFC 9110 §14.2 and
-/// wire-protocol.md §15.8: `Ok(None)` for the whole body (200), `Ok(Some((first, last)))`
+/// docs/wire.md §15.8: `Ok(None)` for the whole body (200), `Ok(Some((first, last)))`
 /// for one byte range (206, inclusive bounds), `Err(())` for 416.
 ///
 /// A unit other than `bytes` is ignored, as RFC 9110 requires of an origin server. Several

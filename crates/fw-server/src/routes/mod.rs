@@ -1,4 +1,4 @@
-//! The HTTP API under `/api` (wire-protocol.md §1-§9): one module per resource, each a
+//! The HTTP API under `/api` (docs/wire.md §1-§9): one module per resource, each a
 //! `Router` merged here. Handlers parse the request (the extractors of `extract`), call a
 //! domain module, and shape the reply (`reply`); the domain modules decide.
 

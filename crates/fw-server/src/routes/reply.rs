@@ -35,7 +35,7 @@ pub(crate) fn wants_envelope(headers: &HeaderMap) -> bool {
     has_feature(headers, "pagination")
 }
 
-/// `slim-containers` omits analyses and `exclude-files` omits files (wire-protocol §5.1).
+/// `slim-containers` omits analyses and `exclude-files` omits files (docs/wire.md §5.1).
 pub(crate) fn slim(mut doc: Value, headers: &HeaderMap) -> Value {
     if let Some(doc) = doc.as_object_mut() {
         if has_feature(headers, "slim-containers") {

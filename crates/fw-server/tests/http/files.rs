@@ -96,7 +96,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
         get(format!("{files}/hello.txt"), ranged).await,
         (206, Some("bytes 6-11/12".to_string()), b"again!".to_vec())
     );
-    // wire-protocol.md §15.8 (RFC 9110): only a byte range that cannot be satisfied is a
+    // docs/wire.md §15.8 (RFC 9110): only a byte range that cannot be satisfied is a
     // 416; an unknown unit is ignored, and several ranges get the whole body.
     let ranged = |range: &str| {
         let mut headers = auth();
