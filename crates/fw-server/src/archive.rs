@@ -232,7 +232,7 @@ fn zip_time_text(t: zip::DateTime) -> String {
 
 fn open_zip(path: &Path, name: &str) -> Result<zip::ZipArchive<BufReader<File>>, ApiError> {
     let file = File::open(path)
-        .map_err(|e| ApiError::internal(format!("the content of {name:?} is missing: {e}")))?;
+        .map_err(|e| ApiError::io(&format!("the content of {name:?} is missing"), &e))?;
     zip::ZipArchive::new(BufReader::new(file))
         .map_err(|e| ApiError::bad_request(format!("{name:?} is not a readable zip file: {e}")))
 }

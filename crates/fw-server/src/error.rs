@@ -44,6 +44,22 @@ impl ApiError {
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
+    /// A failed file operation, `what` saying which (`cannot write an upload`): 507 when
+    /// the disk or the quota is full (the client may retry once space is freed), else 500.
+    pub(crate) fn io(what: &str, e: &std::io::Error) -> ApiError {
+        let full = matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        );
+        ApiError::new(
+            if full {
+                StatusCode::INSUFFICIENT_STORAGE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            },
+            format!("{what}: {e}"),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -63,5 +79,28 @@ impl IntoResponse for ApiError {
             "request_id": request_id,
         });
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_507_and_other_io_errors_500() {
+        let check = |e: std::io::Error, status: u16| {
+            let error = ApiError::io("cannot write an upload", &e);
+            assert_eq!(error.status.as_u16(), status, "{e}");
+            assert!(error.message.starts_with("cannot write an upload: "));
+        };
+        // ENOSPC and EDQUOT, as the kernel reports them.
+        check(std::io::Error::from_raw_os_error(28), 507);
+        check(std::io::Error::from_raw_os_error(122), 507);
+        check(std::io::Error::from(std::io::ErrorKind::StorageFull), 507);
+        check(
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            500,
+        );
+        check(std::io::Error::other("boom"), 500);
     }
 }

@@ -13,6 +13,7 @@ mod access;
 mod archive;
 mod auth;
 mod bulk;
+mod connections;
 mod containers;
 mod error;
 mod files;
@@ -23,6 +24,8 @@ mod lookup;
 mod metadata;
 mod modalities;
 mod record;
+mod rejections;
+mod request_log;
 mod roles;
 mod routes;
 mod search;
@@ -37,6 +40,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 pub use auth::BOOTSTRAP_ADMIN;
+pub use connections::Limits;
 use store::Store;
 
 /// How to run a server.
@@ -59,11 +63,13 @@ pub struct ServerConfig {
     /// anything else. For comparing what two clients send (`cargo xtask test` compares
     /// the official Python SDK with fw-sdk this way). `None`: record nothing.
     pub record_requests: Option<PathBuf>,
+    /// Timeouts, the connection bound, and the database's read connections.
+    pub limits: Limits,
 }
 
 impl ServerConfig {
     /// A server on a free port of 127.0.0.1 over `data_dir`: random admin key, no signed
-    /// URLs, no recording. Set the public fields to change any of these.
+    /// URLs, no recording, default [`Limits`]. Set the public fields to change any of these.
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -71,6 +77,7 @@ impl ServerConfig {
             admin_key: None,
             signed_urls: false,
             record_requests: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -139,7 +146,8 @@ async fn start_with(
         Some(path) => Some(std::sync::Arc::new(record::Recorder::open(path)?)),
         None => None,
     };
-    let store = Store::open(&config.data_dir)?;
+    let store =
+        Store::open(&config.data_dir)?.with_read_connections(config.limits.read_connections);
     let blobs = files::Blobs::open(&config.data_dir)?;
     let admin_key = config.admin_key.clone();
     let admin_secret = store
@@ -157,18 +165,17 @@ async fn start_with(
         base_url: format!("http://{addr}"),
         started: ids::now(),
     };
-    let mut app = routes::router(state).layer(axum::middleware::from_fn(log_request));
+    let mut app = routes::router(state)
+        .layer(axum::middleware::from_fn(rejections::json_errors))
+        .layer(axum::middleware::from_fn(log_request));
     if let Some(recorder) = recorder {
         app = app.layer(axum::middleware::from_fn_with_state(
             recorder,
             record::record,
         ));
     }
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(until)
-            .await
-    });
+    let limits = config.limits.clone();
+    let task = tokio::spawn(connections::serve(listener, app, limits, until));
     Ok(Running {
         addr,
         admin_secret,
@@ -177,10 +184,11 @@ async fn start_with(
     })
 }
 
-/// One log line per request: method, path, status, duration.
+/// One log line per request: method, path (without tickets: `request_log`), status,
+/// duration.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let path = request_log::loggable_path(request.uri());
     let started = Instant::now();
     let response = next.run(request).await;
     tracing::info!(

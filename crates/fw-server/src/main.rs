@@ -111,6 +111,7 @@ fn main() -> ExitCode {
                     admin_key,
                     signed_urls,
                     record_requests,
+                    limits: Default::default(),
                 },
             )
         }),

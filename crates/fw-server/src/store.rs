@@ -1,8 +1,8 @@
 //! The embedded database: SQLite in WAL mode in the data directory. Containers are stored
 //! as their wire JSON plus the columns that finders and permission checks look up.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -66,12 +66,47 @@ CREATE INDEX IF NOT EXISTS containers_by_project ON containers(project_id, kind,
 CREATE INDEX IF NOT EXISTS containers_by_kind ON containers(kind, id);
 ";
 
-/// The database, shared by all requests. SQLite allows one writer at a time, so one
-/// connection behind a mutex is both simple and as fast as it gets here; work runs on
-/// tokio's blocking pool.
+/// The database, shared by all requests: the one place SQL connections live.
+///
+/// SQLite in WAL mode lets any number of readers run beside one writer, each reader on a
+/// snapshot of the last commit. So writes ([`Store::write`]) go through one connection
+/// behind a mutex (SQLite would serialize them anyway), and reads ([`Store::run`]) take a
+/// connection from a small pool, opened `query_only` so that a write sent down the read
+/// path fails loudly instead of racing the writer. Work runs on tokio's blocking pool.
 #[derive(Clone)]
 pub(crate) struct Store {
-    connection: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<ReadPool>,
+}
+
+/// Read connections, opened when first needed, at most `max`.
+struct ReadPool {
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+    max: usize,
+}
+
+/// A read connection taken from the pool; it goes back on drop.
+struct Reader<'a> {
+    pool: &'a ReadPool,
+    connection: Option<Connection>,
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            if let Ok(mut state) = self.pool.state.lock() {
+                state.idle.push(connection);
+            }
+            self.pool.returned.notify_one();
+        }
+    }
 }
 
 /// One stored container.
@@ -114,34 +149,102 @@ impl Store {
             .and_then(|()| connection.execute_batch(SCHEMA))
             .map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
         Ok(Store {
-            connection: Arc::new(Mutex::new(connection)),
+            path: Arc::new(path),
+            writer: Arc::new(Mutex::new(connection)),
+            readers: Arc::new(ReadPool {
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                    max: DEFAULT_READERS,
+                }),
+                returned: Condvar::new(),
+            }),
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// The same database with at most `n` read connections (at least 1).
+    pub(crate) fn with_read_connections(self, n: usize) -> Store {
+        if let Ok(mut state) = self.readers.state.lock() {
+            state.max = n.max(1);
+        }
+        self
+    }
+
+    /// Runs `work` on a read connection, on the blocking pool, in one read transaction
+    /// (one snapshot of the database, however many statements it runs).
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || work(&mut *store.lock()?))
+        tokio::task::spawn_blocking(move || store.read_blocking(work))
             .await
             .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, ApiError> {
-        self.connection
-            .lock()
-            .map_err(|_| ApiError::internal("the database lock is poisoned"))
-    }
-
-    /// Runs `work` with the connection on this thread, which may block: a blocking
+    /// Runs `work` on a read connection on this thread, which may block: a blocking
     /// thread that streams a reply reads its next page this way.
     pub(crate) fn run_blocking<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        work(&*self.lock()?)
+        self.read_blocking(|c| work(c))
+    }
+
+    fn read_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut reader = self.reader()?;
+        let connection = reader
+            .connection
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("a read connection went missing"))?;
+        connection.execute_batch("BEGIN").map_err(db)?;
+        let result = work(connection);
+        // Nothing to keep: a read transaction only ends.
+        connection.execute_batch("ROLLBACK").map_err(db)?;
+        result
+    }
+
+    /// Takes a read connection, opening one if fewer than the maximum are open, else
+    /// waiting for one to come back.
+    fn reader(&self) -> Result<Reader<'_>, ApiError> {
+        let pool = &*self.readers;
+        let poisoned = |_| ApiError::internal("the read connection pool lock is poisoned");
+        let mut state = pool.state.lock().map_err(poisoned)?;
+        loop {
+            if let Some(connection) = state.idle.pop() {
+                return Ok(Reader {
+                    pool,
+                    connection: Some(connection),
+                });
+            }
+            if state.open < state.max {
+                state.open += 1;
+                drop(state);
+                return match open_reader(&self.path) {
+                    Ok(connection) => Ok(Reader {
+                        pool,
+                        connection: Some(connection),
+                    }),
+                    Err(e) => {
+                        if let Ok(mut state) = pool.state.lock() {
+                            state.open -= 1;
+                        }
+                        pool.returned.notify_one();
+                        Err(ApiError::internal(e))
+                    }
+                };
+            }
+            state = pool.returned.wait(state).map_err(poisoned)?;
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, ApiError> {
+        self.writer
+            .lock()
+            .map_err(|_| ApiError::internal("the database lock is poisoned"))
     }
 
     /// Runs `work` in one transaction on this thread, which may block (the `fw-server user
@@ -169,8 +272,28 @@ impl Store {
     }
 }
 
-/// A database error is the server's fault: a 500 that names it.
+/// Read connections when the caller names no number (`Limits::read_connections`).
+const DEFAULT_READERS: usize = 4;
+
+/// Opens a read connection: `query_only`, so that a write on the read path is an error.
+fn open_reader(path: &Path) -> Result<Connection, String> {
+    let connection =
+        Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    connection
+        .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
+        .map_err(|e| format!("cannot set up a read connection to {}: {e}", path.display()))?;
+    Ok(connection)
+}
+
+/// A database error is the server's fault: a 500 that names it, or a 507 when the disk
+/// is full (`SQLITE_FULL`; the transaction is rolled back, nothing is written).
 pub(crate) fn db(e: rusqlite::Error) -> ApiError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return ApiError::new(
+            axum::http::StatusCode::INSUFFICIENT_STORAGE,
+            format!("the disk is full: {e}"),
+        );
+    }
     ApiError::internal(format!("database error: {e}"))
 }
 
@@ -404,4 +527,84 @@ pub(crate) fn delete_tree(tx: &Connection, id: &str) -> Result<usize, ApiError> 
         [id],
     )
     .map_err(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Starts a read that holds its connection until told to finish; returns once it runs.
+    fn held_read(store: &Store) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (entered, inside) = mpsc::channel();
+        let (finish, finished) = mpsc::channel::<()>();
+        let store = store.clone();
+        let thread = std::thread::spawn(move || {
+            store
+                .run_blocking(|_| {
+                    entered
+                        .send(())
+                        .map_err(|_| ApiError::internal("no test"))?;
+                    finished
+                        .recv_timeout(Duration::from_secs(10))
+                        .map_err(|_| ApiError::internal("never told to finish"))
+                })
+                .unwrap();
+        });
+        inside.recv_timeout(Duration::from_secs(10)).unwrap();
+        (finish, thread)
+    }
+
+    /// Whether a second read completes within `wait` while the first is held.
+    fn second_read_finishes(store: &Store, wait: Duration) -> bool {
+        let (done, finished) = mpsc::channel();
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let value = store.run_blocking(|c| meta(c, "answer"));
+            let _ = done.send(value.map_err(|e| e.message));
+        });
+        match finished.recv_timeout(wait) {
+            Ok(value) => {
+                assert_eq!(
+                    value,
+                    Ok(Some("42".to_string())),
+                    "a read sees the last commit"
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn reads_run_beside_each_other_up_to_the_pool_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().with_read_connections(2);
+        store
+            .write_blocking(|c| set_meta(c, "answer", "42"))
+            .unwrap();
+        let (finish, thread) = held_read(&store);
+        assert!(second_read_finishes(&store, Duration::from_secs(10)));
+        finish.send(()).unwrap();
+        thread.join().unwrap();
+
+        // With one read connection, the second read waits for the first.
+        let single = Store::open(dir.path()).unwrap().with_read_connections(1);
+        let (finish, thread) = held_read(&single);
+        assert!(!second_read_finishes(&single, Duration::from_millis(300)));
+        finish.send(()).unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_write_on_the_read_path_fails_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let error = store
+            .run_blocking(|c| set_meta(c, "sneaky", "1"))
+            .unwrap_err();
+        assert!(error.message.contains("readonly"), "{}", error.message);
+        assert_eq!(store.run_blocking(|c| meta(c, "sneaky")).unwrap(), None);
+    }
 }

@@ -47,7 +47,7 @@ impl Blobs {
         let path = self.tmp_dir().join(format!("upload-{}", random_hex(12)));
         let file = tokio::fs::File::create(&path)
             .await
-            .map_err(|e| ApiError::internal(format!("cannot create an upload file: {e}")))?;
+            .map_err(|e| ApiError::io("cannot create an upload file", &e))?;
         Ok(Staging {
             path,
             file: Some(file),
@@ -94,7 +94,7 @@ impl Staging {
             .ok_or_else(|| ApiError::internal("the upload is closed"))?;
         file.write_all(chunk)
             .await
-            .map_err(|e| ApiError::internal(format!("cannot write an upload: {e}")))?;
+            .map_err(|e| ApiError::io("cannot write an upload", &e))?;
         self.hasher.update(chunk);
         self.size += chunk.len() as u64;
         Ok(())
@@ -108,7 +108,7 @@ impl Staging {
             .ok_or_else(|| ApiError::internal("the upload is closed"))?;
         file.sync_all()
             .await
-            .map_err(|e| ApiError::internal(format!("cannot sync an upload: {e}")))?;
+            .map_err(|e| ApiError::io("cannot sync an upload", &e))?;
         let digest = std::mem::take(&mut self.hasher).finalize();
         let hash = format!(
             "v0-sha384-{}",
@@ -150,8 +150,7 @@ impl Staged {
     /// Keeps the bytes at `path` (in `tmp/`) for a later `record`, as a signed-URL ticket
     /// does between the storage PUT and the close.
     pub(crate) fn keep_at(mut self, path: &Path) -> Result<(u64, String), ApiError> {
-        std::fs::rename(&self.path, path)
-            .map_err(|e| ApiError::internal(format!("cannot keep an upload: {e}")))?;
+        std::fs::rename(&self.path, path).map_err(|e| ApiError::io("cannot keep an upload", &e))?;
         self.path = PathBuf::new();
         Ok((self.size, std::mem::take(&mut self.hash)))
     }
@@ -188,13 +187,13 @@ impl Staged {
             .ok_or_else(|| ApiError::internal("a bad hash"))?;
         if let Some(dir) = blob.parent() {
             std::fs::create_dir_all(dir)
-                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| ApiError::io(&format!("cannot create {}", dir.display()), &e))?;
         }
         if blob.exists() {
             let _ = std::fs::remove_file(&self.path);
         } else {
             std::fs::rename(&self.path, &blob)
-                .map_err(|e| ApiError::internal(format!("cannot store a blob: {e}")))?;
+                .map_err(|e| ApiError::io("cannot store a blob", &e))?;
         }
         self.path = PathBuf::new();
         Ok(Stored {

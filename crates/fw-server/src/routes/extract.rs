@@ -130,9 +130,17 @@ pub(crate) struct Body(pub(crate) Value);
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
     async fn from_request(request: Request, state: &S) -> Result<Body, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        // The rejection's own status: 413 for a body over the limit, 400 for one that
+        // broke off.
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+            let status = e.status();
+            if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                let limit = super::MAX_JSON_BODY;
+                ApiError::new(status, format!("the body is larger than {limit} bytes"))
+            } else {
+                ApiError::new(status, format!("cannot read the body: {}", e.body_text()))
+            }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(Value::Null));
         }

@@ -178,13 +178,20 @@ async fn download(
     let name = path.name()?.to_string();
     let version = params.number("version")?.map(|v| v as i64);
     let ticket = params.get("ticket");
-    let (entry, new_ticket) = state
-        .store
-        .run(move |c| {
-            let ticket = ticket.as_deref();
-            files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
-        })
-        .await?;
+    // An empty `?ticket=` records a new download ticket: a write.
+    let tx = if ticket.as_deref() == Some("") {
+        Tx::Write
+    } else {
+        Tx::Read
+    };
+    let work = move |c: &Connection| {
+        let ticket = ticket.as_deref();
+        files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
+    };
+    let (entry, new_ticket) = match tx {
+        Tx::Read => state.store.run(move |c| work(c)).await?,
+        Tx::Write => state.store.write(move |c| work(c)).await?,
+    };
     if let Some(hash) = params.get("hash") {
         files::check_hash(&entry, &hash)?;
     }
@@ -215,23 +222,21 @@ async fn download(
     }
     let mut file = tokio::fs::File::open(&path)
         .await
-        .map_err(|e| ApiError::internal(format!("the content of this file is missing: {e}")))?;
+        .map_err(|e| ApiError::io("the content of this file is missing", &e))?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, length) = match range {
-        None => (StatusCode::OK, 0, size),
-        Some(range) => match parse_range(range, size) {
-            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    format!("cannot serve {range} of {size} bytes"),
-                ));
-            }
-        },
+    let (status, start, length) = match range.map(|range| (range, plan_range(range, size))) {
+        None | Some((_, Ok(None))) => (StatusCode::OK, 0, size),
+        Some((_, Ok(Some((start, end))))) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Some((range, Err(()))) => {
+            return Err(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("cannot serve {range} of {size} bytes"),
+            ));
+        }
     };
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start))
         .await
-        .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;
+        .map_err(|e| ApiError::io("cannot read the file", &e))?;
     let body =
         axum::body::Body::from_stream(reader_stream(tokio::io::AsyncReadExt::take(file, length)));
     let content_type = if params.is_true("view") {
@@ -258,23 +263,69 @@ async fn download(
         .map_err(|e| ApiError::internal(format!("cannot build the reply: {e}")))
 }
 
-/// Parses a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) against a size; `None`
-/// for a range this server does not serve (multiple ranges) or cannot satisfy.
-fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') || size == 0 {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            (size.saturating_sub(n), size - 1)
-        }
-        (start, "") => (start.parse().ok()?, size - 1),
-        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+/// What a `Range` header asks of a file of `size` bytes, after RFC 9110 §14.2 and
+/// docs/wire.md §15.8: `Ok(None)` for the whole body (200), `Ok(Some((first, last)))`
+/// for one byte range (206, inclusive bounds), `Err(())` for 416.
+///
+/// A unit other than `bytes` is ignored, as RFC 9110 requires of an origin server. Several
+/// ranges are answered with the whole body (the choice §15.8 allows instead of
+/// `multipart/byteranges`) when at least one of them can be satisfied. A `bytes` range that
+/// does not parse, or none of whose ranges can be satisfied, is a 416.
+fn plan_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some((unit, specs)) = header.split_once('=') else {
+        // Not `unit=ranges` at all: no unit this server knows.
+        return Ok(None);
     };
-    (start <= end && start < size).then_some((start, end))
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return Ok(None);
+    }
+    // RFC 9110 §5.6.1: empty list elements are allowed and do not count.
+    let specs: Vec<&str> = specs
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut satisfiable = Vec::new();
+    for spec in &specs {
+        if let Some(range) = byte_range(spec, size)? {
+            satisfiable.push(range);
+        }
+    }
+    match (specs.len(), satisfiable.as_slice()) {
+        (_, []) => Err(()),
+        (1, [range]) => Ok(Some(*range)),
+        _ => Ok(None),
+    }
+}
+
+/// One `first-last`, `first-` or `-suffix` against a size: `Err` when it does not parse,
+/// `Ok(None)` when it parses but asks for no byte of the file.
+fn byte_range(spec: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let (first, last) = spec.split_once('-').ok_or(())?;
+    let number = |text: &str| -> Result<u64, ()> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        // More digits than a u64 holds is still a valid range: past any file's end.
+        Ok(text.parse().unwrap_or(u64::MAX))
+    };
+    match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let n = number(suffix)?;
+            Ok((n > 0 && size > 0).then(|| (size.saturating_sub(n), size - 1)))
+        }
+        (first, "") => {
+            let first = number(first)?;
+            Ok((first < size).then(|| (first, size - 1)))
+        }
+        (first, last) => {
+            let (first, last) = (number(first)?, number(last)?);
+            if last < first {
+                return Err(());
+            }
+            Ok((first < size).then(|| (first, last.min(size - 1))))
+        }
+    }
 }
 
 /// Runs blocking file work (reading a zip's directory) off the async threads.
@@ -382,12 +433,37 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
-        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
-        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
-        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
-        assert_eq!(parse_range("bytes=100-", 100), None);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
-        assert_eq!(parse_range("items=0-1", 100), None);
+        type Plan = Result<Option<(u64, u64)>, ()>;
+        let cases: &[(&str, u64, Plan)] = &[
+            ("bytes=0-9", 100, Ok(Some((0, 9)))),
+            ("bytes=90-", 100, Ok(Some((90, 99)))),
+            ("bytes=-10", 100, Ok(Some((90, 99)))),
+            ("bytes=-500", 100, Ok(Some((0, 99)))),
+            ("bytes=50-500", 100, Ok(Some((50, 99)))),
+            ("BYTES = 1-1", 100, Ok(Some((1, 1)))),
+            ("bytes=0-99999999999999999999999", 100, Ok(Some((0, 99)))),
+            // Several ranges, at least one satisfiable: the whole body.
+            ("bytes=0-0, 1-1", 100, Ok(None)),
+            ("bytes=0-1,500-600", 100, Ok(None)),
+            ("bytes=0-0,", 100, Ok(Some((0, 0)))),
+            // Units other than bytes are ignored.
+            ("lol=-5", 100, Ok(None)),
+            ("items=0-1", 100, Ok(None)),
+            ("garbage", 100, Ok(None)),
+            // Unsatisfiable or malformed byte ranges.
+            ("bytes=100-", 100, Err(())),
+            ("bytes=100-200,300-", 100, Err(())),
+            ("bytes=-0", 100, Err(())),
+            ("bytes=0-0", 0, Err(())),
+            ("bytes=-5", 0, Err(())),
+            ("bytes=5-2", 100, Err(())),
+            ("bytes=a-b", 100, Err(())),
+            ("bytes=-", 100, Err(())),
+            ("bytes=", 100, Err(())),
+            ("bytes=+1-2", 100, Err(())),
+        ];
+        for (header, size, expected) in cases {
+            assert_eq!(&plan_range(header, *size), expected, "{header} of {size}");
+        }
     }
 }

@@ -10,6 +10,7 @@ mod lists;
 mod metadata;
 mod permissions;
 mod recording;
+mod robustness;
 mod search;
 mod server;
 mod stored_documents;
