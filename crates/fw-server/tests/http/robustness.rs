@@ -173,20 +173,26 @@ async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
     json_error(post.send().await.unwrap(), 413).await;
     assert_eq!(server.call("GET", "/groups/big", ADMIN, None).await.0, 404);
 
-    // Unknown routes and methods.
+    // Unknown routes and methods: routes and methods fw-server does not serve are 501s
+    // naming the route (docs/wire.md §15.4).
     let cases = [
         (
             reqwest::Method::GET,
             "/api/nowhere",
-            404,
-            "no such collection: nowhere",
+            501,
+            "GET /api/nowhere is not implemented by fw-server",
         ),
-        (reqwest::Method::GET, "/elsewhere", 404, "no such endpoint"),
+        (
+            reqwest::Method::GET,
+            "/elsewhere",
+            501,
+            "GET /elsewhere is not implemented by fw-server",
+        ),
         (
             reqwest::Method::DELETE,
             "/api/version",
-            405,
-            "this endpoint does not take that method",
+            501,
+            "DELETE /api/version is not implemented by fw-server",
         ),
     ];
     for (method, path, status, expected) in cases {
