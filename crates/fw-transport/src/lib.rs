@@ -10,8 +10,10 @@
 //! - [`Error`]: one enum; [`Error::status`], [`Error::is_not_found`],
 //!   [`Error::is_already_exists`] (409) for API errors.
 //! - [`Client::paginate`]: a stream over a list endpoint, by keyset or page number.
-//! - [`Client::upload`] and [`Client::download_to`]: files streamed from and to disk, never
-//!   whole in memory; a failed download leaves nothing under its final name.
+//! - [`Upload`] and [`Download`], values sent by [`Client::upload`] and
+//!   [`Client::download`]: files streamed from and to disk, never whole in memory; a
+//!   download is checked by size and SHA-384 as it streams, can resume with `Range`, and
+//!   a failed one leaves nothing under its final name.
 //!
 //! ```no_run
 //! use fw_transport::{ApiKey, Client, Request};
@@ -38,7 +40,8 @@ mod retry;
 pub use client::{Client, ClientBuilder, DEFAULT_FEATURES, USER_AGENT};
 pub use error::Error;
 pub use files::{
-    PART_ALIGNMENT, Progress, UploadMode, UploadSource, UploadTarget, content_type_for, part_ranges,
+    Download, PART_ALIGNMENT, Progress, Upload, UploadMode, UploadSource, UploadTarget,
+    content_type_for, flywheel_hash, hash_file, part_ranges, sha384_hex_of,
 };
 pub use key::{ApiKey, credentials_path};
 pub use paging::DEFAULT_PAGE_SIZE;
