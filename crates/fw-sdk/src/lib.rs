@@ -198,18 +198,28 @@
 //! (wire-protocol.md). The [`wire`] module lists where and why the requests differ.
 
 mod body;
+mod bulk;
 mod client;
 mod container;
 mod error;
+mod files;
 mod finder;
 mod kinds;
 mod search;
 
 pub use body::Metadata;
+pub use bulk::{
+    DownloadNode, Existing, ImportOptions, ImportSummary, TreeOptions, TreeSummary, TypeFilter,
+};
 pub use client::{Client, ClientBuilder, Resolved};
 pub use container::{AnyContainer, Container, IsVariant};
 pub use error::Error;
+pub use files::{
+    File, FileDownload, FileReader, FileUpload, ProgressObserver, TransferProgress,
+    check_file_name, sanitize_file_name,
+};
 pub use finder::{Finder, ItemStream, Listable, Users};
+pub use fw_transport::{Download, UploadMode};
 pub use kinds::{
     Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,
 };
