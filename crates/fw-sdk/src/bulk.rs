@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 
 use futures_util::StreamExt;
-use fw_model::{FileEntry, HasFiles};
+use fw_model::layout::{folder_label, folder_name, unique};
+use fw_model::{ContainerKind, FileEntry, HasFiles, ParentOf};
 use fw_transport::{Download, Request, Upload, UploadMode, UploadSource, UploadTarget};
 use serde_json::{Value, json};
 
 use crate::files::{ProgressObserver, Totals, check_file_name, file_progress};
+use crate::kinds::label_filter;
 use crate::{Client, Container, Error, Project};
 
 /// A container to put in an archive: its level (`project`, `session`, …) and id.
@@ -290,67 +292,11 @@ async fn child_folders(
     Ok(children
         .into_iter()
         .map(|(child_kind, doc)| {
-            let label = doc["label"]
-                .as_str()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(|| fallback_label(&child_kind, &doc));
+            let label = folder_label(&child_kind, &doc);
             let name = unique(folder_name(&label), &mut taken);
             (child_kind, doc, name)
         })
         .collect())
-}
-
-/// A folder name for a container without a label: a session's time (`%Y%m%d_%H%M` in its
-/// time zone), then `uid`, then `code`, then `untitled` (wire-protocol.md §11).
-fn fallback_label(kind: &str, doc: &Value) -> String {
-    let timestamp = (kind == "session")
-        .then(|| doc["timestamp"].as_str())
-        .flatten()
-        .and_then(|t| fw_model::Timestamp::parse(t).ok())
-        .map(|t| match doc["timezone"].as_str().map(|z| t.in_zone(z)) {
-            Some(Ok(local)) => local.format("%Y%m%d_%H%M").to_string(),
-            _ => t.utc().format("%Y%m%d_%H%M").to_string(),
-        });
-    timestamp
-        .or_else(|| doc["uid"].as_str().map(str::to_string))
-        .or_else(|| doc["code"].as_str().map(str::to_string))
-        .filter(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| "untitled".to_string())
-}
-
-/// A label made safe as one path component, as the archive makes it.
-fn folder_name(label: &str) -> String {
-    let name: String = label
-        .trim()
-        .chars()
-        .map(|ch| {
-            if matches!(ch, '/' | '\\') || ch.is_control() {
-                '_'
-            } else {
-                ch
-            }
-        })
-        .collect();
-    match name.as_str() {
-        "" => "untitled".to_string(),
-        "." | ".." => name.replace('.', "_"),
-        _ => name,
-    }
-}
-
-/// `name`, or `name_0`, `name_1`, … if it is taken; marks the result taken.
-fn unique(name: String, taken: &mut HashSet<String>) -> String {
-    let name = if taken.contains(&name) {
-        (0..)
-            .map(|i| format!("{name}_{i}"))
-            .find(|candidate| !taken.contains(candidate))
-            .unwrap_or(name)
-    } else {
-        name
-    };
-    taken.insert(name.clone());
-    name
 }
 
 /// The folder of a container (relative, from its group down), found by walking its
@@ -718,53 +664,27 @@ impl Project {
         for subject_dir in subjects {
             let label = dir_label(&subject_dir);
             let (files, sessions) = read_level(&subject_dir).await?;
-            let subject = match self.subjects().find_first(&label_filter(&label)).await? {
-                Some(found) => Some(found),
-                None => {
-                    note(&|s| s.created.push(format!("subject {label}")));
-                    match dry_run {
-                        true => None,
-                        false => Some(self.find_or_add_subject(json!({"label": label})).await?),
-                    }
-                }
-            };
-            let existing = subject.as_ref().map(|s| file_map(s.wire_files()));
-            let id = subject.as_ref().map(|s| s.id());
-            self.offer(
-                existing, "subjects", id, root, &files, dry_run, &note, &sender,
-            )
+            let subject = child_level(Some(self), &label, &label, dry_run, &note, |p| {
+                p.find_or_add_subject(json!({"label": label}))
+            })
             .await?;
+            self.offer_to(subject.as_ref(), root, &files, dry_run, &note, &sender)
+                .await?;
             for session_dir in sessions {
                 let session_label = dir_label(&session_dir);
                 let path = format!("{label}/{session_label}");
                 let (files, acquisitions) = read_level(&session_dir).await?;
-                let found = match &subject {
-                    Some(subject) => {
-                        let filter = label_filter(&session_label);
-                        subject.sessions().find_first(&filter).await?
-                    }
-                    None => None,
-                };
-                let session = match (found, &subject) {
-                    (Some(found), _) => Some(found),
-                    (None, parent) => {
-                        note(&|s| s.created.push(format!("session {path}")));
-                        match parent {
-                            Some(subject) if !dry_run => Some(
-                                subject
-                                    .find_or_add_session(json!({"label": session_label}))
-                                    .await?,
-                            ),
-                            _ => None,
-                        }
-                    }
-                };
-                let existing = session.as_ref().map(|s| file_map(s.wire_files()));
-                let id = session.as_ref().map(|s| s.id());
-                self.offer(
-                    existing, "sessions", id, root, &files, dry_run, &note, &sender,
+                let session = child_level(
+                    subject.as_ref(),
+                    &session_label,
+                    &path,
+                    dry_run,
+                    &note,
+                    |p| p.find_or_add_session(json!({"label": session_label})),
                 )
                 .await?;
+                self.offer_to(session.as_ref(), root, &files, dry_run, &note, &sender)
+                    .await?;
                 for acquisition_dir in acquisitions {
                     let acquisition_label = dir_label(&acquisition_dir);
                     let path = format!("{path}/{acquisition_label}");
@@ -773,46 +693,47 @@ impl Project {
                         let relative = dir.strip_prefix(root).unwrap_or(&dir).to_path_buf();
                         note(&|s| s.ignored.push(relative.clone()));
                     }
-                    let found = match &session {
-                        Some(session) => {
-                            let filter = label_filter(&acquisition_label);
-                            session.acquisitions().find_first(&filter).await?
-                        }
-                        None => None,
-                    };
-                    let acquisition = match (found, &session) {
-                        (Some(found), _) => Some(found),
-                        (None, parent) => {
-                            note(&|s| s.created.push(format!("acquisition {path}")));
-                            match parent {
-                                Some(session) if !dry_run => Some(
-                                    session
-                                        .find_or_add_acquisition(
-                                            json!({"label": acquisition_label}),
-                                        )
-                                        .await?,
-                                ),
-                                _ => None,
-                            }
-                        }
-                    };
-                    let existing = acquisition.as_ref().map(|a| file_map(a.wire_files()));
-                    let id = acquisition.as_ref().map(|a| a.id());
-                    self.offer(
-                        existing,
-                        "acquisitions",
-                        id,
-                        root,
-                        &files,
+                    let acquisition = child_level(
+                        session.as_ref(),
+                        &acquisition_label,
+                        &path,
                         dry_run,
                         &note,
-                        &sender,
+                        |p| p.find_or_add_acquisition(json!({"label": acquisition_label})),
                     )
                     .await?;
+                    self.offer_to(acquisition.as_ref(), root, &files, dry_run, &note, &sender)
+                        .await?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Hands over the files of one folder to the container they go to (`None`: a
+    /// container that a dry run would create).
+    async fn offer_to<K: HasFiles>(
+        &self,
+        container: Option<&Container<K>>,
+        root: &Path,
+        files: &[PathBuf],
+        dry_run: bool,
+        note: &Note<'_>,
+        sender: &tokio::sync::mpsc::Sender<UploadJob>,
+    ) -> Result<(), Error> {
+        let existing = container.map(|c| file_map(c.wire_files()));
+        let id = container.map(|c| c.id());
+        self.offer(
+            existing,
+            K::COLLECTION,
+            id,
+            root,
+            files,
+            dry_run,
+            note,
+            sender,
+        )
+        .await
     }
 
     /// Hands over the files of one folder that are not already on the container.
@@ -887,12 +808,39 @@ fn file_map(entries: Vec<FileEntry>) -> BTreeMap<String, (u64, String)> {
         .collect()
 }
 
-fn label_filter(label: &str) -> String {
-    // Quoted, so labels with commas or operators match as text.
-    format!(
-        "label=\"{}\"",
-        label.replace('\\', "\\\\").replace('"', "\\\"")
-    )
+/// The child `label` of `parent`: found by label, else created (unless a dry run, or the
+/// parent itself is still to be created); a creation, real or planned, is noted as `path`.
+async fn child_level<'a, P, C, F, Fut>(
+    parent: Option<&'a Container<P>>,
+    label: &str,
+    path: &str,
+    dry_run: bool,
+    note: &Note<'_>,
+    create: F,
+) -> Result<Option<Container<C>>, Error>
+where
+    P: ParentOf<C>,
+    C: ContainerKind,
+    F: FnOnce(&'a Container<P>) -> Fut,
+    Fut: std::future::Future<Output = Result<Container<C>, Error>>,
+{
+    let found = match parent {
+        Some(parent) => {
+            parent
+                .children::<C>()
+                .find_first(&label_filter(label))
+                .await?
+        }
+        None => None,
+    };
+    if found.is_some() {
+        return Ok(found);
+    }
+    note(&|s| s.created.push(format!("{} {path}", C::NAME)));
+    match parent {
+        Some(parent) if !dry_run => Ok(Some(create(parent).await?)),
+        _ => Ok(None),
+    }
 }
 
 fn dir_label(dir: &Path) -> String {
