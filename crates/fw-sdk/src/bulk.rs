@@ -252,37 +252,49 @@ fn collection_of(kind: &str) -> Option<&'static str> {
     })
 }
 
+/// A container met on the walk: its type, id and folder (or folder name).
+type Node = (String, String, String);
+
 /// The children of a container that are folders in its folder, in id order (creation
 /// order, as the server names them), each with its unique folder name: taken among the
-/// container's own file names and the earlier siblings' names (as fw-server's `bulk.rs`).
-async fn child_folders(
-    client: &Client,
-    kind: &str,
-    doc: &Value,
-) -> Result<Vec<(String, Value, String)>, Error> {
+/// container's own file names and the earlier siblings' names (as the archive names them,
+/// [`fw_model::layout`]). Listings are read a page at a time and only (type, id, name)
+/// kept, so memory grows with the number of siblings, not with their documents.
+async fn child_folders(client: &Client, kind: &str, doc: &Value) -> Result<Vec<Node>, Error> {
+    use futures_util::TryStreamExt;
     let id = doc["_id"].as_str().unwrap_or_default();
     let Some(collection) = collection_of(kind) else {
         return Ok(Vec::new());
     };
-    let mut children: Vec<(String, Value)> = Vec::new();
+    // (id, type, label) of each child.
+    let mut children: Vec<(String, String, String)> = Vec::new();
     for child in child_collections(kind) {
-        let request = Request::get([collection, id, child]);
-        let _permit = client.permit().await;
-        let items: Vec<Value> = client.transport().json(&request).await?;
         let child_kind = match *child {
             "projects" => "project",
             "subjects" => "subject",
             "sessions" => "session",
-            "acquisitions" => "acquisition",
-            _ => "analysis",
+            _ => "acquisition",
         };
-        children.extend(items.into_iter().map(|doc| (child_kind.to_string(), doc)));
+        let request = Request::get([collection, id, child]);
+        let _permit = client.permit().await;
+        let mut pages = std::pin::pin!(client.transport().paginate::<Value>(request, 250));
+        while let Some(doc) = pages.try_next().await? {
+            let child_id = doc["_id"].as_str().unwrap_or_default().to_string();
+            children.push((
+                child_id,
+                child_kind.to_string(),
+                folder_label(child_kind, &doc),
+            ));
+        }
     }
     if kind != "group" {
-        let analyses = doc["analyses"].as_array().into_iter().flatten();
-        children.extend(analyses.map(|a| ("analysis".to_string(), a.clone())));
+        for analysis in doc["analyses"].as_array().into_iter().flatten() {
+            let child_id = analysis["_id"].as_str().unwrap_or_default().to_string();
+            let label = folder_label("analysis", analysis);
+            children.push((child_id, "analysis".to_string(), label));
+        }
     }
-    children.sort_by(|a, b| a.1["_id"].as_str().cmp(&b.1["_id"].as_str()));
+    children.sort();
     let mut taken: HashSet<String> = doc["files"]
         .as_array()
         .into_iter()
@@ -291,12 +303,21 @@ async fn child_folders(
         .collect();
     Ok(children
         .into_iter()
-        .map(|(child_kind, doc)| {
-            let label = folder_label(&child_kind, &doc);
+        .map(|(child_id, child_kind, label)| {
             let name = unique(folder_name(&label), &mut taken);
-            (child_kind, doc, name)
+            (child_kind, child_id, name)
         })
         .collect())
+}
+
+/// `GET /{collection}/{id}` as JSON.
+async fn document(client: &Client, kind: &str, id: &str) -> Result<Value, Error> {
+    let collection = collection_of(kind).unwrap_or("containers");
+    let _permit = client.permit().await;
+    Ok(client
+        .transport()
+        .json(&Request::get([collection, id]))
+        .await?)
 }
 
 /// The folder of a container (relative, from its group down), found by walking its
@@ -309,11 +330,7 @@ async fn folder_of(client: &Client, kind: &str, doc: &Value) -> Result<String, E
         .ok_or_else(|| Error::unexpected(format!("a {kind} without a group")))?;
     let mut folder = folder_name(group);
     let mut parent_kind = "group".to_string();
-    let mut parent_doc: Value = client
-        .transport()
-        .json(&Request::get(["groups", group]))
-        .await
-        .map_err(Error::from)?;
+    let mut parent_doc = document(client, "group", group).await?;
     let chain = ["project", "subject", "session", "acquisition"];
     let target_id = doc["_id"].as_str().unwrap_or_default();
     // The ancestors' ids from `parents`, then the container itself.
@@ -323,15 +340,18 @@ async fn folder_of(client: &Client, kind: &str, doc: &Value) -> Result<String, E
         .filter_map(|level| parents[*level].as_str().map(str::to_string))
         .collect();
     ids.push(target_id.to_string());
-    for id in ids {
-        let (child_kind, child_doc, name) = child_folders(client, &parent_kind, &parent_doc)
+    let last = ids.len() - 1;
+    for (i, id) in ids.into_iter().enumerate() {
+        let (child_kind, _, name) = child_folders(client, &parent_kind, &parent_doc)
             .await?
             .into_iter()
-            .find(|(_, d, _)| d["_id"].as_str() == Some(id.as_str()))
+            .find(|(_, child_id, _)| *child_id == id)
             .ok_or_else(|| Error::unexpected(format!("{id} is not below its parent")))?;
         folder = format!("{folder}/{name}");
-        parent_kind = child_kind;
-        parent_doc = child_doc;
+        if i < last {
+            parent_doc = document(client, &child_kind, &id).await?;
+            parent_kind = child_kind;
+        }
     }
     Ok(folder)
 }
@@ -343,11 +363,7 @@ async fn download_tree(
     dest_dir: &Path,
     options: TreeOptions,
 ) -> Result<TreeSummary, Error> {
-    let collection = collection_of(kind).unwrap_or("containers");
-    let doc: Value = client
-        .transport()
-        .json(&Request::get([collection, id]))
-        .await?;
+    let doc = document(client, kind, id).await?;
     let folder = folder_of(client, kind, &doc).await?;
     let concurrency = options.concurrency.max(1);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Job, Error>>(2 * concurrency);
@@ -358,13 +374,20 @@ async fn download_tree(
         let dest_dir = dest_dir.to_path_buf();
         let types = options.types.clone();
         let totals = totals.clone();
+        let id = id.to_string();
         async move {
-            let mut stack = vec![(kind.to_string(), doc, folder)];
-            while let Some((kind, doc, folder)) = stack.pop() {
-                let result = walk_one(
-                    &client, &kind, &doc, &folder, &dest_dir, &types, &totals, &sender,
-                )
-                .await;
+            // Containers to visit, by id: a document is fetched when its turn comes.
+            let mut stack: Vec<Node> = vec![(kind.to_string(), id, folder)];
+            while let Some((kind, id, folder)) = stack.pop() {
+                let result = match document(&client, &kind, &id).await {
+                    Ok(doc) => {
+                        walk_one(
+                            &client, &kind, &doc, &folder, &dest_dir, &types, &totals, &sender,
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
                 match result {
                     Ok(children) => stack.extend(children),
                     Err(e) => {
@@ -431,7 +454,7 @@ async fn walk_one(
     types: &TypeFilter,
     totals: &Totals,
     sender: &tokio::sync::mpsc::Sender<Result<Job, Error>>,
-) -> Result<Vec<(String, Value, String)>, Error> {
+) -> Result<Vec<Node>, Error> {
     let id = doc["_id"].as_str().unwrap_or_default();
     let collection = collection_of(kind).unwrap_or("containers");
     let files_folder = if kind == "analysis" {
@@ -473,7 +496,7 @@ async fn walk_one(
     let children = child_folders(client, kind, doc).await?;
     Ok(children
         .into_iter()
-        .map(|(kind, doc, name)| (kind, doc, format!("{folder}/{name}")))
+        .map(|(kind, id, name)| (kind, id, format!("{folder}/{name}")))
         .collect())
 }
 
