@@ -21,7 +21,8 @@ if ! "$VENV/bin/python" -c 'import flywheel' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q flywheel-sdk==23.0.0
 fi
-cargo build --quiet --release -p fw-server -p fw-sdk --example transfers
+cargo build --quiet --release -p fw-server --bin fw-server
+cargo build --quiet --release -p fw-sdk --example transfers
 RUST=target/release/examples/transfers
 PY="$VENV/bin/python crates/fw-sdk/bench/transfers.py"
 
@@ -49,11 +50,13 @@ new_project() {
 }
 
 RESULTS="$WORK/results"
+RESULTS_COPY=target/transfers-bench-results.txt
 run() { # LABEL COMMAND…: appends "LABEL seconds files peak_rss_kib"
   local label=$1; shift
   local out
   out=$(/usr/bin/time -f 'RSS %M' "$@" 2>&1)
   echo "$out" | awk -v l="$label" '/^RSS/ {rss=$2} /^(import|tree|tar) / {s=$2; n=$3} END {print l, s, n, rss}' >> "$RESULTS"
+  tail -1 "$RESULTS" | tee -a "$RESULTS_COPY.partial"
 }
 for round in $(seq "$ROUNDS"); do
   rust=$(new_project "rust-$round"); py=$(new_project "python-$round")
@@ -69,7 +72,9 @@ done
 
 echo "== $FILES files of 1 MiB, $ROUNDS rounds: MiB/s median (min-max), client peak RSS"
 for label in rust-import python-import rust-tree python-tree rust-tar python-tar; do
-  grep "^$label " "$RESULTS" | awk -v l="$label" '
-    {v[NR] = $3 / $2; if ($4 > rss) rss = $4}
-    END {n = asort(v); printf "%-14s %7.1f (%.1f-%.1f) MiB/s  peak RSS %5.1f MiB\n", l, v[int((n + 1) / 2)], v[1], v[n], rss / 1024}'
+  rates=$(grep "^$label " "$RESULTS" | awk '{printf "%.1f\n", $3 / $2}' | sort -n)
+  rss=$(grep "^$label " "$RESULTS" | awk '{print $4}' | sort -n | tail -1)
+  echo "$rates" | awk -v l="$label" -v rss="$rss" '{v[NR] = $1}
+    END {printf "%-14s %7.1f (%.1f-%.1f) MiB/s  peak RSS %5.1f MiB\n", l, v[int((NR + 1) / 2)], v[1], v[NR], rss / 1024}'
 done
+cp "$RESULTS" target/transfers-bench-results.txt
