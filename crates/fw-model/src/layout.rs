@@ -92,7 +92,10 @@ mod tests {
     fn unlabelled_containers_fall_back_to_time_uid_code() {
         let session = json!({"timestamp": "2020-06-01T09:30:00+00:00", "timezone": "Europe/Paris"});
         assert_eq!(folder_label("session", &session), "20200601_1130");
-        assert_eq!(folder_label("subject", &json!({"label": " ", "code": "c1"})), "c1");
+        assert_eq!(
+            folder_label("subject", &json!({"label": " ", "code": "c1"})),
+            "c1"
+        );
         assert_eq!(folder_label("acquisition", &json!({"uid": "1.2"})), "1.2");
         assert_eq!(folder_label("project", &json!({})), "untitled");
         assert_eq!(folder_label("project", &json!({"label": "P"})), "P");
