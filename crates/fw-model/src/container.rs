@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// A node of the hierarchy, typed by its `container_type` field or, failing that, its
-/// `node_type` (wire-protocol.md §5). A node with neither is an error: the Python SDK
+/// `node_type` (docs/wire.md §5). A node with neither is an error: the Python SDK
 /// silently reads such a reply as a group, which this type refuses to do. The containers
 /// are boxed: they are large, and a `Vec<Container>` should not pay for the largest.
 #[derive(Debug, Clone, PartialEq)]

@@ -38,7 +38,7 @@ pub trait ContainerKind: Send + Sync + 'static {
     const NAME: &'static str;
     /// The `ContainerType` value.
     const TYPE: ContainerType;
-    /// The parent kind's field name in create bodies (wire-protocol.md §4: `group` for a
+    /// The parent kind's field name in create bodies (docs/wire.md §4: `group` for a
     /// project, `project` for a subject and for a session, `session` for an acquisition);
     /// None for groups, and for analyses, whose parent is in the URL
     /// (`POST /{collection}/{id}/analyses`). A session made from a subject also carries

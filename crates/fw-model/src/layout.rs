@@ -1,4 +1,4 @@
-//! How a bulk archive (wire-protocol.md §11, the "classic" layout) names its folders and
+//! How a bulk archive (docs/wire.md §11, the "classic" layout) names its folders and
 //! files, so that fw-server writing an archive and fw-sdk's `download_tree` writing the
 //! same tree to disk agree on every path.
 //!

@@ -40,7 +40,7 @@ impl<K: HasFiles> Container<K> {
     }
 
     /// Every file under this container written below `dest_dir` in the archive's layout
-    /// (`group/project/subject/session/acquisition/file`, wire-protocol.md §11), with the
+    /// (`group/project/subject/session/acquisition/file`, docs/wire.md §11), with the
     /// options given. See [`TreeOptions`] and [`TreeSummary`]. Analyses' output files are
     /// included (`<analysis>/output/<file>`); their inputs are not.
     ///

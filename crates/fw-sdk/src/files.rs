@@ -1,6 +1,6 @@
 //! Files on every container that holds them (projects, subjects, sessions, acquisitions,
 //! analyses), written once over [`HasFiles`]: listing, uploads, verified and resumable
-//! downloads, file metadata, zip members; and the file-name rule of wire-protocol.md §15.3.
+//! downloads, file metadata, zip members; and the file-name rule of docs/wire.md §15.3.
 
 use std::future::{Future, IntoFuture};
 use std::ops::Deref;
@@ -71,7 +71,7 @@ pub(crate) fn file_progress(
     })
 }
 
-/// Checks a file name by the rule of wire-protocol.md §15.3, before a byte is sent: not
+/// Checks a file name by the rule of docs/wire.md §15.3, before a byte is sent: not
 /// empty, not `.` or `..`, at most 255 bytes of UTF-8, none of `: * ? " | < > \ /`, no
 /// control character (U+0000-U+001F, U+007F).
 ///
@@ -108,7 +108,7 @@ pub fn check_file_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The documented sanitizer of wire-protocol.md §15.3, never applied unless called: `*`
+/// The documented sanitizer of docs/wire.md §15.3, never applied unless called: `*`
 /// after `t2`/`T2` becomes `star` (`T2*` → `T2star`), other forbidden characters `_`,
 /// control characters are dropped; an empty result, `.` or `..` becomes `_`, and the name
 /// is cut to 255 bytes at a character boundary. `check_file_name(&sanitize_file_name(x))`

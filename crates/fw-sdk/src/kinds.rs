@@ -31,7 +31,7 @@ pub type Acquisition = Container<AcquisitionKind>;
 pub type Analysis = Container<AnalysisKind>;
 
 /// Kinds with permissions of their own: groups (`{_id, access}`) and projects
-/// (`{_id, role_ids}`), wire-protocol.md §9.
+/// (`{_id, role_ids}`), docs/wire.md §9.
 pub trait HasPermissions: ContainerKind {
     /// A permission as added and returned: [`AccessPermission`] or [`RolePermission`].
     type Permission: WireModel + std::fmt::Debug + Send + 'static;
@@ -193,7 +193,7 @@ pub(crate) fn label_filter(label: &str) -> String {
 impl<K: HasFiles> Container<K> {
     /// Adds an analysis without a job to this container (Python:
     /// `container.add_analysis(label=…)`; `POST /{collection}/{id}/analyses?job=true`, as
-    /// wire-protocol.md §1.4 lists the default, then `GET /analyses/{new id}
+    /// docs/wire.md §1.4 lists the default, then `GET /analyses/{new id}
     /// ?inflate_job=true`).
     ///
     /// # Errors

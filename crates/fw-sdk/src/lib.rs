@@ -87,7 +87,7 @@
 //! and continued with a `Range` request) and never leave a partial file under the final
 //! name ([`FileDownload`]); `read_file`, `open_file` (a streaming [`FileReader`]), a given
 //! version, `file.url()`; file info, classification, `update_file`, `delete_file`, file
-//! tags, zip members. File names are checked by [`check_file_name`] (wire-protocol.md
+//! tags, zip members. File names are checked by [`check_file_name`] (docs/wire.md
 //! §15.3) before anything is sent; [`sanitize_file_name`] is there to call, never applied
 //! unasked. Bulk: [`Client::download_tar`] / [`Client::download_zip`],
 //! [`Container::download_tree`] (the archive's layout on disk, N at once, reruns skip what
@@ -215,7 +215,7 @@
 //! # Requests
 //!
 //! Each method's docs name the request it sends, which is the one the Python SDK sends
-//! (wire-protocol.md). The [`wire`] module lists where and why the requests differ.
+//! (docs/wire.md). The [`wire`] module lists where and why the requests differ.
 
 mod body;
 mod bulk;

@@ -1,4 +1,4 @@
-//! The client that sends [`Request`]s: headers of wire-protocol.md §1.1, retries, errors.
+//! The client that sends [`Request`]s: headers of docs/wire.md §1.1, retries, errors.
 
 use std::hash::{BuildHasher, RandomState};
 use std::path::PathBuf;

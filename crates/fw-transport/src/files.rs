@@ -1,4 +1,4 @@
-//! Streaming files in and out (wire-protocol.md §10), as values: an [`Upload`] (multipart
+//! Streaming files in and out (docs/wire.md §10), as values: an [`Upload`] (multipart
 //! or the signed-URL ticket flow, parts sent concurrently) and a [`Download`] (verified by
 //! size and SHA-384 while streaming, resumable with `Range`, never a partial file under the
 //! final name). [`Client::upload`] and [`Client::download`] send them.
@@ -450,7 +450,7 @@ impl Client {
     ///
     /// Multipart: one `POST …/files` as `multipart/form-data`, the `metadata` part, then
     /// the `file` part, streamed from disk or the reader without holding the file in
-    /// memory. Signed URL (wire-protocol.md §10.4): open a ticket, PUT the bytes to the
+    /// memory. Signed URL (docs/wire.md §10.4): open a ticket, PUT the bytes to the
     /// storage URLs it gives (in parts when it gives several, each a multiple of 256 KiB
     /// but the last, [`Upload::part_concurrency`] at once; S3 ETags collected in part
     /// order), then close the ticket. The close is sent even when a storage PUT failed, so

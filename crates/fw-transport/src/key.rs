@@ -1,4 +1,4 @@
-//! API keys (wire-protocol.md §2.1) and the CLI's credentials file (§2.2).
+//! API keys (docs/wire.md §2.1) and the CLI's credentials file (§2.2).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ const EXPECTED: &str = "expected host:key, host:port:key or host:port:__force_in
                         (optionally after http:// or https://)";
 
 impl ApiKey {
-    /// Parses an API key (wire-protocol.md §2.1):
+    /// Parses an API key (docs/wire.md §2.1):
     ///
     /// | key | base URL |
     /// |---|---|

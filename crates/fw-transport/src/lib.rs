@@ -2,7 +2,7 @@
 //!
 //! - [`ApiKey`]: every key form of the Python SDK, and the CLI's credentials file.
 //! - [`Request`]: a request as a plain value (method, path, query, headers, body), built
-//!   without IO; [`Client`] sends it with the headers of wire-protocol.md §1.1.
+//!   without IO; [`Client`] sends it with the headers of docs/wire.md §1.1.
 //! - [`RetryPolicy`]: a pure, unit-tested decision: 429/502/503/504 and broken
 //!   connections, idempotent methods (POST only when marked safe), exponential backoff with
 //!   jitter and a cap, `Retry-After` honoured; a host that refuses connections is retried

@@ -1,4 +1,4 @@
-//! Walking a list endpoint page by page (wire-protocol.md §4.2), as a stream of items.
+//! Walking a list endpoint page by page (docs/wire.md §4.2), as a stream of items.
 
 use futures_util::stream::{self, Stream, TryStreamExt};
 use serde::de::DeserializeOwned;

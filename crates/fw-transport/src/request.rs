@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::Error;
 
-/// Path segments are encoded with no safe characters (wire-protocol.md §1.2): `my tag/x`
+/// Path segments are encoded with no safe characters (docs/wire.md §1.2): `my tag/x`
 /// becomes `my%20tag%2Fx`. Only unreserved characters stay as they are.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
