@@ -4,6 +4,7 @@ mod container;
 mod generated;
 mod ids;
 mod kind;
+pub mod layout;
 mod time;
 
 pub use container::{Container, Page, SubjectRef};

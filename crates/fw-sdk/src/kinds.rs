@@ -179,7 +179,7 @@ impl<P: ContainerKind> Container<P> {
 
 /// `label="<label>"`, escaped as fw-filter prints it, so any label (commas, quotes,
 /// number-like text) matches exactly.
-fn label_filter(label: &str) -> String {
+pub(crate) fn label_filter(label: &str) -> String {
     use fw_filter::finder::{Condition, Test};
     fw_filter::Filter {
         conditions: vec![Condition {

@@ -76,6 +76,26 @@
 //! race and both create, both see the same oldest child, and the one that lost deletes its
 //! own fresh, empty duplicate. Racing scripts end with one container and agree on it.
 //!
+//! # Files and transfers
+//!
+//! Every kind that holds files (all but groups) has, written once over
+//! [`model::HasFiles`]: `files()`, `file(name)`; uploads as values to `.await`
+//! ([`FileUpload`]: `upload_file(path)`, `upload_bytes(name, bytes)`,
+//! `upload_reader(name, size, reader)`, with `.metadata(…)`, `.mode(…)`, `.progress(…)`);
+//! downloads that are **verified** (size and the entry's `v0-sha384` hash, checked while
+//! streaming) and **resumable** (a broken transfer's bytes are kept as `.{name}.fwpart`
+//! and continued with a `Range` request) and never leave a partial file under the final
+//! name ([`FileDownload`]); `read_file`, `open_file` (a streaming [`FileReader`]), a given
+//! version, `file.url()`; file info, classification, `update_file`, `delete_file`, file
+//! tags, zip members. File names are checked by [`check_file_name`] (docs/wire.md
+//! §15.3) before anything is sent; [`sanitize_file_name`] is there to call, never applied
+//! unasked. Bulk: [`Client::download_tar`] / [`Client::download_zip`],
+//! [`Container::download_tree`] (the archive's layout on disk, N at once, reruns skip what
+//! is there) and [`Project::import_folder`](Container::import_folder) (a
+//! `subject/session/acquisition` folder into a project, idempotent, with a dry run).
+//! Progress goes to a [`ProgressObserver`] with per-file and total bytes; the library
+//! never prints.
+//!
 //! # Python Quick Reference → Rust
 //!
 //! Every call of the Python SDK's Quick Reference, in its order. `fw` is a [`Client`];
@@ -139,7 +159,7 @@
 //! | `project.add_subject(label='Subject 01')` | `project.add_subject(json!({"label": "Subject 01"}))` (or a `SubjectInput`) |
 //! | `subject.add_session(label='Session 01')` | `subject.add_session(json!({"label": "Session 01"}))` (or a `SessionInput`) |
 //! | `session.add_acquisition(label='Localizer')` | `session.add_acquisition(json!({"label": "Localizer"}))` (or an `AcquisitionInput`) |
-//! | `acquisition.upload_file('localizer.nii.gz')` | part 2 (issue 11), planned |
+//! | `acquisition.upload_file('localizer.nii.gz')` | `acquisition.upload_file("localizer.nii.gz").await?` ([`FileUpload`]) |
 //! | `container.update({'label': 'new_label'})` | `container.update(json!({"label": "new_label"}))` (or the kind's typed update body) |
 //! | `fw.get_session('5f18…')` | `fw.get_session("5f18…")` |
 //! | `ses.add_acquisition(label='MyNewAcquisition')` | `session.add_acquisition(json!({"label": "MyNewAcquisition"}))` |
@@ -154,11 +174,11 @@
 //! | `acquisition.replace_info({'splines': 34})` | `acquisition.replace_info(json!({"splines": 34}))` |
 //! | `acquisition.update_info({'curve': 'bezier'})` | `acquisition.update_info(json!({"curve": "bezier"}))` |
 //! | `acquisition.delete_info('splines')` | `acquisition.delete_info(["splines"])` |
-//! | `acquisition.upload_file(path)`, `acquisition.download_file(name, path)` | part 2 (issue 11), planned |
+//! | `acquisition.upload_file(path)`, `acquisition.download_file(name, path)` | `acquisition.upload_file(path).await?`, `acquisition.download_file(name, path).await?.await?` (verified, resumable) |
 //! | `acquisition.files[0].info` | `acquisition.files` … `.info` (the field) |
-//! | `acquisition.replace_file_info('file.txt', {...})` | part 2 (issue 11), planned |
+//! | `acquisition.replace_file_info('file.txt', {...})` | `acquisition.replace_file_info("file.txt", json!({...}))` |
 //! | `fw.get_modality('MR')` | `fw.get_modality("MR")` |
-//! | `acquisition.replace_file_classification(…, modality='MR')`, `update_file_classification`, `delete_file_classification` | part 2 (issue 11), planned |
+//! | `acquisition.replace_file_classification(…, modality='MR')`, `update_file_classification`, `delete_file_classification` | `acquisition.replace_file_classification(name, json!({…}), Some("MR"))`, `update_file_classification`, `delete_file_classification` |
 //! | `acquisition.timestamp` | `acquisition.timestamp` (a [`model::Timestamp`]: `.utc()`, `.local()`) |
 //! | `acquisition.local_timestamp` | `acquisition.local_timestamp()` ([`TimestampHelpers`]) |
 //! | `session.original_timestamp` | `session.original_timestamp()?` (the zone named by `timezone`; no `pytz` needed) |
@@ -178,13 +198,13 @@
 //! | `group.add_project(label=new_project_label)` | `group.add_project(json!({"label": new_project_label}))` |
 //! | `project.add_subject(metadata)` | `project.add_subject(metadata)` (a `serde_json::Value` object or a `SubjectInput`) |
 //! | `subject.add_session(metadata)` | `subject.add_session(metadata)` |
-//! | `acquisition.upload_file(file_path)` | part 2 (issue 11), planned |
-//! | `acquisition.download_file('T1_Image.nii.gz', path)` | part 2 (issue 11), planned |
-//! | `flywheel_file.update_info(metadata)` | part 2 (issue 11), planned |
+//! | `acquisition.upload_file(file_path)` | `acquisition.upload_file(file_path).await?` |
+//! | `acquisition.download_file('T1_Image.nii.gz', path)` | `acquisition.download_file("T1_Image.nii.gz", path).await?.await?` |
+//! | `flywheel_file.update_info(metadata)` | `acquisition.update_file_info(file.name(), metadata)` |
 //! | `fw.subjects.find_first()` then `container.id` | `fw.subjects().find_first("")` then `container.id()` |
-//! | `fw.upload_file_to_container(container_id, file, metadata=…)` | part 2 (issue 11), planned |
-//! | `fw.download_tar([acquisition], '/tmp/acquisition.tar')` | part 2 (issue 11), planned |
-//! | `session.files`; `file.download(path)` | `session.files` (the field); `download`: part 2 (issue 11), planned |
+//! | `fw.upload_file_to_container(container_id, file, metadata=…)` | `fw.upload_file_to_container(container_id, file).metadata(…).await?` |
+//! | `fw.download_tar([acquisition], '/tmp/acquisition.tar')` | `fw.download_tar(&[acquisition.node()], "/tmp/acquisition.tar", &TypeFilter::default())` |
+//! | `session.files`; `file.download(path)` | `session.files()?` ([`File`] handles); `file.download(path).await?` |
 //!
 //! Beyond the Quick Reference, from the Python SDK: `fw.get_config()`, `fw.get_version()`,
 //! `fw.users`, `fw.groups`, `fw.analyses`, `fw.get_group` … `fw.get_analysis`,
@@ -198,18 +218,28 @@
 //! (docs/wire.md). The [`wire`] module lists where and why the requests differ.
 
 mod body;
+mod bulk;
 mod client;
 mod container;
 mod error;
+mod files;
 mod finder;
 mod kinds;
 mod search;
 
 pub use body::Metadata;
+pub use bulk::{
+    DownloadNode, Existing, ImportOptions, ImportSummary, TreeOptions, TreeSummary, TypeFilter,
+};
 pub use client::{Client, ClientBuilder, Resolved};
 pub use container::{AnyContainer, Container, IsVariant};
 pub use error::Error;
+pub use files::{
+    File, FileDownload, FileReader, FileUpload, ProgressObserver, TransferProgress,
+    check_file_name, sanitize_file_name,
+};
 pub use finder::{Finder, ItemStream, Listable, Users};
+pub use fw_transport::{Download, UploadMode};
 pub use kinds::{
     Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,
 };

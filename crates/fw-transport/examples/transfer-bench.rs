@@ -14,7 +14,9 @@ use axum::extract::{Path, Query, Request as AxumRequest};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use futures_util::StreamExt;
-use fw_transport::{ApiKey, Client, Request, UploadMode, UploadSource, UploadTarget};
+use fw_transport::{
+    ApiKey, Client, Download, Request, Upload, UploadMode, UploadSource, UploadTarget,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,13 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["upload", port, file] => {
             let client = client(port)?;
             let started = Instant::now();
-            let target = UploadTarget {
-                collection: "acquisitions",
-                id: "a1",
-            };
+            let target = UploadTarget::new("acquisitions", "a1");
             let source = UploadSource::Path(file.into());
             client
-                .upload(target, source, None, UploadMode::Multipart, None)
+                .upload(Upload::new(target, source).mode(UploadMode::Multipart))
                 .await?;
             report("upload", std::fs::metadata(file)?.len(), started);
             Ok(())
@@ -45,9 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let started = Instant::now();
             let request =
                 Request::get(["acquisitions", "a1", "files", "big.bin"]).query("size", size);
-            let bytes = client
-                .download_to(&request, std::path::Path::new(dest), None)
-                .await?;
+            let bytes = client.download(Download::new(request, dest)).await?;
             report("download", bytes, started);
             Ok(())
         }

@@ -291,6 +291,18 @@ impl Client {
         payload: &(dyn Fn() -> Result<Payload, Error> + Sync),
         replayable: bool,
     ) -> Result<Response, Error> {
+        self.send_with_headers(request, payload, replayable, &[])
+            .await
+    }
+
+    /// As `send_with`, with extra headers (a download's `Range`).
+    pub(crate) async fn send_with_headers(
+        &self,
+        request: &Request,
+        payload: &(dyn Fn() -> Result<Payload, Error> + Sync),
+        replayable: bool,
+        headers: &[(&'static str, String)],
+    ) -> Result<Response, Error> {
         let url = self.url_of(request)?;
         let features = self
             .inner
@@ -313,6 +325,9 @@ impl Client {
                     ACCEPT,
                     request.accept.as_deref().unwrap_or("application/json"),
                 );
+            for (name, value) in headers {
+                builder = builder.header(*name, value);
+            }
             let payload = payload()?;
             let has_content_type = matches!(
                 request.method,

@@ -146,6 +146,17 @@ pub enum Error {
         /// The bytes received.
         received: u64,
     },
+    /// A download's bytes are not the file's: their SHA-384 differs from the file entry's
+    /// `hash`. Nothing was left under the final name.
+    #[error("{url} sent bytes whose hash is {computed}, not {expected}")]
+    HashMismatch {
+        /// The URL downloaded.
+        url: String,
+        /// The expected `v0-sha384-<hex>`.
+        expected: String,
+        /// The hash of the bytes received.
+        computed: String,
+    },
     /// The server answered two pages with the same cursor; paging stopped rather than loop.
     #[error("{url} repeated the paging position {cursor:?}; stopped instead of looping")]
     PagingLoop {

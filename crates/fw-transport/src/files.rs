@@ -1,5 +1,7 @@
-//! Streaming files in and out (docs/wire.md §10): multipart uploads, the signed-URL
-//! ticket flow, and downloads that never leave a partial file under the final name.
+//! Streaming files in and out (docs/wire.md §10), as values: an [`Upload`] (multipart
+//! or the signed-URL ticket flow, parts sent concurrently) and a [`Download`] (verified by
+//! size and SHA-384 while streaming, resumable with `Range`, never a partial file under the
+//! final name). [`Client::upload`] and [`Client::download`] send them.
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use fw_model::{Config, FileEntry, UploadTicket};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Body, Method};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use crate::client::{Payload, send_error};
@@ -58,13 +60,224 @@ pub enum UploadMode {
 }
 
 /// Where an upload goes: `("acquisitions", id)`, `("containers", id)`, …
-#[derive(Debug, Clone, Copy)]
-pub struct UploadTarget<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadTarget {
     /// The collection in the path: `projects`, `subjects`, `sessions`, `acquisitions`,
     /// `analyses`, `collections` or `containers`.
-    pub collection: &'a str,
+    pub collection: String,
     /// The container id.
-    pub id: &'a str,
+    pub id: String,
+}
+
+impl UploadTarget {
+    /// `/{collection}/{id}/files`.
+    pub fn new(collection: impl Into<String>, id: impl Into<String>) -> Self {
+        UploadTarget {
+            collection: collection.into(),
+            id: id.into(),
+        }
+    }
+}
+
+/// One upload as a value: where, what, with which metadata, by which flow; sent by
+/// [`Client::upload`]. Built with [`Upload::new`] and the option methods.
+pub struct Upload {
+    /// Where the file goes.
+    pub target: UploadTarget,
+    /// The bytes and the file name.
+    pub source: UploadSource,
+    /// The `FileCreateInput` JSON object (type, modality, info, classification, …).
+    pub metadata: Option<Value>,
+    /// Multipart, signed URL, or as the site's config says (the default).
+    pub mode: UploadMode,
+    /// Called with (bytes sent, bytes in all).
+    pub progress: Option<Progress>,
+    /// How many parts of a multi-part signed-URL upload are sent at once (default 4).
+    pub part_concurrency: usize,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("target", &self.target)
+            .field("metadata", &self.metadata)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upload {
+    /// An upload of `source` to `target`, in [`UploadMode::Auto`], without metadata.
+    pub fn new(target: UploadTarget, source: UploadSource) -> Self {
+        Upload {
+            target,
+            source,
+            metadata: None,
+            mode: UploadMode::Auto,
+            progress: None,
+            part_concurrency: 4,
+        }
+    }
+
+    /// The `FileCreateInput` JSON object sent with the file.
+    pub fn metadata(mut self, metadata: Value) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// Which flow to use.
+    pub fn mode(mut self, mode: UploadMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Called with (bytes sent, bytes in all) as the upload goes on.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// How many parts of a multi-part signed-URL upload are in flight at once (at least 1).
+    pub fn part_concurrency(mut self, parts: usize) -> Self {
+        self.part_concurrency = parts.max(1);
+        self
+    }
+}
+
+/// One download as a value: the request, where the bytes go, what they must be; sent by
+/// [`Client::download`].
+#[derive(Clone)]
+pub struct Download {
+    /// The `GET …/files/{name}` (or any other) request; `Accept:
+    /// application/octet-stream` unless it sets one.
+    pub request: Request,
+    /// The final file name. Nothing appears under it unless the whole body arrived and
+    /// matched the expected size and hash.
+    pub destination: PathBuf,
+    /// The size in bytes the file must have (the file entry's `size`).
+    pub expected_size: Option<u64>,
+    /// The hash the file must have: the file entry's `hash`, `v0-sha384-<hex>`. Other
+    /// hash forms are an [`Error::Config`] (nothing is sent).
+    pub expected_hash: Option<String>,
+    /// Keep the bytes of a failed attempt in `.{name}.fwpart` beside the destination and
+    /// continue from them next time with a `Range` request (default: no).
+    pub resume: bool,
+    /// Called with (bytes on disk, bytes in all) as the download goes on.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("request", &self.request)
+            .field("destination", &self.destination)
+            .field("expected_size", &self.expected_size)
+            .field("expected_hash", &self.expected_hash)
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Download {
+    /// A download of `request` to `destination`, checked against `Content-Length` only.
+    pub fn new(request: Request, destination: impl Into<PathBuf>) -> Self {
+        Download {
+            request,
+            destination: destination.into(),
+            expected_size: None,
+            expected_hash: None,
+            resume: false,
+            progress: None,
+        }
+    }
+
+    /// The size in bytes the file must have.
+    pub fn expected_size(mut self, size: u64) -> Self {
+        self.expected_size = Some(size);
+        self
+    }
+
+    /// The `v0-sha384-<hex>` hash the file must have.
+    pub fn expected_hash(mut self, hash: impl Into<String>) -> Self {
+        self.expected_hash = Some(hash.into());
+        self
+    }
+
+    /// Whether a failed attempt's bytes are kept and continued from (see [`Download::resume`]).
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Called with (bytes on disk, bytes in all).
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Where the bytes of a resumable download wait: `.{name}.fwpart` beside the
+    /// destination.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the destination names no file.
+    pub fn partial_path(&self) -> Result<PathBuf, Error> {
+        let name = file_name_of(&self.destination)?;
+        Ok(self.destination.with_file_name(format!(".{name}.fwpart")))
+    }
+}
+
+/// The hex digest of a `v0-sha384-<hex>` hash.
+///
+/// # Errors
+///
+/// [`Error::Config`] for any other form.
+pub fn sha384_hex_of(hash: &str) -> Result<String, Error> {
+    hash.strip_prefix("v0-sha384-")
+        .filter(|hex| hex.len() == 96 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| Error::Config {
+            message: format!("{hash:?} is not a v0-sha384-<hex> hash"),
+        })
+}
+
+/// `v0-sha384-<hex>` of a finished digest, as Flywheel writes file hashes.
+pub fn flywheel_hash(digest: &[u8]) -> String {
+    let mut text = String::with_capacity(10 + digest.len() * 2);
+    text.push_str("v0-sha384-");
+    for byte in digest {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// The `v0-sha384-<hex>` hash of a file on disk, read on a blocking thread.
+///
+/// # Errors
+///
+/// [`Error::Io`] if it cannot be read.
+pub async fn hash_file(path: &Path) -> Result<(u64, String), Error> {
+    let owned = path.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut file = std::fs::File::open(&owned)?;
+        let mut hasher = sha2::Sha384::new();
+        let mut buffer = vec![0u8; CHUNK];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buffer[..n]);
+        }
+        Ok((size, flywheel_hash(&hasher.finalize())))
+    })
+    .await
+    .map_err(|e| io_error("read", path, std::io::Error::other(e)))?;
+    result.map_err(|source| io_error("read", path, source))
 }
 
 /// The `Content-Type` of a file part, from its name (as Python's `mimetypes` does for the
@@ -89,14 +302,14 @@ pub fn content_type_for(name: &str) -> &'static str {
 }
 
 impl UploadSource {
-    fn name(&self) -> Result<String, Error> {
+    /// The file name on the server: the path's last component, or the reader's name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if a path names no file.
+    pub fn name(&self) -> Result<String, Error> {
         match self {
-            UploadSource::Path(path) => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| Error::Config {
-                    message: format!("{} names no file", path.display()),
-                }),
+            UploadSource::Path(path) => file_name_of(path),
             UploadSource::Reader { name, .. } => Ok(name.clone()),
         }
     }
@@ -116,15 +329,15 @@ impl UploadSource {
 type OnceReader = Mutex<Option<Box<dyn AsyncRead + Send + Sync + Unpin>>>;
 
 /// The bytes `[offset, offset + length)` of a source, as a body stream that reports
-/// progress. A path is opened when the stream is first polled, so every attempt reads
-/// afresh; a reader can be taken only once.
+/// progress: `sent` is this part's count of bytes sent in the current attempt, and
+/// `progress` gets the sum over all parts. A path is opened when the stream is first
+/// polled, so every attempt reads afresh; a reader can be taken only once.
 fn byte_stream(
     path: Option<PathBuf>,
     reader: Option<&OnceReader>,
     offset: u64,
     length: u64,
-    total: u64,
-    progress: Option<Progress>,
+    progress: Option<(Progress, Arc<PartCounters>, usize)>,
 ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static, Error> {
     let source: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> =
         match (path, reader) {
@@ -144,13 +357,47 @@ fn byte_stream(
             }
             (None, None) => Box::pin(stream::empty()),
         };
-    let mut done = offset;
+    let mut done = 0u64;
+    if let Some((_, counters, part)) = &progress {
+        counters.set(*part, 0); // a retried part starts again
+    }
     Ok(source.inspect_ok(move |chunk| {
         done += chunk.len() as u64;
-        if let Some(progress) = &progress {
-            progress(done, total);
+        if let Some((progress, counters, part)) = &progress {
+            counters.set(*part, done);
+            progress(counters.sum(), counters.total);
         }
     }))
+}
+
+/// Bytes sent per part of one upload, so concurrent parts report one total.
+struct PartCounters {
+    sent: Vec<std::sync::atomic::AtomicU64>,
+    total: u64,
+}
+
+impl PartCounters {
+    fn new(parts: usize, total: u64) -> Arc<Self> {
+        Arc::new(PartCounters {
+            sent: (0..parts)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+            total,
+        })
+    }
+
+    fn set(&self, part: usize, sent: u64) {
+        if let Some(counter) = self.sent.get(part) {
+            counter.store(sent, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn sum(&self) -> u64 {
+        self.sent
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
 }
 
 /// Reads `[offset, offset + length)` of a file on one blocking thread, handing chunks over
@@ -196,22 +443,29 @@ fn read_file_range(
 }
 
 impl Client {
-    /// Uploads one file to a container and returns the file entries the server made.
-    /// `metadata` is the `FileCreateInput` JSON (type, modality, info, …), if any.
+    /// Sends one upload and returns the file entries the server made. The flow is the
+    /// upload's [`UploadMode`]; in [`UploadMode::Auto`] it is decided by `GET /config`, as
+    /// the Python SDK does before every upload: signed URLs when `features.signed_url` or
+    /// `signed_url` is true, else multipart.
+    ///
+    /// Multipart: one `POST …/files` as `multipart/form-data`, the `metadata` part, then
+    /// the `file` part, streamed from disk or the reader without holding the file in
+    /// memory. Signed URL (docs/wire.md §10.4): open a ticket, PUT the bytes to the
+    /// storage URLs it gives (in parts when it gives several, each a multiple of 256 KiB
+    /// but the last, [`Upload::part_concurrency`] at once; S3 ETags collected in part
+    /// order), then close the ticket. The close is sent even when a storage PUT failed, so
+    /// the server can clean up; the PUT's error is returned afterwards.
     ///
     /// # Errors
     ///
-    /// As [`Client::upload_multipart`] or [`Client::upload_signed`], whichever the mode
-    /// picks; in [`UploadMode::Auto`], also those of `GET /config`.
-    pub async fn upload(
-        &self,
-        target: UploadTarget<'_>,
-        source: UploadSource,
-        metadata: Option<Value>,
-        mode: UploadMode,
-        progress: Option<Progress>,
-    ) -> Result<Vec<FileEntry>, Error> {
-        let mode = match mode {
+    /// [`Error::Config`] if a path names no file, a reader is sent twice, `metadata` is not
+    /// a JSON object (signed flow) or a multi-part signed upload comes from a reader;
+    /// [`Error::Protocol`] if a ticket reply has no ticket id (then nothing else is sent)
+    /// or no URL for the file (then the ticket is closed); [`Error::Io`] if the file cannot
+    /// be read; and the errors of [`Client::send`] for `GET /config`, the upload, the
+    /// ticket, the storage PUTs and the close.
+    pub async fn upload(&self, upload: Upload) -> Result<Vec<FileEntry>, Error> {
+        let mode = match upload.mode {
             UploadMode::Auto => {
                 let config: Config = self.json(&Request::get(["config"])).await?;
                 let features = config.features.and_then(|f| f.signed_url);
@@ -224,43 +478,36 @@ impl Client {
             other => other,
         };
         match mode {
-            UploadMode::Signed => self.upload_signed(target, source, metadata, progress).await,
-            _ => {
-                self.upload_multipart(target, source, metadata, progress)
-                    .await
-            }
+            UploadMode::Signed => self.upload_signed(upload).await,
+            _ => self.upload_multipart(upload).await,
         }
     }
 
-    /// `POST …/files` as `multipart/form-data`: the `metadata` part, then the `file`
-    /// part, streamed from disk or the reader without holding the file in memory.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if a path names no file or a reader is sent twice, [`Error::Io`]
-    /// if the file cannot be read, and the errors of [`Client::send`] and
-    /// [`Client::json`].
-    pub async fn upload_multipart(
-        &self,
-        target: UploadTarget<'_>,
-        source: UploadSource,
-        metadata: Option<Value>,
-        progress: Option<Progress>,
-    ) -> Result<Vec<FileEntry>, Error> {
+    async fn upload_multipart(&self, upload: Upload) -> Result<Vec<FileEntry>, Error> {
+        let Upload {
+            target,
+            source,
+            metadata,
+            progress,
+            ..
+        } = upload;
         let name = source.name()?;
         let size = source.size().await?;
         let content_type = content_type_for(&name);
-        let metadata = metadata.map(|m| m.to_string());
-        let request = Request::post([target.collection, target.id, "files"]);
+        let metadata = metadata.map(|m| match m {
+            Value::String(text) => text, // taken verbatim, as Python does
+            other => other.to_string(),
+        });
+        let request = Request::post([target.collection.as_str(), target.id.as_str(), "files"]);
         let (path, reader, replayable) = split_source(source);
+        let counters = PartCounters::new(1, size);
         let payload = || {
             let stream = byte_stream(
                 path.clone(),
                 reader.as_ref(),
                 0,
                 size,
-                size,
-                progress.clone(),
+                progress.clone().map(|p| (p, counters.clone(), 0)),
             )?;
             let file = Part::stream_with_length(Body::wrap_stream(stream), size)
                 .file_name(name.clone())
@@ -279,28 +526,25 @@ impl Client {
         self.decode(&Method::POST, response).await
     }
 
-    /// The signed-URL ticket flow (docs/wire.md §10.4): open a ticket, PUT the bytes to
-    /// the storage URLs it gives (in parts when it gives several, each a multiple of
-    /// 256 KiB but the last; S3 ETags collected), then close the ticket. The close is sent
-    /// even when a storage PUT failed, so the server can clean up; the PUT's error is
-    /// returned afterwards.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if `metadata` is not a JSON object or a multi-part upload comes
-    /// from a reader; [`Error::Protocol`] if the ticket reply has no ticket id (then
-    /// nothing else is sent) or no URL for the file (then the ticket is closed);
-    /// [`Error::Io`] if the file cannot be read; and the errors of [`Client::send`] for the
-    /// ticket, the storage PUTs and the close.
-    pub async fn upload_signed(
-        &self,
-        target: UploadTarget<'_>,
-        source: UploadSource,
-        metadata: Option<Value>,
-        progress: Option<Progress>,
-    ) -> Result<Vec<FileEntry>, Error> {
+    async fn upload_signed(&self, upload: Upload) -> Result<Vec<FileEntry>, Error> {
+        let Upload {
+            target,
+            source,
+            metadata,
+            progress,
+            part_concurrency,
+            ..
+        } = upload;
         let name = source.name()?;
         let size = source.size().await?;
+        let metadata = match metadata {
+            Some(Value::String(text)) => {
+                serde_json::from_str(&text).map_err(|e| Error::Config {
+                    message: format!("upload metadata text is not JSON: {e}"),
+                })?
+            }
+            other => other,
+        };
         let mut metadata = match metadata {
             Some(Value::Object(map)) => map,
             Some(other) => {
@@ -317,7 +561,7 @@ impl Client {
         } else {
             Value::Object(metadata)
         };
-        let files = [target.collection, target.id, "files"];
+        let files = [target.collection.as_str(), target.id.as_str(), "files"];
         let open = Request::post(files)
             .query("ticket", "")
             .json(&json!({"metadata": metadata, "filenames": [name]}))?;
@@ -350,8 +594,14 @@ impl Client {
                 url: redact_url(&self.url_of(&open)?),
             })
         } else {
-            self.put_parts(&urls, &headers, source, size, progress)
-                .await
+            let parts = SignedParts {
+                urls: &urls,
+                headers: &headers,
+                size,
+                progress,
+                concurrency: part_concurrency.max(1),
+            };
+            self.put_parts(parts, source).await
         };
         let mut close = Request::post(files).query("ticket", &ticket_id);
         if let Ok(Some(completion)) = &put_result {
@@ -362,16 +612,21 @@ impl Client {
         closed
     }
 
-    /// PUTs the source to each URL in turn; returns the S3 completion body, if any.
+    /// PUTs the source's parts to their URLs, `concurrency` at once; returns the S3
+    /// completion body, if any (ETags in part order whatever order the PUTs finish in).
     async fn put_parts(
         &self,
-        urls: &[String],
-        headers: &std::collections::BTreeMap<String, String>,
+        parts: SignedParts<'_>,
         source: UploadSource,
-        size: u64,
-        progress: Option<Progress>,
     ) -> Result<Option<Value>, Error> {
-        let parts = part_ranges(size, urls.len() as u64);
+        let SignedParts {
+            urls,
+            headers,
+            size,
+            progress,
+            concurrency,
+        } = parts;
+        let ranges = part_ranges(size, urls.len() as u64);
         if urls.len() > 1 && matches!(source, UploadSource::Reader { .. }) {
             return Err(Error::Config {
                 message: "a multi-part signed upload needs a file path, not a reader".into(),
@@ -379,44 +634,55 @@ impl Client {
         }
         let (path, reader, replayable) = split_source(source);
         let is_s3 = |url: &str| url.contains(".s3.") || url.contains(".amazonaws.");
-        let mut e_tags = Vec::new();
-        for (url, (offset, length)) in urls.iter().zip(parts) {
-            let gcs = url.contains(".googleapis.");
-            let build = || {
-                let stream = byte_stream(
-                    path.clone(),
-                    reader.as_ref(),
-                    offset,
-                    length,
-                    size,
-                    progress.clone(),
-                )?;
-                let mut put = self.storage_put(url);
-                for (name, value) in headers {
-                    put = put.header(name.as_str(), value.as_str());
-                }
-                if gcs && length > 0 {
-                    let range = format!("bytes {offset}-{}/{size}", offset + length - 1);
-                    put = put.header("Content-Range", range);
-                }
-                Ok(put
-                    .header(reqwest::header::CONTENT_LENGTH, length)
-                    .body(Body::wrap_stream(stream)))
-            };
-            let response = self
-                .execute(&Method::PUT, url, false, replayable, &build)
-                .await?;
-            if is_s3(url) {
-                let e_tag = response
-                    .headers()
-                    .get(reqwest::header::ETAG)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .trim_matches('"')
-                    .to_string();
-                e_tags.push(e_tag);
+        let counters = PartCounters::new(urls.len(), size);
+        let put_one = |index: usize, (offset, length): (u64, u64)| {
+            let url = urls[index].as_str();
+            let path = path.clone();
+            let reader = reader.as_ref();
+            let progress = progress.clone();
+            let counters = counters.clone();
+            async move {
+                let gcs = url.contains(".googleapis.");
+                let build = || {
+                    let stream = byte_stream(
+                        path.clone(),
+                        reader,
+                        offset,
+                        length,
+                        progress.clone().map(|p| (p, counters.clone(), index)),
+                    )?;
+                    let mut put = self.storage_put(url);
+                    for (name, value) in headers {
+                        put = put.header(name.as_str(), value.as_str());
+                    }
+                    if gcs && length > 0 {
+                        let range = format!("bytes {offset}-{}/{size}", offset + length - 1);
+                        put = put.header("Content-Range", range);
+                    }
+                    Ok(put
+                        .header(reqwest::header::CONTENT_LENGTH, length)
+                        .body(Body::wrap_stream(stream)))
+                };
+                let response = self
+                    .execute(&Method::PUT, url, false, replayable, &build)
+                    .await?;
+                Ok::<String, Error>(
+                    response
+                        .headers()
+                        .get(reqwest::header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_string(),
+                )
             }
-        }
+        };
+        // `buffered` keeps part order and at most `concurrency` PUTs in flight.
+        let e_tags: Vec<String> = stream::iter(ranges.into_iter().enumerate())
+            .map(|(index, range)| put_one(index, range))
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
         if urls.len() > 1 && urls.iter().all(|u| is_s3(u)) {
             let upload_id = reqwest::Url::parse(&urls[0])
                 .ok()
@@ -433,60 +699,155 @@ impl Client {
         Ok(None)
     }
 
-    /// Streams a file download (a `GET …/files/{name}` request) to `destination`: the
-    /// bytes go to a temporary file beside it, whose size is checked against
-    /// `Content-Length`, then synced (see [`ClientBuilder::sync_downloads`](crate::ClientBuilder::sync_downloads)) and renamed
-    /// into place. If anything fails, or the
-    /// future is dropped halfway, the temporary file is removed and `destination` is left
-    /// as it was. Returns the number of bytes written.
+    /// Sends one download and returns the size of the file now under its destination.
+    ///
+    /// The bytes go to a temporary file beside the destination while their SHA-384 is
+    /// computed; the size is checked against `Content-Length` and
+    /// [`Download::expected_size`], the hash against [`Download::expected_hash`]; then the
+    /// file is synced (see [`ClientBuilder::sync_downloads`](crate::ClientBuilder::sync_downloads))
+    /// and renamed into place. On any failure, or if the future is dropped halfway, the
+    /// destination is left as it was.
+    ///
+    /// With [`Download::resume`], the temporary file is [`Download::partial_path`] and
+    /// survives a failed transfer (not a failed check): the next call hashes the bytes
+    /// already there and asks for the rest with `Range: bytes=<n>-`. A server that answers
+    /// 200 instead of 206 sends the whole file again, which replaces the partial bytes.
+    /// The hash covers the whole file either way.
     ///
     /// # Errors
     ///
     /// The errors of [`Client::send`]; [`Error::SizeMismatch`] if fewer or more bytes came
-    /// than announced; [`Error::Io`] if the temporary file cannot be written, synced or
-    /// renamed; [`Error::Config`] if `destination` names no file.
-    pub async fn download_to(
-        &self,
-        request: &Request,
-        destination: &Path,
-        progress: Option<Progress>,
-    ) -> Result<u64, Error> {
-        let request = match request.accept {
-            Some(_) => request.clone(),
-            None => request.clone().accept("application/octet-stream"),
+    /// than announced or expected; [`Error::HashMismatch`] if the bytes are not the
+    /// expected ones; [`Error::Io`] if the temporary file cannot be written, synced or
+    /// renamed; [`Error::Config`] if the destination names no file or the expected hash is
+    /// not `v0-sha384-<hex>`.
+    pub async fn download(&self, download: Download) -> Result<u64, Error> {
+        use sha2::Digest;
+        let expected_hex = download
+            .expected_hash
+            .as_deref()
+            .map(sha384_hex_of)
+            .transpose()?;
+        let destination = download.destination.as_path();
+        let mut request = download.request.clone();
+        if request.accept.is_none() {
+            request = request.accept("application/octet-stream");
+        }
+        let mut temp = if download.resume {
+            TempFile {
+                path: download.partial_path()?,
+                persisted: false,
+                keep: true,
+            }
+        } else {
+            TempFile::beside(destination)?
         };
-        let response = self.send(&request).await?;
+        // What a resumable download already has on disk, hashed, if it is usable.
+        let mut hasher = sha2::Sha384::new();
+        let mut have = 0u64;
+        let existing = if download.resume {
+            tokio::fs::metadata(&temp.path).await.ok()
+        } else {
+            None
+        };
+        if let Some(meta) = existing {
+            let usable = meta.len() > 0 && download.expected_size.is_none_or(|s| meta.len() < s);
+            if usable {
+                have = hash_prefix(&temp.path, &mut hasher).await?;
+            } else {
+                let _ = tokio::fs::remove_file(&temp.path).await;
+            }
+        }
+        let headers: Vec<(&'static str, String)> = if have > 0 {
+            vec![("range", format!("bytes={have}-"))]
+        } else {
+            Vec::new()
+        };
+        let body = request.body.clone().map(Bytes::from);
+        let payload = move || {
+            Ok(match &body {
+                Some(bytes) => Payload::Bytes(bytes.clone()),
+                None => Payload::None,
+            })
+        };
+        let response = self
+            .send_with_headers(&request, &payload, true, &headers)
+            .await?;
         let url = redact_url(response.url().as_str());
-        let expected = response.content_length();
-        let temp = TempFile::beside(destination)?;
-        let file = tokio::fs::File::create(&temp.path)
+        if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+            // The server sent the whole file: start again from its first byte.
+            have = 0;
+            hasher = sha2::Sha384::new();
+        }
+        let announced = response.content_length().map(|n| n + have);
+        let total = download.expected_size.or(announced);
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(have > 0)
+            .truncate(have == 0)
+            .open(&temp.path)
             .await
             .map_err(|source| io_error("create", &temp.path, source))?;
+        if have > 0 {
+            file.seek(SeekFrom::Start(have))
+                .await
+                .map_err(|source| io_error("write", &temp.path, source))?;
+        }
         // Network chunks are small; every write to a tokio file is a trip to the blocking
         // pool, so they are gathered into large writes.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut received = 0u64;
+        let mut received = have;
         let mut body = response.bytes_stream();
+        let mut failure = None;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| send_error(&request.method, url.clone(), source))?;
-            file.write_all(&chunk)
-                .await
-                .map_err(|source| io_error("write", &temp.path, source))?;
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(source) => {
+                    failure = Some(send_error(&request.method, url.clone(), source));
+                    break;
+                }
+            };
+            if let Err(source) = file.write_all(&chunk).await {
+                failure = Some(io_error("write", &temp.path, source));
+                break;
+            }
+            hasher.update(&chunk);
             received += chunk.len() as u64;
-            if let Some(progress) = &progress {
-                progress(received, expected.unwrap_or(received));
+            if let Some(progress) = &download.progress {
+                progress(received, total.unwrap_or(received));
             }
         }
-        if let Some(expected) = expected.filter(|&n| n != received) {
-            return Err(Error::SizeMismatch {
-                url,
-                expected,
-                received,
-            });
-        }
-        file.flush()
+        // Whatever arrived is flushed, so a resumable download keeps it for next time.
+        let flushed = file
+            .flush()
             .await
-            .map_err(|source| io_error("write", &temp.path, source))?;
+            .map_err(|source| io_error("write", &temp.path, source));
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        flushed?;
+        for expected in [announced, download.expected_size].into_iter().flatten() {
+            if expected != received {
+                temp.keep = false;
+                return Err(Error::SizeMismatch {
+                    url,
+                    expected,
+                    received,
+                });
+            }
+        }
+        if let Some(expected) = expected_hex {
+            let computed = flywheel_hash(&hasher.finalize());
+            if computed[10..] != expected {
+                temp.keep = false;
+                return Err(Error::HashMismatch {
+                    url,
+                    expected: format!("v0-sha384-{expected}"),
+                    computed,
+                });
+            }
+        }
         let file = file.into_inner();
         if self.syncs_downloads() {
             file.sync_all()
@@ -497,6 +858,50 @@ impl Client {
         temp.persist(destination).await?;
         Ok(received)
     }
+}
+
+/// The storage side of a signed-URL upload.
+struct SignedParts<'a> {
+    urls: &'a [String],
+    headers: &'a std::collections::BTreeMap<String, String>,
+    size: u64,
+    progress: Option<Progress>,
+    concurrency: usize,
+}
+
+/// Feeds the bytes of `path` to `hasher`; returns how many there were.
+async fn hash_prefix(path: &Path, hasher: &mut sha2::Sha384) -> Result<u64, Error> {
+    let owned = path.to_path_buf();
+    let start = hasher.clone();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, sha2::Sha384)> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut hasher = start;
+        let mut file = std::fs::File::open(&owned)?;
+        let mut buffer = vec![0u8; CHUNK];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                return Ok((size, hasher));
+            }
+            size += n as u64;
+            hasher.update(&buffer[..n]);
+        }
+    })
+    .await
+    .map_err(|e| io_error("read", path, std::io::Error::other(e)))?;
+    let (size, state) = result.map_err(|source| io_error("read", path, source))?;
+    *hasher = state;
+    Ok(size)
+}
+
+fn file_name_of(path: &Path) -> Result<String, Error> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::Config {
+            message: format!("{} names no file", path.display()),
+        })
 }
 
 fn split_source(source: UploadSource) -> (Option<PathBuf>, Option<OnceReader>, bool) {
@@ -540,16 +945,13 @@ fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> Error 
 struct TempFile {
     path: PathBuf,
     persisted: bool,
+    /// A resumable download's partial bytes, kept after a failed transfer.
+    keep: bool,
 }
 
 impl TempFile {
     fn beside(destination: &Path) -> Result<TempFile, Error> {
-        let name = destination
-            .file_name()
-            .ok_or_else(|| Error::Config {
-                message: format!("{} names no file", destination.display()),
-            })?
-            .to_string_lossy();
+        let name = file_name_of(destination)?;
         let unique = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -558,6 +960,7 @@ impl TempFile {
         Ok(TempFile {
             path: destination.with_file_name(temp_name),
             persisted: false,
+            keep: false,
         })
     }
 
@@ -572,7 +975,7 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.persisted {
+        if !self.persisted && !self.keep {
             let _ = std::fs::remove_file(&self.path);
         }
     }

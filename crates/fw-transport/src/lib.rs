@@ -11,7 +11,8 @@ mod retry;
 pub use client::{Client, ClientBuilder, DEFAULT_FEATURES, USER_AGENT};
 pub use error::Error;
 pub use files::{
-    PART_ALIGNMENT, Progress, UploadMode, UploadSource, UploadTarget, content_type_for, part_ranges,
+    Download, PART_ALIGNMENT, Progress, Upload, UploadMode, UploadSource, UploadTarget,
+    content_type_for, flywheel_hash, hash_file, part_ranges, sha384_hex_of,
 };
 pub use key::{ApiKey, credentials_path};
 pub use paging::DEFAULT_PAGE_SIZE;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use fw_transport::*;
 use serde_json::{Value, json};
 
@@ -587,10 +587,12 @@ async fn downloads_land_whole_or_not_at_all() {
     let progress: Progress = Arc::new(move |done, total| log.lock().unwrap().push((done, total)));
     let dest = dir.path().join("scan.nii.gz");
     let n = client
-        .download_to(
-            &Request::get(["acquisitions", "a1", "files", "scan.nii.gz"]),
-            &dest,
-            Some(progress),
+        .download(
+            Download::new(
+                Request::get(["acquisitions", "a1", "files", "scan.nii.gz"]),
+                &dest,
+            )
+            .progress(progress),
         )
         .await
         .unwrap();
@@ -605,11 +607,10 @@ async fn downloads_land_whole_or_not_at_all() {
     // A download cut halfway: an error, nothing under the final name, no temp file left.
     let cut = dir.path().join("cut.bin");
     let err = client
-        .download_to(
-            &Request::get(["acquisitions", "a1", "files", "cut"]),
+        .download(Download::new(
+            Request::get(["acquisitions", "a1", "files", "cut"]),
             &cut,
-            None,
-        )
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -625,14 +626,145 @@ async fn downloads_land_whole_or_not_at_all() {
 
     // An earlier good file survives a failed re-download.
     let err = client
-        .download_to(
-            &Request::get(["acquisitions", "a1", "files", "cut"]),
+        .download(Download::new(
+            Request::get(["acquisitions", "a1", "files", "cut"]),
             &dest,
-            None,
-        )
+        ))
         .await;
     assert!(err.is_err());
     assert_eq!(std::fs::read(&dest).unwrap(), content);
+}
+
+/// A server that sends `content` for `/whole`, cuts `/cut` after `cut_at` bytes unless the
+/// request asks for a range, and answers `Range: bytes=n-` with a 206.
+fn ranged_server(content: Vec<u8>, cut_at: usize) -> impl Fn(&Seen, usize) -> Reply {
+    move |seen, _| {
+        if let Some(from) = seen
+            .header("range")
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let rest = content[from..].to_vec();
+            let range = format!("bytes {from}-{}/{}", content.len() - 1, content.len());
+            return Reply::Now(
+                (
+                    StatusCode::PARTIAL_CONTENT,
+                    [("content-range", range)],
+                    rest,
+                )
+                    .into_response(),
+            );
+        }
+        if seen.uri.contains("cut") {
+            // The break comes a moment after the first bytes, so they reach the client.
+            let body = futures_util::stream::iter(vec![
+                Ok::<_, std::io::Error>(bytes::Bytes::from(content[..cut_at].to_vec())),
+                Err(std::io::Error::other("cut")),
+            ])
+            .then(|item| async move {
+                if item.is_err() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                item
+            });
+            let length = content.len().to_string();
+            return Reply::Now(
+                ([("content-length", length)], Body::from_stream(body)).into_response(),
+            );
+        }
+        Reply::Now(content.clone().into_response())
+    }
+}
+
+#[tokio::test]
+async fn a_cut_download_resumes_with_a_range_and_the_hash_covers_the_whole_file() {
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    std::fs::write(&reference, &content).unwrap();
+    let (size, hash) = hash_file(&reference).await.unwrap();
+    assert_eq!(size, 300_000);
+    let server = Server::start(ranged_server(content.clone(), 120_000)).await;
+    let client = server.client();
+    let dest = dir.path().join("scan.bin");
+    let download = Download::new(Request::get(["files", "cut"]), &dest)
+        .expected_size(size)
+        .expected_hash(&hash)
+        .resume(true);
+    let err = client.download(download.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::Send { .. }), "{err:?}");
+    assert!(!dest.exists(), "nothing under the final name");
+    let partial = download.partial_path().unwrap();
+    assert_eq!(std::fs::read(&partial).unwrap(), content[..120_000]);
+
+    let n = client.download(download.clone()).await.unwrap();
+    assert_eq!(n, 300_000);
+    assert_eq!(std::fs::read(&dest).unwrap(), content, "byte-identical");
+    assert!(!partial.exists());
+    let seen = server.seen();
+    assert_eq!(seen[0].header("range"), None);
+    assert_eq!(seen[1].header("range"), Some("bytes=120000-"));
+
+    // A partial file whose bytes are wrong: the range is asked for, the hash over the whole
+    // file catches it, and neither the destination nor the partial file is left.
+    let other = dir.path().join("other.bin");
+    let download = Download::new(Request::get(["files", "whole"]), &other)
+        .expected_size(size)
+        .expected_hash(&hash)
+        .resume(true);
+    std::fs::write(download.partial_path().unwrap(), vec![0u8; 1000]).unwrap();
+    let err = client.download(download.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::HashMismatch { .. }), "{err:?}");
+    assert!(!other.exists());
+    assert!(!download.partial_path().unwrap().exists());
+}
+
+#[tokio::test]
+async fn a_download_whose_hash_differs_is_an_error_and_leaves_nothing() {
+    let content = b"the bytes the server has".to_vec();
+    let server = Server::start(ranged_server(content.clone(), 0)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.txt");
+    let wrong = format!("v0-sha384-{}", "ab".repeat(48));
+    let err = server
+        .client()
+        .download(Download::new(Request::get(["files", "whole"]), &dest).expected_hash(&wrong))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::HashMismatch {
+            expected, computed, ..
+        } => {
+            assert_eq!(expected, &wrong);
+            assert!(computed.starts_with("v0-sha384-") && computed != &wrong);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no temp file"
+    );
+    // A wrong size is caught as well, and a hash of another form is refused unsent.
+    let err = server
+        .client()
+        .download(Download::new(Request::get(["files", "whole"]), &dest).expected_size(3))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SizeMismatch { expected: 3, .. }),
+        "{err:?}"
+    );
+    let before = server.seen().len();
+    let err = server
+        .client()
+        .download(Download::new(Request::get(["files", "whole"]), &dest).expected_hash("md5-x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert_eq!(server.seen().len(), before);
+    assert!(!dest.exists());
 }
 
 #[tokio::test]
@@ -651,14 +783,13 @@ async fn multipart_uploads_stream_metadata_then_file() {
     let files = server
         .client()
         .upload(
-            UploadTarget {
-                collection: "containers",
-                id: "c1",
-            },
-            UploadSource::Path(path),
-            Some(json!({"type": "text", "info": {"x": 1}})),
-            UploadMode::Multipart,
-            Some(progress),
+            Upload::new(
+                UploadTarget::new("containers", "c1"),
+                UploadSource::Path(path),
+            )
+            .mode(UploadMode::Multipart)
+            .metadata(json!({"type": "text", "info": {"x": 1}}))
+            .progress(progress),
         )
         .await
         .unwrap();
@@ -698,18 +829,16 @@ async fn uploads_from_a_reader_are_sent_once() {
     let reader = Box::new(std::io::Cursor::new(b"streamed bytes".to_vec()));
     let err = server
         .client()
-        .upload_multipart(
-            UploadTarget {
-                collection: "acquisitions",
-                id: "a1",
-            },
-            UploadSource::Reader {
-                name: "s.bin".into(),
-                size: 14,
-                reader,
-            },
-            None,
-            None,
+        .upload(
+            Upload::new(
+                UploadTarget::new("acquisitions", "a1"),
+                UploadSource::Reader {
+                    name: "s.bin".into(),
+                    size: 14,
+                    reader,
+                },
+            )
+            .mode(UploadMode::Multipart),
         )
         .await
         .unwrap_err();
@@ -755,14 +884,12 @@ async fn signed_url_uploads_send_aligned_parts_and_close_with_etags() {
     let files = server
         .client()
         .upload(
-            UploadTarget {
-                collection: "acquisitions",
-                id: "a1",
-            },
-            UploadSource::Path(path),
-            Some(json!({"type": "binary"})),
-            UploadMode::Signed,
-            None,
+            Upload::new(
+                UploadTarget::new("acquisitions", "a1"),
+                UploadSource::Path(path),
+            )
+            .mode(UploadMode::Signed)
+            .metadata(json!({"type": "binary"})),
         )
         .await
         .unwrap();
@@ -775,7 +902,12 @@ async fn signed_url_uploads_send_aligned_parts_and_close_with_etags() {
         open,
         json!({"metadata": {"type": "binary", "name": "big.bin", "size": 614_400}, "filenames": ["big.bin"]})
     );
-    for (part, (range, len)) in seen[1..3]
+    // The parts go concurrently, so they may arrive in either order; the close lists
+    // their ETags in part order all the same.
+    let mut parts = seen[1..3].to_vec();
+    parts.sort_by(|a, b| a.uri.cmp(&b.uri));
+    assert!(parts[0].uri.contains("part1") && parts[1].uri.contains("part2"));
+    for (part, (range, len)) in parts
         .iter()
         .zip([(0..524_288, "524288"), (524_288..614_400, "90112")])
     {
@@ -802,13 +934,10 @@ async fn failed_signed_upload(server: &Server, name: &str, content: &[u8]) -> Er
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
-    let target = UploadTarget {
-        collection: "acquisitions",
-        id: "a1",
-    };
+    let target = UploadTarget::new("acquisitions", "a1");
     server
         .client()
-        .upload_signed(target, UploadSource::Path(path), None, None)
+        .upload(Upload::new(target, UploadSource::Path(path)).mode(UploadMode::Signed))
         .await
         .unwrap_err()
 }
@@ -875,14 +1004,11 @@ async fn auto_mode_asks_the_config_first() {
     server
         .client()
         .upload(
-            UploadTarget {
-                collection: "sessions",
-                id: "s1",
-            },
-            UploadSource::Path(path),
-            None,
-            UploadMode::Auto,
-            None,
+            Upload::new(
+                UploadTarget::new("sessions", "s1"),
+                UploadSource::Path(path),
+            )
+            .mode(UploadMode::Auto),
         )
         .await
         .unwrap();

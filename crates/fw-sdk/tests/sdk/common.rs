@@ -14,10 +14,16 @@ pub(crate) struct Site {
 pub(crate) const ADMIN: &str = "admin@local";
 
 pub(crate) async fn site() -> Site {
+    site_with(|_| {}).await
+}
+
+/// As `site`, with the server's config changed by `configure` first.
+pub(crate) async fn site_with(configure: impl FnOnce(&mut ServerConfig)) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(dir.path());
     config.admin_key = Some("admin-secret".into());
     config.record_requests = Some(dir.path().join("requests.jsonl"));
+    configure(&mut config);
     let running = fw_server::start(config).await.unwrap();
     let fw = Client::new(&running.admin_api_key()).await.unwrap();
     Site { running, dir, fw }

@@ -236,14 +236,12 @@ async fn lookup_and_resolve_reach_files() {
     std::fs::write(&file, b"hello world").unwrap();
     site.fw
         .transport()
-        .upload_multipart(
-            fw_transport::UploadTarget {
-                collection: "acquisitions",
-                id: t.acquisition.id(),
-            },
-            fw_transport::UploadSource::Path(file),
-            None,
-            None,
+        .upload(
+            fw_transport::Upload::new(
+                fw_transport::UploadTarget::new("acquisitions", t.acquisition.id()),
+                fw_transport::UploadSource::Path(file),
+            )
+            .mode(fw_transport::UploadMode::Multipart),
         )
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod common;
 
 mod client;
 mod create;
+mod files;
 mod finders;
 mod lookup;
 mod metadata;
