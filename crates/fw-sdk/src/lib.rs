@@ -203,6 +203,8 @@ mod container;
 mod error;
 mod finder;
 mod kinds;
+#[cfg(feature = "local")]
+pub mod local;
 mod search;
 
 pub use body::Metadata;

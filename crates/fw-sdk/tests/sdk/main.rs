@@ -7,6 +7,7 @@ mod common;
 mod client;
 mod create;
 mod finders;
+mod local;
 mod lookup;
 mod metadata;
 mod permissions;
