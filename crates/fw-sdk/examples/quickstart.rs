@@ -15,7 +15,9 @@
 //! Until files land in fw-sdk (issue 11), the uploads and the classification go through
 //! fw-transport directly (`fw.transport()`), marked below.
 
-use std::future::Future;
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -26,7 +28,7 @@ use fw_sdk::{AgeHelpers, AnyContainer, Client, Error, Project};
 use fw_transport::{Request, UploadMode, UploadSource, UploadTarget};
 use serde_json::json;
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+use common::{Result, check, step};
 
 const GROUP: &str = "quickstart";
 const PROJECT: &str = "Neuro Study";
@@ -37,32 +39,6 @@ const SUBJECTS: [(&str, &str); 3] = [
 ];
 const SESSIONS: [&str; 2] = ["baseline", "followup"];
 const ACQUISITIONS: [(&str, &str); 2] = [("T1w", "T1"), ("rfMRI_REST_AP", "fMRI")];
-
-/// Runs one step: prints its time and what it reports, or fails the run.
-async fn step<T>(what: &str, work: impl Future<Output = Result<(T, String)>>) -> Result<T> {
-    let started = Instant::now();
-    let outcome = work.await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    match outcome {
-        Ok((value, report)) => {
-            println!("ok   {ms:8.1} ms  {what}: {report}");
-            Ok(value)
-        }
-        Err(error) => {
-            println!("FAIL {ms:8.1} ms  {what}: {error}");
-            Err(format!("step {what:?} failed").into())
-        }
-    }
-}
-
-/// Fails a step with `what` unless `ok`.
-fn check(ok: bool, what: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("check failed: {what}").into())
-    }
-}
 
 /// A small NIfTI-1 single file: the 348-byte header (`sizeof_hdr`, dimensions, `n+1`
 /// magic) and a 4×4×4 volume of 16-bit voxels.

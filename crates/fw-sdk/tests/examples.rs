@@ -38,12 +38,84 @@ fn run(name: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Each Quick Reference example, and how many steps it runs.
+const EXAMPLES: &[(&str, usize)] = &[
+    ("connect", 4),
+    ("finders", 7),
+    ("queries", 4),
+    ("groups", 5),
+    ("projects", 5),
+    ("subjects", 5),
+    ("sessions", 4),
+    ("acquisitions", 4),
+    ("info", 4),
+    ("tags_notes", 4),
+    ("timestamps", 4),
+    ("permissions", 3),
+];
+
+/// The lines of steps that passed; fails on any failed step.
+fn passed_steps(out: &str) -> usize {
+    assert!(!out.contains("FAIL"), "{out}");
+    out.lines().filter(|l| l.starts_with("ok ")).count()
+}
+
+#[test]
+fn every_example_runs_on_a_local_flywheel() {
+    for (name, steps) in EXAMPLES {
+        let out = run(name, &[]);
+        assert!(
+            out.starts_with("on a local Flywheel at http://127.0.0.1:"),
+            "{name}: {out}"
+        );
+        assert_eq!(passed_steps(&out), *steps, "{name}: {out}");
+    }
+}
+
+/// `--api-key` points an example at a site of our choosing (here a local Flywheel started
+/// by the test, standing in for a real one); a rerun on the same site reuses what the
+/// first run made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_api_key_examples_run_on_that_site_and_rerun() {
+    let site = fw_sdk::local::LocalFlywheel::start().await.unwrap();
+    let key = site.api_key();
+    let base_url = site.client().base_url().to_string();
+    for name in ["groups", "subjects", "tags_notes", "permissions"] {
+        let args: Vec<&str> = match name {
+            "permissions" => vec!["--api-key", &key, "--user", "admin@local"],
+            _ => vec!["--api-key", &key],
+        };
+        for _ in 0..2 {
+            let out = tokio::task::block_in_place(|| run(name, &args));
+            assert!(out.starts_with(&format!("on {base_url}")), "{name}: {out}");
+            passed_steps(&out);
+        }
+    }
+    let fw = site.client();
+    let projects = fw.projects().find("group=fw-sdk-examples").await.unwrap();
+    assert_eq!(projects.len(), 4, "one project per example, not per run");
+    site.stop().await.unwrap();
+}
+
+#[test]
+fn a_bad_argument_is_refused_and_nothing_runs() {
+    let output = Command::new(example("connect"))
+        .arg("--api-kye")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown argument \"--api-kye\""),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing ran");
+}
+
 #[test]
 fn the_quickstart_passes_every_step() {
     let out = run("quickstart", &[]);
-    let steps: Vec<&str> = out.lines().filter(|l| l.starts_with("ok ")).collect();
-    assert!(!out.contains("FAIL"), "{out}");
-    assert_eq!(steps.len(), 17, "{out}");
+    assert_eq!(passed_steps(&out), 17, "{out}");
     assert!(
         out.contains("3 subjects, 6 sessions, 12 acquisitions, 12 files"),
         "{out}"
