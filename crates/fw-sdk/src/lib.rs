@@ -63,8 +63,10 @@
 //! - [`AnyContainer`]: what `get(id)`, `lookup` and `resolve` return, one variant per kind.
 //! - [`Error`]: one error type; [`Error::status`], [`Error::is_not_found`].
 //!
-//! Every method is a plain `async fn` on these types, so that a blocking twin can mirror
-//! each one later from the same definition.
+//! Every method is a plain `async fn` on these types; [`blocking`] mirrors each one
+//! (same names, synchronous, streams as iterators), generated from one table so that the
+//! two cannot drift. With the feature `local`, `local::LocalFlywheel` runs a local
+//! Flywheel (fw-server) in the process, for testing scripts without a site.
 //!
 //! # Find or create
 //!
@@ -197,6 +199,7 @@
 //! Each method's docs name the request it sends, which is the one the Python SDK sends
 //! (wire-protocol.md). The [`wire`] module lists where and why the requests differ.
 
+pub mod blocking;
 mod body;
 mod client;
 mod container;
