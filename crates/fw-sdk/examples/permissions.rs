@@ -7,9 +7,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{GROUP, check, step, study};
+use common::{GROUP, check, check_reads_only, read_only_role, step, study};
 use fw_sdk::Error;
-use fw_sdk::model::DefaultRole;
 use serde_json::json;
 
 #[tokio::main]
@@ -19,16 +18,8 @@ async fn main() -> std::process::ExitCode {
         let (group, project) = study(fw, "permissions").await?;
         let (user, user_client) = site.other_user().await?;
         let read_only = step("fw.get_all_roles(), fw.add_role_to_group", async {
+            let id = read_only_role(fw, GROUP).await?;
             let roles = fw.get_all_roles().await?;
-            let id = roles
-                .iter()
-                .find(|r| r.default_flywheel_role == Some(DefaultRole::Ro))
-                .and_then(|r| r.id.clone())
-                .ok_or("no read-only role")?;
-            match fw.add_role_to_group(GROUP, json!({"_id": id})).await {
-                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
             Ok((
                 id,
                 format!("{} roles; read-only added to the group", roles.len()),
@@ -71,13 +62,7 @@ async fn main() -> std::process::ExitCode {
                 let Some(other) = &user_client else {
                     return Ok(((), format!("{user} reads the project")));
                 };
-                let seen = other.projects().all().await?;
-                check(seen.len() == 1, "the user sees the project")?;
-                let denied = seen[0].update(json!({"label": "renamed"})).await;
-                check(
-                    matches!(denied, Err(Error::PermissionDenied { .. })),
-                    "read-only",
-                )?;
+                check_reads_only(other).await?;
                 Ok((
                     (),
                     format!("{user} reads the project; an update is Error::PermissionDenied"),

@@ -23,12 +23,12 @@ use std::time::Instant;
 
 use futures_util::TryStreamExt;
 use fw_sdk::local::LocalFlywheel;
-use fw_sdk::model::{DefaultRole, SearchReturnType};
+use fw_sdk::model::SearchReturnType;
 use fw_sdk::{AgeHelpers, AnyContainer, Client, Error, Project};
 use fw_transport::{Request, UploadMode, UploadSource, UploadTarget};
 use serde_json::json;
 
-use common::{Result, check, step};
+use common::{Result, check, check_reads_only, read_only_role, step};
 
 const GROUP: &str = "quickstart";
 const PROJECT: &str = "Neuro Study";
@@ -318,24 +318,11 @@ async fn walk(site: &LocalFlywheel, fw: &Client) -> Result<()> {
                 ana.projects().all().await?.is_empty(),
                 "Ana sees nothing yet",
             )?;
-            let roles = fw.get_all_roles().await?;
-            let read_only = roles
-                .iter()
-                .find(|role| role.default_flywheel_role == Some(DefaultRole::Ro))
-                .and_then(|role| role.id.clone())
-                .ok_or("no read-only role")?;
-            fw.add_role_to_group(GROUP, json!({"_id": read_only}))
-                .await?;
+            let read_only = read_only_role(fw, GROUP).await?;
             project
                 .add_permission(json!({"_id": "ana@example.org", "role_ids": [read_only]}))
                 .await?;
-            let seen = ana.projects().all().await?;
-            check(seen.len() == 1, "Ana sees the project")?;
-            let denied = seen[0].update(json!({"label": "renamed"})).await;
-            check(
-                matches!(denied, Err(Error::PermissionDenied { .. })),
-                "read-only",
-            )?;
+            check_reads_only(&ana).await?;
             Ok((
                 (),
                 "Ana reads the project; her update is Error::PermissionDenied".to_string(),

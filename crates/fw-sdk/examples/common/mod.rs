@@ -156,6 +156,33 @@ pub(crate) async fn study(fw: &Client, label: &str) -> Result<(Group, Project)> 
     Ok((group, project))
 }
 
+/// The id of Flywheel's default read-only role, made available in `group` (as project
+/// permissions need): `fw.get_all_roles()`, then `fw.add_role_to_group` (already there on
+/// a rerun is fine).
+pub(crate) async fn read_only_role(fw: &Client, group: &str) -> Result<fw_sdk::model::RoleId> {
+    let roles = fw.get_all_roles().await?;
+    let id = roles
+        .iter()
+        .find(|r| r.default_flywheel_role == Some(fw_sdk::model::DefaultRole::Ro))
+        .and_then(|r| r.id.clone())
+        .ok_or("no read-only role")?;
+    match fw.add_role_to_group(group, json!({"_id": id})).await {
+        Ok(_) | Err(fw_sdk::Error::AlreadyExists { .. }) => Ok(id),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks that `user` sees exactly one project and may not change it.
+pub(crate) async fn check_reads_only(user: &Client) -> Result<()> {
+    let seen = user.projects().all().await?;
+    check(seen.len() == 1, "the user sees the project")?;
+    let denied = seen[0].update(json!({"label": "renamed"})).await;
+    check(
+        matches!(denied, Err(fw_sdk::Error::PermissionDenied { .. })),
+        "read-only: an update is refused",
+    )
+}
+
 /// The `main` of every example: runs `body` on the site the command line names, stops a
 /// local Flywheel, and exits 1 when a step failed.
 pub(crate) async fn main<F, Fut>(about: &str, body: F) -> std::process::ExitCode
