@@ -161,7 +161,7 @@ impl ClientBuilder {
 
 /// `FW_API_KEY`, else the `key` of the CLI's credentials file
 /// (`$FLYWHEEL_USER_HOME/.config/flywheel/user.json`, else under `$HOME`, as the CLI
-/// reads it: wire-protocol.md §2.2).
+/// reads it: docs/wire.md §2.2).
 fn key_from_environment() -> Result<ApiKey, Error> {
     if let Some(key) = std::env::var("FW_API_KEY")
         .ok()

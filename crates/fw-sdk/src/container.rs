@@ -127,7 +127,7 @@ impl<K: ContainerKind> Container<K> {
     /// Changes the fields given and keeps the others (Python:
     /// `container.update({...})` or `update(label=…)`; `PUT /{collection}/{id}` with the
     /// body as given). Objects such as `info` merge key by key on the server
-    /// (wire-protocol.md §15.1). Takes the kind's typed update body or free-form JSON.
+    /// (docs/wire.md §15.1). Takes the kind's typed update body or free-form JSON.
     ///
     /// # Errors
     ///

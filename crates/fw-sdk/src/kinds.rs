@@ -31,7 +31,7 @@ pub type Acquisition = Container<AcquisitionKind>;
 pub type Analysis = Container<AnalysisKind>;
 
 /// Kinds with permissions of their own: groups (`{_id, access}`) and projects
-/// (`{_id, role_ids}`), wire-protocol.md §9.
+/// (`{_id, role_ids}`), docs/wire.md §9.
 pub trait HasPermissions: ContainerKind {
     /// A permission as added and returned: [`AccessPermission`] or [`RolePermission`].
     type Permission: WireModel + std::fmt::Debug + Send + 'static;

@@ -197,7 +197,7 @@
 //! # Requests
 //!
 //! Each method's docs name the request it sends, which is the one the Python SDK sends
-//! (wire-protocol.md). The [`wire`] module lists where and why the requests differ.
+//! (docs/wire.md). The [`wire`] module lists where and why the requests differ.
 
 pub mod blocking;
 mod body;

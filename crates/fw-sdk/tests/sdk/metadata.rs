@@ -45,7 +45,7 @@ async fn update_typed_and_json_then_reload() {
 
 /// The SDK sends `update` bodies as given; merging nested objects is the server's job.
 #[tokio::test]
-#[ignore = "fw-server replaces top-level keys on PUT instead of merging objects (wire-protocol.md §15.1)"]
+#[ignore = "fw-server replaces top-level keys on PUT instead of merging objects (docs/wire.md §15.1)"]
 async fn update_merges_info_key_by_key() {
     let site = site().await;
     let t = tree(&site.fw).await;

@@ -113,7 +113,7 @@ async fn project_permissions_with_roles() {
 
 /// A permission body without `role_ids` must be refused, not a grant of nothing.
 #[tokio::test]
-#[ignore = "fw-server grants `role_ids: []` to a body without role_ids (wire-protocol.md §15.6)"]
+#[ignore = "fw-server grants `role_ids: []` to a body without role_ids (docs/wire.md §15.6)"]
 async fn a_project_permission_without_roles_is_refused() {
     let site = site().await;
     let t = tree(&site.fw).await;

@@ -1,5 +1,5 @@
 //! The requests the SDK sends, as fw-server recorded them: what each call sends
-//! (wire-protocol.md), and what it does not send.
+//! (docs/wire.md), and what it does not send.
 
 use std::time::Duration;
 
