@@ -270,7 +270,14 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("fw-api", &["fw-filter", "fw-model", "fw-transport"]),
 ];
 
-/// Fails when a crate under `crates/` depends (directly or not) on one of ours it may not.
+/// Dependencies allowed only behind a crate's optional feature: (crate, feature, our crates
+/// it may add). fw-sdk's `local` feature runs fw-server in the process (`fw_sdk::local`);
+/// fw-sdk's default build has no server in it.
+const FEATURE_DEPENDENCIES: &[(&str, &str, &[&str])] = &[("fw-sdk", "local", &["fw-server"])];
+
+/// Fails when a crate under `crates/` depends (directly or not) on one of ours it may not:
+/// with default features against `ALLOWED_DEPENDENCIES`, and with all features against
+/// those plus its `FEATURE_DEPENDENCIES`.
 fn check_dependency_arrows() -> Result<(), String> {
     let crates_dir = workspace_root().join("crates");
     let entries = std::fs::read_dir(&crates_dir)
@@ -284,29 +291,59 @@ fn check_dependency_arrows() -> Result<(), String> {
             .ok_or(format!(
                 "crates/{name} is not in xtask's ALLOWED_DEPENDENCIES; add it"
             ))?;
-        let output = cargo()
-            .args(["tree", "--quiet", "--locked", "-e", "normal,build"])
-            .args(["--prefix", "none", "-p", &name])
-            .output()
-            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "cargo tree -p {name} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        for line in String::from_utf8_lossy(&output.stdout).lines().skip(1) {
-            let dependency = line.split_whitespace().next().unwrap_or_default();
-            let ours = ALLOWED_DEPENDENCIES.iter().any(|(n, _)| *n == dependency);
-            if ours && dependency != name && !allowed.contains(&dependency) {
+        let behind_features: Vec<&str> = FEATURE_DEPENDENCIES
+            .iter()
+            .filter(|(crate_name, _, _)| *crate_name == name)
+            .flat_map(|(_, _, deps)| deps.iter().copied())
+            .collect();
+        for dependency in our_dependencies(&name, false)? {
+            if !allowed.contains(&dependency.as_str()) {
                 return Err(format!(
                     "{name} depends on {dependency}, against the architecture invariants"
+                ));
+            }
+        }
+        for dependency in our_dependencies(&name, true)? {
+            if !allowed.contains(&dependency.as_str())
+                && !behind_features.contains(&dependency.as_str())
+            {
+                return Err(format!(
+                    "{name} (all features) depends on {dependency}, against the architecture \
+                     invariants"
                 ));
             }
         }
     }
     eprintln!("xtask: dependency arrows between our crates point one way");
     Ok(())
+}
+
+/// Our crates (`fw-…`) that `name` depends on, directly or not, as `cargo tree` says
+/// (normal and build dependencies), with default or with all features.
+fn our_dependencies(name: &str, all_features: bool) -> Result<Vec<String>, String> {
+    let mut command = cargo();
+    command
+        .args(["tree", "--quiet", "--locked", "-e", "normal,build"])
+        .args(["--prefix", "none", "-p", name]);
+    if all_features {
+        command.arg("--all-features");
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo tree -p {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|dependency| dependency.starts_with("fw-") && *dependency != name)
+        .map(str::to_string)
+        .collect())
 }
 
 /// The workspace root: the parent of this crate's folder.

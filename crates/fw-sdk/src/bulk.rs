@@ -13,13 +13,13 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use futures_util::StreamExt;
 use fw_model::layout::{folder_label, folder_name, unique};
-use fw_model::{ContainerKind, FileEntry, HasFiles, ParentOf};
+use fw_model::{ContainerKind, FileEntry, HasFiles, ParentOf, ProjectKind};
 use fw_transport::{Download, Request, Upload, UploadMode, UploadSource, UploadTarget};
 use serde_json::{Value, json};
 
 use crate::files::{ProgressObserver, Totals, check_file_name, file_progress};
 use crate::kinds::label_filter;
-use crate::{Client, Container, Error, Project};
+use crate::{Client, Container, Error};
 
 /// A container to put in an archive: its level (`project`, `session`, …) and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -596,7 +596,7 @@ struct UploadJob {
     size: u64,
 }
 
-impl Project {
+impl Container<ProjectKind> {
     /// Uploads a folder laid out as `subject/session/acquisition/files` into this project:
     /// files at the root go to the project, in a subject's folder to the subject, and so
     /// on. Missing containers are created (found by label first, so reruns reuse them);

@@ -96,6 +96,11 @@ pub enum Error {
         /// What is wrong, and what would work.
         message: String,
     },
+    /// The in-process local Flywheel (feature `local`) could not start or stop: its data
+    /// directory cannot be made or removed, or its server cannot listen or open its
+    /// database. The text says which.
+    #[error("local Flywheel: {0}")]
+    Local(String),
 }
 
 impl Error {

@@ -63,8 +63,10 @@
 //! - [`AnyContainer`]: what `get(id)`, `lookup` and `resolve` return, one variant per kind.
 //! - [`Error`]: one error type; [`Error::status`], [`Error::is_not_found`].
 //!
-//! Every method is a plain `async fn` on these types, so that a blocking twin can mirror
-//! each one later from the same definition.
+//! Every method is a plain `async fn` on these types; [`blocking`] mirrors each one
+//! (same names, synchronous, streams as iterators), generated from one table so that the
+//! two cannot drift. With the feature `local`, `local::LocalFlywheel` runs a local
+//! Flywheel (fw-server) in the process, for testing scripts without a site.
 //!
 //! # Find or create
 //!
@@ -217,6 +219,7 @@
 //! Each method's docs name the request it sends, which is the one the Python SDK sends
 //! (docs/wire.md). The [`wire`] module lists where and why the requests differ.
 
+pub mod blocking;
 mod body;
 mod bulk;
 mod client;
@@ -225,6 +228,8 @@ mod error;
 mod files;
 mod finder;
 mod kinds;
+#[cfg(feature = "local")]
+pub mod local;
 mod search;
 
 pub use body::Metadata;

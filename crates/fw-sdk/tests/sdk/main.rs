@@ -8,6 +8,7 @@ mod client;
 mod create;
 mod files;
 mod finders;
+mod local;
 mod lookup;
 mod metadata;
 mod permissions;

@@ -1,0 +1,135 @@
+//! THE table of blocking twins: one line per async method of the async API, from which
+//! `twins!` writes the blocking method. Adding an async method means adding its line here
+//! (`tests/blocking.rs` fails until it is there).
+//!
+//! A line is `MODE RECEIVER name[method generics](args) -> return [where bounds];`:
+//! - MODE `async`: the async method is awaited on the client's runtime;
+//!   `sync`: a plain method returning a value (finders); `sync_try`: a plain method
+//!   returning a `Result` (`iter_find`).
+//! - RECEIVER `ref` (`&self`) or `own` (`self`, the by-value finder builders).
+//! - `return` is the async method's success type; the twin returns its blocking form
+//!   ([`IntoBlocking`]: handles become blocking handles, streams iterators, wire values
+//!   stay as they are).
+
+use super::{Client, Container, Finder, IntoBlocking};
+use crate::body::Metadata;
+use crate::finder::Listable;
+use crate::kinds::HasPermissions;
+use crate::{Error, Resolved, SearchResult};
+use fw_model::{
+    AcquisitionKind, AnalysisInput, AnalysisKind, AuthStatus, Config, ContainerKind, DeletedResult,
+    GroupId, GroupInput, GroupKind, GroupRole, HasFiles, Modality, ModifiedResult, Note, ParentOf,
+    ProjectInput, ProjectKind, Role, SearchReturnType, SessionInput, SessionKind, SubjectInput,
+    SubjectKind, User, Version,
+};
+use serde_json::{Map, Value};
+
+twins! {
+    impl[] Client {
+        async ref auth_status() -> AuthStatus;
+        async ref get_current_user() -> User;
+        async ref get_config() -> Config;
+        async ref get_version() -> Version;
+        sync ref users() -> crate::Finder<crate::Users>;
+        sync ref groups() -> crate::Finder<GroupKind>;
+        sync ref projects() -> crate::Finder<ProjectKind>;
+        sync ref subjects() -> crate::Finder<SubjectKind>;
+        sync ref sessions() -> crate::Finder<SessionKind>;
+        sync ref acquisitions() -> crate::Finder<AcquisitionKind>;
+        sync ref analyses() -> crate::Finder<AnalysisKind>;
+        sync ref finder[K: ContainerKind]() -> crate::Finder<K>;
+        async ref get(id: &str) -> crate::AnyContainer;
+        async ref get_container[K: ContainerKind](id: &str) -> crate::Container<K>;
+        async ref get_group(id: &str) -> crate::Group;
+        async ref get_project(id: &str) -> crate::Project;
+        async ref get_subject(id: &str) -> crate::Subject;
+        async ref get_session(id: &str) -> crate::Session;
+        async ref get_acquisition(id: &str) -> crate::Acquisition;
+        async ref get_analysis(id: &str) -> crate::Analysis;
+        async ref lookup(path: &str) -> crate::AnyContainer;
+        async ref resolve(path: &str) -> Resolved;
+        async ref add_group(group: impl Metadata<GroupInput>) -> GroupId;
+        async ref find_or_add_group(group: impl Metadata<GroupInput>) -> crate::Group;
+        async ref get_all_roles() -> Vec<Role>;
+        async ref add_role_to_group(group_id: &str, role: impl Metadata<GroupRole>) -> Role;
+        async ref get_modality(id: &str) -> Modality;
+        async ref search(query: &str, return_type: SearchReturnType, size: Option<u32>) -> Vec<SearchResult>;
+        async ref download_tar(nodes: &[crate::DownloadNode], dest: impl AsRef<std::path::Path>, types: &crate::TypeFilter) -> fw_model::DownloadTicket;
+        async ref download_zip(nodes: &[crate::DownloadNode], dest: impl AsRef<std::path::Path>, types: &crate::TypeFilter) -> fw_model::DownloadTicket;
+    }
+    impl[K: ContainerKind] Container<K> {
+        async ref reload() -> crate::Container<K>;
+        async ref update(body: impl Metadata<K::Update>) -> ModifiedResult;
+        async ref delete() -> DeletedResult;
+        async ref add_tag(tag: &str) -> ModifiedResult;
+        async ref delete_tag(tag: &str) -> DeletedResult;
+        sync ref children[C: ContainerKind]() -> crate::Finder<C> where [K: ParentOf<C>];
+    }
+    impl[K: HasFiles] Container<K> {
+        async ref update_info(info: impl Metadata<Map<String, Value>>) -> ModifiedResult;
+        async ref replace_info(info: impl Metadata<Map<String, Value>>) -> ModifiedResult;
+        async ref delete_info[S: AsRef<str>](keys: impl IntoIterator<Item = S>) -> ModifiedResult;
+        async ref add_note(text: &str) -> Note;
+        async ref delete_note(note_id: &str) -> DeletedResult;
+        async ref add_analysis(analysis: impl Metadata<AnalysisInput>) -> crate::Analysis;
+        async ref read_file(name: &str) -> Vec<u8>;
+        async ref update_file_info(name: &str, info: impl Metadata<Map<String, Value>>) -> ModifiedResult;
+        async ref replace_file_info(name: &str, info: impl Metadata<Map<String, Value>>) -> ModifiedResult;
+        async ref delete_file_info[S: AsRef<str>](name: &str, keys: impl IntoIterator<Item = S>) -> ModifiedResult;
+        async ref update_file_classification(name: &str, classification: Value) -> ModifiedResult;
+        async ref replace_file_classification(name: &str, classification: Value, modality: Option<&str>) -> ModifiedResult;
+        async ref delete_file_classification(name: &str, classification: Value) -> ModifiedResult;
+        async ref update_file(name: &str, body: impl Metadata<fw_model::FileUpdate>) -> ModifiedResult;
+        async ref delete_file(name: &str) -> DeletedResult;
+        async ref get_file_zip_info(name: &str) -> fw_model::ZipInfo;
+        async ref read_file_zip_member(name: &str, member: &str) -> Vec<u8>;
+        async ref download_tree(dest_dir: impl AsRef<std::path::Path>, options: crate::TreeOptions) -> crate::TreeSummary;
+    }
+    impl[K: HasPermissions] Container<K> where [K::Permission: IntoBlocking] {
+        async ref add_permission(permission: impl Metadata<K::Permission>) -> K::Permission;
+        async ref get_permission(user_id: &str) -> K::Permission;
+        async ref update_permission(user_id: &str, change: impl Metadata<K::PermissionUpdate>) -> K::Permission;
+        async ref delete_permission(user_id: &str) -> ModifiedResult;
+    }
+    impl[] Container<GroupKind> {
+        sync ref projects() -> crate::Finder<ProjectKind>;
+        async ref add_project(project: impl Metadata<ProjectInput>) -> crate::Project;
+        async ref find_or_add_project(project: impl Metadata<ProjectInput>) -> crate::Project;
+    }
+    impl[] Container<ProjectKind> {
+        sync ref subjects() -> crate::Finder<SubjectKind>;
+        sync ref sessions() -> crate::Finder<SessionKind>;
+        async ref add_subject(subject: impl Metadata<SubjectInput>) -> crate::Subject;
+        async ref find_or_add_subject(subject: impl Metadata<SubjectInput>) -> crate::Subject;
+        async ref add_session(session: impl Metadata<SessionInput>) -> crate::Session;
+        async ref import_folder(root: impl AsRef<std::path::Path>, options: crate::ImportOptions) -> crate::ImportSummary;
+    }
+    impl[] Container<SubjectKind> {
+        sync ref sessions() -> crate::Finder<SessionKind>;
+        async ref add_session(session: impl Metadata<SessionInput>) -> crate::Session;
+        async ref find_or_add_session(session: impl Metadata<SessionInput>) -> crate::Session;
+    }
+    impl[] Container<SessionKind> {
+        sync ref acquisitions() -> crate::Finder<AcquisitionKind>;
+        async ref add_acquisition(acquisition: impl Metadata<fw_model::AcquisitionInput>) -> crate::Acquisition;
+        async ref find_or_add_acquisition(acquisition: impl Metadata<fw_model::AcquisitionInput>) -> crate::Acquisition;
+    }
+    impl[L: Listable] Finder<L> where [L::Item: IntoBlocking] {
+        sync own filter(filter: &str) -> crate::Finder<L>;
+        sync own raw_filter(filter: &str) -> crate::Finder<L>;
+        sync own sort(sort: &str) -> crate::Finder<L>;
+        sync own limit(limit: u32) -> crate::Finder<L>;
+        sync own skip(skip: u32) -> crate::Finder<L>;
+        sync own page(page: u32) -> crate::Finder<L>;
+        sync own after_id(id: &str) -> crate::Finder<L>;
+        sync own include_all_info(include: bool) -> crate::Finder<L>;
+        async own find(filter: &str) -> Vec<L::Item>;
+        async own find_first(filter: &str) -> Option<L::Item>;
+        async own find_one(filter: &str) -> L::Item;
+        sync_try own iter_find(filter: &str) -> crate::ItemStream<L::Item>;
+        async own all() -> Vec<L::Item>;
+    }
+}
+
+// `Error` is used by the generated signatures.
+const _: Option<Error> = None;
