@@ -96,6 +96,10 @@ pub enum Error {
         /// What is wrong, and what would work.
         message: String,
     },
+    /// A container's `timezone` is missing or names no zone, so its original timestamp
+    /// cannot be shown (from `session.original_timestamp()?`, as the crosswalk writes it).
+    #[error(transparent)]
+    TimeZone(#[from] fw_model::TimeZoneError),
 }
 
 impl Error {

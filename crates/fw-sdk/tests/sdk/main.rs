@@ -10,4 +10,5 @@ mod finders;
 mod lookup;
 mod metadata;
 mod permissions;
+mod probe;
 mod wire;
