@@ -332,8 +332,12 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::NotFound`] when no container has this id or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent);
     /// [`Error::UnexpectedReply`] when the reply does not say its kind.
     pub async fn get(&self, id: &str) -> Result<AnyContainer, Error> {
+        if id.is_empty() {
+            return Err(Error::invalid("an empty container id"));
+        }
         let node: fw_model::Container = self.call(Request::get(["containers", id])).await?;
         AnyContainer::new(self, node)
     }
@@ -343,7 +347,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_container<K: ContainerKind>(&self, id: &str) -> Result<Container<K>, Error> {
         Container::fetch(self, id).await
     }
@@ -352,7 +357,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_group(&self, id: &str) -> Result<Group, Error> {
         self.get_container(id).await
     }
@@ -361,7 +367,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_project(&self, id: &str) -> Result<Project, Error> {
         self.get_container(id).await
     }
@@ -370,7 +377,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_subject(&self, id: &str) -> Result<Subject, Error> {
         self.get_container(id).await
     }
@@ -379,7 +387,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_session(&self, id: &str) -> Result<Session, Error> {
         self.get_container(id).await
     }
@@ -388,7 +397,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_acquisition(&self, id: &str) -> Result<Acquisition, Error> {
         self.get_container(id).await
     }
@@ -398,7 +408,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when there is none or the caller cannot see it.
+    /// [`Error::NotFound`] when there is none or the caller cannot see it;
+    /// [`Error::InvalidArgument`] for an empty id (nothing is sent).
     pub async fn get_analysis(&self, id: &str) -> Result<Analysis, Error> {
         self.get_container(id).await
     }
@@ -409,8 +420,14 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when nothing is at that path.
+    /// [`Error::NotFound`] when nothing is at that path; [`Error::InvalidArgument`] for an
+    /// empty path (nothing is sent).
     pub async fn lookup(&self, path: &str) -> Result<AnyContainer, Error> {
+        if split_path(path).is_empty() {
+            return Err(Error::invalid(
+                "an empty lookup path; it starts with a group id",
+            ));
+        }
         let request = Request::post(["lookup"]).json(&json!({ "path": split_path(path) }))?;
         let node: fw_model::Container = self.call(request).await?;
         AnyContainer::new(self, node)

@@ -79,6 +79,10 @@ impl<K: ContainerKind> Container<K> {
 
     /// `GET /{collection}/{id}` (`inflate_job=true` for analyses, as Python sends it).
     pub(crate) async fn fetch(client: &Client, id: &str) -> Result<Self, Error> {
+        if id.is_empty() {
+            // `GET /projects/` is the list, not a container: refuse before sending.
+            return Err(Error::invalid(format!("an empty {} id", K::TYPE.as_str())));
+        }
         let mut request = Request::get([K::COLLECTION, id]);
         if K::TYPE == ContainerType::Analysis {
             request = request.query("inflate_job", "true");
@@ -254,11 +258,12 @@ impl<K: HasFiles> Container<K> {
     }
 
     /// Deletes a note by its `_id` (Python: `container.delete_note(note_id)`;
-    /// `DELETE /{collection}/{id}/notes/{note_id}`).
+    /// `DELETE /{collection}/{id}/notes/{note_id}`). Deleting a note the container does
+    /// not have is not an error: the reply counts it in `not_found`, as for tags.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown note; [`Error::PermissionDenied`].
+    /// [`Error::NotFound`] when the container is gone; [`Error::PermissionDenied`].
     pub async fn delete_note(&self, note_id: &str) -> Result<DeletedResult, Error> {
         self.client
             .call(Request::delete(self.at(&["notes", note_id])))

@@ -101,6 +101,10 @@ pub enum Error {
     /// database. The text says which.
     #[error("local Flywheel: {0}")]
     Local(String),
+    /// A container's `timezone` is missing or names no zone, so its original timestamp
+    /// cannot be shown (from `session.original_timestamp()?`, as the crosswalk writes it).
+    #[error(transparent)]
+    TimeZone(#[from] fw_model::TimeZoneError),
 }
 
 impl Error {

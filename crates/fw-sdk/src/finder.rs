@@ -168,7 +168,8 @@ impl<L: Listable> Finder<L> {
 
     /// At most `limit` results (`limit=`). In `find` and `all` this makes one request
     /// (Python: `find(limit=…)`); in `iter_find` it is the page size (Python:
-    /// `iter_find(limit=…)`, default 250).
+    /// `iter_find(limit=…)`, default 250). `limit(0)` is an [`Error::InvalidArgument`] when
+    /// the finder runs (nothing is sent): the server reads `limit=0` as no limit at all.
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = Some(limit);
         self
@@ -214,7 +215,12 @@ impl<L: Listable> Finder<L> {
             .collect();
         let checked = checked.join(",");
         if !checked.is_empty() {
-            fw_filter::parse_filter(&checked).map_err(|e| Error::syntax("filter", &checked, e))?;
+            let parsed = fw_filter::parse_filter(&checked)
+                .map_err(|e| Error::syntax("filter", &checked, e))?;
+            // Valid but rarely meant (`age<<30`, `sex= male`): say so, as fwq does.
+            for lint in parsed.lints() {
+                tracing::warn!(filter = %checked, "{}", lint.message);
+            }
         }
         let joined: Vec<&str> = self
             .raw_filter
@@ -229,6 +235,10 @@ impl<L: Listable> Finder<L> {
     /// The list request with the filter and options, every text checked; `limit`
     /// overrides the finder's own.
     fn request(&self, extra_filter: &str, limit: Option<u32>) -> Result<Request, Error> {
+        if limit.is_none() && self.limit == Some(0) {
+            // The server reads `limit=0` as "no limit": `limit(0)` would return everything.
+            return Err(Error::invalid("limit must be at least 1"));
+        }
         let mut request = Request::get(&self.path);
         if let Some(filter) = self.checked_filter(extra_filter)? {
             request = request.query("filter", filter);
@@ -334,6 +344,11 @@ impl<L: Listable> Finder<L> {
     /// pages of `limit` (default 250) are fetched by a task that stays one page ahead of
     /// the caller, so the next page is on its way while the caller works on this one.
     /// Dropping the stream stops the task.
+    ///
+    /// With a [`sort`](Finder::sort), pages are numbered (`page=1,2,…`), so changing items
+    /// while iterating in a way that moves them in the order or out of the filter (e.g.
+    /// relabelling under `sort("label:asc")`) makes later pages skip or repeat items, as in
+    /// Python. Without a sort, paging by `after_id` is not affected.
     ///
     /// ```no_run
     /// # async fn run(project: fw_sdk::Project) -> Result<(), fw_sdk::Error> {

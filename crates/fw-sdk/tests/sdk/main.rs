@@ -12,4 +12,5 @@ mod local;
 mod lookup;
 mod metadata;
 mod permissions;
+mod probe;
 mod wire;
