@@ -544,7 +544,7 @@ async fn fetch(
     Ok(Some(client.transport().download(download).await?))
 }
 
-/// Options of [`Project::import_folder`].
+/// Options of [`Project::import_folder`](crate::Container::import_folder).
 #[derive(Clone)]
 pub struct ImportOptions {
     /// Files in flight at once (default 4).
@@ -568,7 +568,7 @@ impl Default for ImportOptions {
     }
 }
 
-/// What [`Project::import_folder`] did (or, in a dry run, would do).
+/// What [`Project::import_folder`](crate::Container::import_folder) did (or, in a dry run, would do).
 #[derive(Debug, Default)]
 pub struct ImportSummary {
     /// Containers created (`subject sub-01`, `session sub-01/ses-1`, …).

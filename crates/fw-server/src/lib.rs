@@ -8,6 +8,25 @@
 //! paging, lookup and resolve, info, tags, notes, permissions, FlyQL search, and files
 //! (uploads, signed-URL uploads, versions, downloads, metadata, zip members, and bulk tar
 //! and zip archives); the crate README lists the endpoints.
+//!
+//! Started inside a program (as fw-sdk's `local` feature, the tests and
+//! `examples/embedded.rs` do), on a free port of 127.0.0.1 over a data directory:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data_dir = tempfile::tempdir()?;
+//! let server = fw_server::start(fw_server::ServerConfig {
+//!     admin_key: Some("secret".into()),
+//!     ..fw_server::ServerConfig::new(data_dir.path())
+//! })
+//! .await?;
+//! // The key any Flywheel client takes: `127.0.0.1:PORT:__force_insecure:secret`.
+//! assert!(server.admin_api_key().ends_with(":__force_insecure:secret"));
+//! server.stop().await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod access;
 mod archive;
