@@ -133,8 +133,14 @@ fn doc() -> Result<(), String> {
 }
 
 /// The library crates a user can depend on: each must package (and its package build).
-/// A crate not in this checkout yet (fw-sdk, on its way) is skipped.
-const PUBLISHED_LIBRARIES: &[&str] = &["fw-filter", "fw-model", "fw-transport", "fw-sdk"];
+/// fw-server is among them: fw-sdk's optional feature `local` depends on it.
+const PUBLISHED_LIBRARIES: &[&str] = &[
+    "fw-filter",
+    "fw-model",
+    "fw-transport",
+    "fw-server",
+    "fw-sdk",
+];
 
 /// `cargo package` of the library crates in one invocation, so that those depending on
 /// each other are verified against each other's packages. `--allow-dirty` lets a developer
