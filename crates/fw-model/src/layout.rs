@@ -99,5 +99,9 @@ mod tests {
         assert_eq!(folder_label("acquisition", &json!({"uid": "1.2"})), "1.2");
         assert_eq!(folder_label("project", &json!({})), "untitled");
         assert_eq!(folder_label("project", &json!({"label": "P"})), "P");
+        // Without a time zone, the time in UTC; only sessions name folders by time.
+        let utc = json!({"timestamp": "2024-03-01T23:30:00+00:00", "uid": "1.2"});
+        assert_eq!(fallback_label("session", &utc), "20240301_2330");
+        assert_eq!(fallback_label("subject", &utc), "1.2");
     }
 }

@@ -16,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
+use fw_model::layout::{fallback_label, folder_name, unique};
+
 use crate::access::Access;
 use crate::archive::Member;
 use crate::auth::Caller;
@@ -317,66 +319,13 @@ fn child_folders(
                     Some(doc) => decode_stored_object(&doc, &format!("{kind} {id}"))?,
                     None => Value::Null,
                 };
-                fallback_label(kind == Kind::Session.name(), &doc)
+                fallback_label(&kind, &doc)
             }
         };
         let name = unique(folder_name(&label), &mut taken);
         folders.push((id, name));
     }
     Ok(folders)
-}
-
-/// A folder name for a container without a label: a session's time (`%Y%m%d_%H%M` in its
-/// time zone), then `uid`, then `code`, then `untitled`.
-fn fallback_label(session: bool, doc: &Value) -> String {
-    let timestamp = session
-        .then(|| doc["timestamp"].as_str())
-        .flatten()
-        .and_then(|t| fw_model::Timestamp::parse(t).ok())
-        .map(|t| match doc["timezone"].as_str().map(|z| t.in_zone(z)) {
-            Some(Ok(local)) => local.format("%Y%m%d_%H%M").to_string(),
-            _ => t.utc().format("%Y%m%d_%H%M").to_string(),
-        });
-    timestamp
-        .or_else(|| doc["uid"].as_str().map(str::to_string))
-        .or_else(|| doc["code"].as_str().map(str::to_string))
-        .filter(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| "untitled".to_string())
-}
-
-/// A label made safe as one path component: no `/`, `\`, NUL or control characters, not
-/// empty, `.` or `..`.
-fn folder_name(label: &str) -> String {
-    let name: String = label
-        .trim()
-        .chars()
-        .map(|ch| {
-            if matches!(ch, '/' | '\\') || ch.is_control() {
-                '_'
-            } else {
-                ch
-            }
-        })
-        .collect();
-    match name.as_str() {
-        "" => "untitled".to_string(),
-        "." | ".." => name.replace('.', "_"),
-        _ => name,
-    }
-}
-
-/// `name`, or `name_0`, `name_1`, … if it is taken; marks the result taken.
-fn unique(name: String, taken: &mut HashSet<String>) -> String {
-    let name = if taken.contains(&name) {
-        (0..)
-            .map(|i| format!("{name}_{i}"))
-            .find(|candidate| !taken.contains(candidate))
-            .unwrap_or(name)
-    } else {
-        name
-    };
-    taken.insert(name.clone());
-    name
 }
 
 /// Refuses unknown keys below the top of a download request (docs/wire.md §15.6): an
@@ -482,31 +431,5 @@ mod tests {
             json!({"types": {"plus": ["nifti"]}, "tags": {"minus": ["good"]}}),
         )];
         assert!(!passes(&both, &nifti));
-    }
-
-    #[test]
-    fn folder_names_are_safe_and_unique() {
-        assert_eq!(folder_name("T1w / MPRAGE"), "T1w _ MPRAGE");
-        assert_eq!(folder_name(".."), "__");
-        assert_eq!(folder_name("."), "_");
-        assert_eq!(folder_name("  "), "untitled");
-        assert_eq!(folder_name("a\\b\0c\nd"), "a_b_c_d");
-        assert_eq!(folder_name("séance"), "séance");
-        let mut taken = HashSet::from(["scan".to_string()]);
-        assert_eq!(unique("scan".into(), &mut taken), "scan_0");
-        assert_eq!(unique("scan".into(), &mut taken), "scan_1");
-        assert_eq!(unique("other".into(), &mut taken), "other");
-        assert_eq!(unique("scan_0".into(), &mut taken), "scan_0_0");
-    }
-
-    #[test]
-    fn unlabelled_containers_fall_back_to_time_uid_code() {
-        let session = json!({"timestamp": "2024-03-01T23:30:00+00:00", "timezone": "America/New_York", "uid": "1.2"});
-        assert_eq!(fallback_label(true, &session), "20240301_1830");
-        let utc = json!({"timestamp": "2024-03-01T23:30:00+00:00"});
-        assert_eq!(fallback_label(true, &utc), "20240301_2330");
-        assert_eq!(fallback_label(false, &session), "1.2");
-        assert_eq!(fallback_label(false, &json!({"code": "s01"})), "s01");
-        assert_eq!(fallback_label(false, &json!({})), "untitled");
     }
 }
