@@ -4,7 +4,7 @@
 //! `cargo run --release -p fw-server --example load-bench -- [SUBJECTS] [SECONDS] [RUNS] [READERS]`
 //! (defaults 10000, 8, 3, `16,4,1`: the read connection counts compared)
 //!
-//! Seeds one project the way `finder-bench` does (one subject made through the API, cloned
+//! Seeds one project as `finder-bench` does (`examples/common/seed.rs`: one subject made through the API, cloned
 //! by SQL), then, for each database setting (READERS read connections; 1 is the old single
 //! connection for reads) and each client count (10, 50), runs RUNS rounds of SECONDS
 //! in which every client loops over a mixed workload, each operation drawn at random:
@@ -16,6 +16,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+#[path = "common/seed.rs"]
+mod seed;
 
 /// One measured operation: whether it was a get by id, and how long it took.
 struct Sample {
@@ -56,13 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..fw_server::Limits::default()
         };
         let server = fw_server::start(fw_server::ServerConfig {
-            admin_key: Some("bench".into()),
+            admin_key: Some(seed::KEY.into()),
             limits,
             ..fw_server::ServerConfig::new(dir.path())
         })
         .await?;
         let base = format!("http://{}/api", server.addr);
-        let (project, template) = match seed(&base, dir.path(), subjects).await {
+        let (project, template) = match seed_once(&base, dir.path(), subjects).await {
             Ok(seeded) => seeded,
             Err(e) => return Err(format!("seeding failed: {e}").into()),
         };
@@ -172,7 +175,7 @@ async fn round(
                 };
                 let started = Instant::now();
                 let ok = match request
-                    .header("Authorization", "scitran-user bench")
+                    .header("Authorization", format!("scitran-user {}", seed::KEY))
                     .send()
                     .await
                 {
@@ -207,77 +210,29 @@ async fn round(
 /// A group, a project and `subjects` subjects (ids `000…001` to `subjects` in hex), each
 /// with `info.site` and a small file; returns the project's id and the template subject's.
 /// Seeds only once: a data directory that has the project already is reused.
-async fn seed(
+async fn seed_once(
     base: &str,
     dir: &std::path::Path,
     subjects: u64,
 ) -> Result<(String, String), Box<dyn std::error::Error>> {
     let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{base}{path}"))
-            .header("Authorization", "scitran-user bench")
-            .json(&body)
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("Authorization", format!("scitran-user {}", seed::KEY))
             .send()
     };
-    let found: Value = call(
-        reqwest::Method::GET,
-        "/projects?filter=label%3DLoad",
-        json!(null),
-    )
-    .await?
-    .json()
-    .await?;
+    let found: Value = get("/projects?filter=label%3DLoad").await?.json().await?;
     if let Some(project) = found[0]["_id"].as_str() {
-        let template: Value = call(
-            reqwest::Method::GET,
-            &format!("/projects/{project}/subjects?filter=label%3Dtemplate"),
-            json!(null),
-        )
+        let template: Value = get(&format!(
+            "/projects/{project}/subjects?filter=label%3Dtemplate"
+        ))
         .await?
         .json()
         .await?;
         let template = template[0]["_id"].as_str().ok_or("no template")?;
         return Ok((project.to_string(), template.to_string()));
     }
-    call(reqwest::Method::POST, "/groups", json!({"_id": "load"})).await?;
-    let project: Value = call(
-        reqwest::Method::POST,
-        "/projects",
-        json!({"label": "Load", "group": "load"}),
-    )
-    .await?
-    .json()
-    .await?;
-    let project = project["_id"].as_str().ok_or("no project id")?.to_string();
-    let template: Value = call(
-        reqwest::Method::POST,
-        "/subjects",
-        json!({"label": "template", "project": project, "info": {"site": "a"}}),
-    )
-    .await?
-    .json()
-    .await?;
-    let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"consent form".to_vec()).file_name("consent.txt"),
-    );
-    http.post(format!("{base}/subjects/{template}/files"))
-        .header("Authorization", "scitran-user bench")
-        .multipart(form)
-        .send()
-        .await?
-        .error_for_status()?;
-    let connection = rusqlite::Connection::open(dir.join("fw.sqlite"))?;
-    connection.busy_timeout(Duration::from_secs(10))?;
-    connection.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-         INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
-         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf('load-%06d', i),
-                json_set(doc, '$._id', printf('%024x', i), '$.label', printf('load-%06d', i),
-                         '$.code', printf('load-%06d', i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
-         FROM containers, n WHERE id = ?1",
-        rusqlite::params![template, subjects as i64],
-    )?;
+    let (project, template) = seed::template(base, "load", "Load").await?;
+    seed::clone_subjects(dir, &template, "load", subjects)?;
     Ok((project, template))
 }
