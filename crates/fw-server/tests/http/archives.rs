@@ -57,7 +57,7 @@ fn read_zip(bytes: &[u8]) -> Members {
 impl TestServer {
     /// `POST /download` as the admin; returns the ticket stub.
     async fn ticket(&self, body: Value) -> Value {
-        self.ok("POST", "/download", Some(body)).await
+        self.post("/download", body).await
     }
 
     /// `GET /download?ticket=…&format=…` with no key, as the SDK's `Accept: application/json`.
@@ -135,12 +135,11 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
     .await;
     assert_eq!(first_scan.0, 200);
     let analysis = server
-        .ok(
-            "POST",
+        .post(
             &format!("/sessions/{session}/analyses"),
-            Some(json!({"label": "fmriprep", "inputs": [
+            json!({"label": "fmriprep", "inputs": [
                 {"type": "acquisition", "id": t1, "name": "scan.nii.gz"}
-            ]})),
+            ]}),
         )
         .await["_id"]
         .as_str()
@@ -251,9 +250,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
     // Type filters and a prefix.
     let mut request = nodes(&[("project", &project)]);
     request["filters"] = json!([{"types": {"plus": ["nifti"]}}]);
-    let nifti = server
-        .ok("POST", "/download?prefix=mine", Some(request.clone()))
-        .await;
+    let nifti = server.post("/download?prefix=mine", request.clone()).await;
     let members = server.both(&nifti).await;
     assert_eq!(members.len(), 3);
     assert!(
@@ -298,11 +295,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
 
     // A site admin downloads what they hold no permission on.
     server
-        .ok(
-            "DELETE",
-            &format!("/projects/{project}/permissions/admin@local"),
-            None,
-        )
+        .delete(&format!("/projects/{project}/permissions/admin@local"))
         .await;
     let unpermitted = server.ticket(nodes(&[("subject", &subject)])).await;
     assert_eq!(server.both(&unpermitted).await.len(), expected.len() - 1);
@@ -324,7 +317,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
         (nodes(&[("project", &project)]), "/download?type=full", 400),
         (nodes(&[("project", &project)]), "/download?prefix=..", 400),
     ] {
-        let (status, reply) = server.call("POST", path, ADMIN, Some(body.clone())).await;
+        let (status, reply) = server.admin("POST", path, Some(body.clone())).await;
         assert_eq!(status, want, "{body} {path}: {reply}");
         assert!(reply["message"].is_string());
     }
@@ -397,7 +390,7 @@ async fn zip_members_are_listed_and_streamed() {
     assert!(reply[0].get("zip_member_count").is_none());
 
     let info = server
-        .ok("GET", &format!("{files}/series.dicom.zip?info=true"), None)
+        .get(&format!("{files}/series.dicom.zip?info=true"))
         .await;
     assert_eq!(info["comment"], "series 7");
     let members: Vec<(&str, u64)> = info["members"]
@@ -432,16 +425,15 @@ async fn zip_members_are_listed_and_streamed() {
         );
     }
     let (status, reply) = server
-        .call(
+        .admin(
             "GET",
             &format!("{files}/series.dicom.zip?member=nope"),
-            ADMIN,
             None,
         )
         .await;
     assert_eq!(status, 404, "{reply}");
     let (status, reply) = server
-        .call("GET", &format!("{files}/notes.txt?info=true"), ADMIN, None)
+        .admin("GET", &format!("{files}/notes.txt?info=true"), None)
         .await;
     assert_eq!(status, 400, "{reply}");
     assert!(
@@ -467,13 +459,13 @@ async fn unknown_download_filter_keys_are_refused() {
     ] {
         let mut request = nodes(&[("project", &project)]);
         request["filters"] = filters;
-        let (status, reply) = server.call("POST", "/download", ADMIN, Some(request)).await;
+        let (status, reply) = server.admin("POST", "/download", Some(request)).await;
         assert_eq!(status, 400, "{reply}");
         assert!(reply["message"].as_str().unwrap().ends_with(key), "{reply}");
     }
     let mut request = nodes(&[("project", &project)]);
     request["nodes"][0]["level_"] = json!(1);
-    let (status, reply) = server.call("POST", "/download", ADMIN, Some(request)).await;
+    let (status, reply) = server.admin("POST", "/download", Some(request)).await;
     assert_eq!(status, 400, "{reply}");
     assert!(
         reply["message"]

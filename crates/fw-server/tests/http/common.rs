@@ -83,6 +83,61 @@ impl TestServer {
         reply
     }
 
+    /// `GET path` as the admin; asserts a 2xx and returns the reply.
+    pub(crate) async fn get(&self, path: &str) -> Value {
+        self.ok("GET", path, None).await
+    }
+
+    /// `POST path` with `body` as the admin; asserts a 2xx and returns the reply.
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
+        self.ok("POST", path, Some(body)).await
+    }
+
+    /// `PUT path` with `body` as the admin; asserts a 2xx and returns the reply.
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Value {
+        self.ok("PUT", path, Some(body)).await
+    }
+
+    /// `PATCH path` with `body` as the admin; asserts a 2xx and returns the reply.
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> Value {
+        self.ok("PATCH", path, Some(body)).await
+    }
+
+    /// `DELETE path` as the admin; asserts a 2xx and returns the reply.
+    pub(crate) async fn delete(&self, path: &str) -> Value {
+        self.ok("DELETE", path, None).await
+    }
+
+    /// [`TestServer::call`] with the admin key: the status and the reply, whatever they are.
+    pub(crate) async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.call(method, path, ADMIN, body).await
+    }
+
+    /// Uploads `bytes` as file `name` to `path` (`/{coll}/{id}/files`) as the admin, with
+    /// no metadata; asserts a 2xx.
+    pub(crate) async fn add_file(&self, path: &str, name: &str, bytes: &[u8]) {
+        let (status, reply) = upload(self, path, ADMIN, name, bytes, None).await;
+        assert!(status < 300, "upload {name} to {path}: {status} {reply}");
+    }
+
+    /// `GET path` with `key`, the status and the body's bytes (downloads).
+    pub(crate) async fn bytes(&self, path: &str, key: &str) -> (u16, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("scitran-user {key}"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.bytes().await.unwrap().to_vec())
+    }
+
     pub(crate) async fn create(&self, collection: &str, body: Value) -> String {
         self.ok("POST", &format!("/{collection}"), Some(body)).await["_id"]
             .as_str()
@@ -167,4 +222,27 @@ pub(crate) async fn upload(
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The `key` of every item of a list reply (or of its `results`), in order; panics on an
+/// item without a string there.
+pub(crate) fn ids<'a>(items: &'a Value, key: &str) -> Vec<&'a str> {
+    let items = items.get("results").unwrap_or(items);
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {key} in {item}"))
+        })
+        .collect()
+}
+
+/// An error reply's `message`; panics when there is none.
+pub(crate) fn message(reply: &Value) -> &str {
+    reply["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {reply}"))
 }

@@ -10,7 +10,7 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
     let server = start().await;
     let (project, subject, session, acquisition) = hierarchy(&server).await;
 
-    let status = server.ok("GET", "/auth/status", None).await;
+    let status = server.get("/auth/status").await;
     assert_eq!(
         (
             status["user_id"].as_str(),
@@ -20,17 +20,13 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
     );
 
     // The subject made for the session's new code: code and label in sync, parents right.
-    let sub = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let sub = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(
         (sub["code"].as_str(), sub["label"].as_str()),
         (Some("sub1"), Some("sub1"))
     );
     assert_eq!(sub["parents"], json!({"group": "grp1", "project": project}));
-    let acq = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(
         acq["parents"],
         json!({"group": "grp1", "project": project, "subject": subject, "session": session})
@@ -45,14 +41,12 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
         )
         .await;
     assert_eq!(
-        server.ok("GET", &format!("/sessions/{again}"), None).await["parents"]["subject"],
+        server.get(&format!("/sessions/{again}")).await["parents"]["subject"],
         subject
     );
 
     // /containers/{id} says what it is.
-    let node = server
-        .ok("GET", &format!("/containers/{session}"), None)
-        .await;
+    let node = server.get(&format!("/containers/{session}")).await;
     assert_eq!(node["container_type"], "session");
     assert_eq!(node["subject"]["code"], "sub1");
 
@@ -78,11 +72,7 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
     );
     assert!(node.get("analyses").is_some() && node.get("files").is_some());
     let permission = server
-        .ok(
-            "GET",
-            &format!("/projects/{project}/permissions/admin@local"),
-            None,
-        )
+        .get(&format!("/projects/{project}/permissions/admin@local"))
         .await;
     assert_eq!(permission["role_ids"], json!(["000000000000000000000a01"]));
 
@@ -96,7 +86,7 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
     ];
     for (path, n) in lists {
         assert_eq!(
-            server.ok("GET", path, None).await.as_array().unwrap().len(),
+            server.get(path).await.as_array().unwrap().len(),
             n,
             "{path}"
         );
@@ -104,16 +94,13 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
 
     // Updates: PUT replies ModifiedResult; subject code follows the label.
     let reply = server
-        .ok(
-            "PUT",
+        .put(
             &format!("/subjects/{subject}"),
-            Some(json!({"label": "sub-01", "sex": "female", "info": {"handedness": "left"}})),
+            json!({"label": "sub-01", "sex": "female", "info": {"handedness": "left"}}),
         )
         .await;
     assert_eq!(reply, json!({"modified": 1, "jobs_spawned": 0}));
-    let sub = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let sub = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(
         (sub["code"].as_str(), sub["sex"].as_str()),
         (Some("sub-01"), Some("female"))
@@ -122,32 +109,23 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
 
     // Analyses on a container.
     let analysis = server
-        .ok(
-            "POST",
+        .post(
             &format!("/sessions/{session}/analyses"),
-            Some(json!({"label": "fmriprep", "description": "d"})),
+            json!({"label": "fmriprep", "description": "d"}),
         )
         .await;
     let analysis = analysis["_id"].as_str().unwrap();
-    let a = server
-        .ok("GET", &format!("/analyses/{analysis}"), None)
-        .await;
+    let a = server.get(&format!("/analyses/{analysis}")).await;
     assert_eq!(a["parent"], json!({"type": "session", "id": session}));
 
     // Deleting the session takes its acquisitions and analyses with it.
-    server
-        .ok("DELETE", &format!("/sessions/{session}"), None)
-        .await;
+    server.delete(&format!("/sessions/{session}")).await;
     for path in [
         format!("/sessions/{session}"),
         format!("/acquisitions/{acquisition}"),
         format!("/analyses/{analysis}"),
     ] {
-        assert_eq!(
-            server.call("GET", &path, ADMIN, None).await.0,
-            404,
-            "{path}"
-        );
+        assert_eq!(server.admin("GET", &path, None).await.0, 404, "{path}");
     }
 }
 
@@ -164,7 +142,7 @@ async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
             .await;
     }
     let all: HashSet<String> = server
-        .ok("GET", "/subjects", None)
+        .get("/subjects")
         .await
         .as_array()
         .unwrap()
@@ -181,7 +159,7 @@ async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
             Some(id) => format!("/subjects?limit=250&after_id={id}"),
             None => "/subjects?limit=250".to_string(),
         };
-        let page = server.ok("GET", &path, None).await;
+        let page = server.get(&path).await;
         let page = page.as_array().unwrap();
         if page.is_empty() {
             break;
@@ -199,11 +177,7 @@ async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
     let mut labels = Vec::new();
     for page in 1.. {
         let reply = server
-            .ok(
-                "GET",
-                &format!("/subjects?sort=label:desc&limit=300&page={page}"),
-                None,
-            )
+            .get(&format!("/subjects?sort=label:desc&limit=300&page={page}"))
             .await;
         let reply = reply.as_array().unwrap();
         if reply.is_empty() {
@@ -255,7 +229,7 @@ async fn finder_results_equal_fw_filter_over_every_document() {
             .create("subjects", json!({"label": format!("sub-{i:02}"), "project": target, "sex": sexes[i % 2], "info": {"site": sites[i % 3], "score": i}}))
             .await;
     }
-    let everything = server.ok("GET", "/subjects", None).await;
+    let everything = server.get("/subjects").await;
     let filters = [
         format!("project={project}"),
         format!("parents.project={other},label=sub-03"),
@@ -278,9 +252,7 @@ async fn finder_results_equal_fw_filter_over_every_document() {
             .filter(|d| parsed.matches(d))
             .collect();
         let encoded: String = filter.bytes().map(|b| format!("%{b:02X}")).collect();
-        let got = server
-            .ok("GET", &format!("/subjects?filter={encoded}"), None)
-            .await;
+        let got = server.get(&format!("/subjects?filter={encoded}")).await;
         assert_eq!(
             got.as_array().unwrap().iter().collect::<Vec<_>>(),
             expected,
@@ -306,20 +278,17 @@ async fn containers_move_with_everything_below_them() {
     )
     .await;
     assert_eq!(status, 200);
-    upload(
-        &server,
-        &format!("/acquisitions/{acquisition}/files"),
-        ADMIN,
-        "scan.nii.gz",
-        b"v2",
-        None,
-    )
-    .await;
+    server
+        .add_file(
+            &format!("/acquisitions/{acquisition}/files"),
+            "scan.nii.gz",
+            b"v2",
+        )
+        .await;
     let analysis = server
-        .ok(
-            "POST",
+        .post(
             &format!("/sessions/{session}/analyses"),
-            Some(json!({"label": "qc"})),
+            json!({"label": "qc"}),
         )
         .await["_id"]
         .as_str()
@@ -328,30 +297,20 @@ async fn containers_move_with_everything_below_them() {
 
     // A subject moves to another project with its session, acquisition, files and analysis.
     server
-        .ok(
-            "PUT",
-            &format!("/subjects/{subject}"),
-            Some(json!({"project": p2})),
-        )
+        .put(&format!("/subjects/{subject}"), json!({"project": p2}))
         .await;
-    let sub = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let sub = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(
         (sub["project"].as_str(), sub["parents"]["project"].as_str()),
         (Some(p2.as_str()), Some(p2.as_str()))
     );
-    let ses = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await;
+    let ses = server.get(&format!("/sessions/{session}")).await;
     assert_eq!(ses["project"], json!(p2));
     assert_eq!(
         ses["parents"],
         json!({"group": "grp1", "project": p2, "subject": subject})
     );
-    let acq = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(acq["parents"]["project"], json!(p2));
     assert_eq!(acq["files"][0]["parents"]["project"], json!(p2));
     assert_eq!(
@@ -359,21 +318,15 @@ async fn containers_move_with_everything_below_them() {
         json!(acquisition)
     );
     let old = server
-        .ok(
-            "GET",
-            &format!("/acquisitions/{acquisition}/files/scan.nii.gz?version=1"),
-            None,
-        )
+        .get(&format!(
+            "/acquisitions/{acquisition}/files/scan.nii.gz?version=1"
+        ))
         .await;
     assert_eq!(old, json!("v1"), "earlier versions still download");
     let file_id = acq["files"][0]["file_id"].as_str().unwrap();
-    let v1 = server
-        .ok("GET", &format!("/files/{file_id}?version=1"), None)
-        .await;
+    let v1 = server.get(&format!("/files/{file_id}?version=1")).await;
     assert_eq!(v1["parents"]["project"], json!(p2));
-    let ana = server
-        .ok("GET", &format!("/analyses/{analysis}"), None)
-        .await;
+    let ana = server.get(&format!("/analyses/{analysis}")).await;
     assert_eq!(ana["parents"]["project"], json!(p2));
     let listed = |reply: Value| -> Vec<String> {
         reply
@@ -384,26 +337,14 @@ async fn containers_move_with_everything_below_them() {
             .collect()
     };
     assert_eq!(
-        listed(
-            server
-                .ok("GET", &format!("/projects/{p2}/sessions"), None)
-                .await
-        ),
+        listed(server.get(&format!("/projects/{p2}/sessions")).await),
         [session.as_str()]
     );
-    assert!(
-        listed(
-            server
-                .ok("GET", &format!("/projects/{p1}/sessions"), None)
-                .await
-        )
-        .is_empty()
-    );
+    assert!(listed(server.get(&format!("/projects/{p1}/sessions")).await).is_empty());
     let found = server
-        .ok(
-            "POST",
+        .post(
             "/lookup",
-            Some(json!({"path": ["grp1", "Other", "sub1", "ses1", "T1w"]})),
+            json!({"path": ["grp1", "Other", "sub1", "ses1", "T1w"]}),
         )
         .await;
     assert_eq!(found["_id"], json!(acquisition));
@@ -413,65 +354,48 @@ async fn containers_move_with_everything_below_them() {
         .create("subjects", json!({"label": "sub1", "project": p1}))
         .await;
     let (status, reply) = server
-        .call(
+        .admin(
             "PUT",
             &format!("/subjects/{twin}"),
-            ADMIN,
             Some(json!({"project": p2})),
         )
         .await;
     assert_eq!(status, 409, "{reply}");
     assert_eq!(
-        server.ok("GET", &format!("/subjects/{twin}"), None).await["project"],
+        server.get(&format!("/subjects/{twin}")).await["project"],
         json!(p1)
     );
 
     // A session moves to a subject by id, by a new code, or to a project (same code there).
     server
-        .ok(
-            "PUT",
-            &format!("/sessions/{session}"),
-            Some(json!({"subject": twin})),
-        )
+        .put(&format!("/sessions/{session}"), json!({"subject": twin}))
         .await;
-    let ses = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await;
+    let ses = server.get(&format!("/sessions/{session}")).await;
     assert_eq!(
         (ses["subject"]["_id"].as_str(), ses["project"].as_str()),
         (Some(twin.as_str()), Some(p1.as_str()))
     );
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/sessions/{session}"),
-            Some(json!({"subject": {"code": "sub9"}})),
+            json!({"subject": {"code": "sub9"}}),
         )
         .await;
-    let ses = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await;
+    let ses = server.get(&format!("/sessions/{session}")).await;
     assert_eq!(
         (ses["subject"]["code"].as_str(), ses["project"].as_str()),
         (Some("sub9"), Some(p1.as_str()))
     );
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/subjects/{}", ses["subject"]["_id"].as_str().unwrap()),
-            Some(json!({"sex": "female"})),
+            json!({"sex": "female"}),
         )
         .await;
     server
-        .ok(
-            "PUT",
-            &format!("/sessions/{session}"),
-            Some(json!({"project": p2})),
-        )
+        .put(&format!("/sessions/{session}"), json!({"project": p2}))
         .await;
-    let ses = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await;
+    let ses = server.get(&format!("/sessions/{session}")).await;
     assert_eq!(
         (
             ses["subject"]["code"].as_str(),
@@ -482,9 +406,7 @@ async fn containers_move_with_everything_below_them() {
         "the subject is made in the new project with its details"
     );
     assert_eq!(ses["parents"]["project"], json!(p2));
-    let acq = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(acq["parents"]["subject"], ses["subject"]["_id"]);
 
     // An acquisition moves to another session; a project to another group.
@@ -495,15 +417,12 @@ async fn containers_move_with_everything_below_them() {
         )
         .await;
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/acquisitions/{acquisition}"),
-            Some(json!({"session": other_session})),
+            json!({"session": other_session}),
         )
         .await;
-    let acq = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(
         (
             acq["parents"]["session"].as_str(),
@@ -511,23 +430,15 @@ async fn containers_move_with_everything_below_them() {
         ),
         (Some(other_session.as_str()), Some(p1.as_str()))
     );
+    server.post("/groups", json!({"_id": "grp2"})).await;
     server
-        .ok("POST", "/groups", Some(json!({"_id": "grp2"})))
+        .put(&format!("/projects/{p1}"), json!({"group": "grp2"}))
         .await;
-    server
-        .ok(
-            "PUT",
-            &format!("/projects/{p1}"),
-            Some(json!({"group": "grp2"})),
-        )
-        .await;
-    let acq = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(acq["parents"]["group"], json!("grp2"));
     assert_eq!(acq["files"][0]["parents"]["group"], json!("grp2"));
     let (status, _) = server
-        .call("GET", "/projects?filter=group=grp2", ADMIN, None)
+        .admin("GET", "/projects?filter=group=grp2", None)
         .await;
     assert_eq!(status, 200);
 
@@ -544,16 +455,13 @@ async fn containers_move_with_everything_below_them() {
         .await;
     assert_eq!(status, 404, "{reply}");
     assert_eq!(
-        server
-            .ok("GET", &format!("/sessions/{session}"), None)
-            .await["project"],
+        server.get(&format!("/sessions/{session}")).await["project"],
         json!(p2)
     );
     let (status, _) = server
-        .call(
+        .admin(
             "PUT",
             &format!("/acquisitions/{acquisition}"),
-            ADMIN,
             Some(json!({"session": subject})),
         )
         .await;
@@ -568,40 +476,30 @@ async fn put_merges_info_recursively_and_replaces_the_rest() {
     let (_, subject, session, _) = hierarchy(&server).await;
     let path = format!("/subjects/{subject}");
     server
-        .ok(
-            "PUT",
+        .put(
             &path,
-            Some(json!({"info": {"key0": "val0", "a": {"b": 1, "c": 2}, "l": [1, 2]}})),
+            json!({"info": {"key0": "val0", "a": {"b": 1, "c": 2}, "l": [1, 2]}}),
         )
         .await;
     server
-        .ok("PUT", &path, Some(json!({"sex": "male", "info": {"key1": "val1", "a": {"b": 3}, "l": [3], "x.y": {"$z": 1}}})))
+        .put(&path, json!({"sex": "male", "info": {"key1": "val1", "a": {"b": 3}, "l": [3], "x.y": {"$z": 1}}}))
         .await;
-    let doc = server.ok("GET", &path, None).await;
+    let doc = server.get(&path).await;
     assert_eq!(doc["sex"], "male");
     assert_eq!(
         doc["info"],
         json!({"key0": "val0", "key1": "val1", "a": {"b": 3, "c": 2}, "l": [3], "x_y": {"-z": 1}})
     );
     // An empty object replaces.
-    server
-        .ok("PUT", &path, Some(json!({"info": {"a": {}}})))
-        .await;
-    let doc = server.ok("GET", &path, None).await;
+    server.put(&path, json!({"info": {"a": {}}})).await;
+    let doc = server.get(&path).await;
     assert_eq!(doc["info"]["a"], json!({}));
     assert_eq!(doc["info"]["key1"], "val1");
     // Sessions alike.
     let path = format!("/sessions/{session}");
-    server
-        .ok("PUT", &path, Some(json!({"info": {"k": 1}})))
-        .await;
-    server
-        .ok("PUT", &path, Some(json!({"info": {"j": 2}})))
-        .await;
-    assert_eq!(
-        server.ok("GET", &path, None).await["info"],
-        json!({"k": 1, "j": 2})
-    );
+    server.put(&path, json!({"info": {"k": 1}})).await;
+    server.put(&path, json!({"info": {"j": 2}})).await;
+    assert_eq!(server.get(&path).await["info"], json!({"k": 1, "j": 2}));
 }
 
 /// docs/wire.md §15.6: a session update's `subject` fields other than `_id`, `code`
@@ -612,11 +510,9 @@ async fn a_session_update_applies_its_subject_fields() {
     let server = start().await;
     let (_, subject, session, _) = hierarchy(&server).await;
     server
-        .ok("PUT", &format!("/sessions/{session}"), Some(json!({"subject": {"_id": subject, "master_code": "M-1", "sex": "female", "age": 1000}})))
+        .put(&format!("/sessions/{session}"), json!({"subject": {"_id": subject, "master_code": "M-1", "sex": "female", "age": 1000}}))
         .await;
-    let subject_doc = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let subject_doc = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(
         (
             subject_doc["master_code"].as_str(),
@@ -624,30 +520,24 @@ async fn a_session_update_applies_its_subject_fields() {
         ),
         (Some("M-1"), Some("female"))
     );
-    let session_doc = server
-        .ok("GET", &format!("/sessions/{session}"), None)
-        .await;
+    let session_doc = server.get(&format!("/sessions/{session}")).await;
     assert_eq!(session_doc["age"], 1000);
     assert_eq!(session_doc["subject"]["_id"], subject.as_str());
     // By code, the same subject: fields still applied.
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/sessions/{session}"),
-            Some(json!({"subject": {"code": "sub1", "master_code": "M-2"}})),
+            json!({"subject": {"code": "sub1", "master_code": "M-2"}}),
         )
         .await;
     assert_eq!(
-        server
-            .ok("GET", &format!("/subjects/{subject}"), None)
-            .await["master_code"],
+        server.get(&format!("/subjects/{subject}")).await["master_code"],
         "M-2"
     );
     let (status, reply) = server
-        .call(
+        .admin(
             "PUT",
             &format!("/sessions/{session}"),
-            ADMIN,
             Some(json!({"subject": {"_id": subject, "shoe_size": 9}})),
         )
         .await;
@@ -657,10 +547,9 @@ async fn a_session_update_applies_its_subject_fields() {
         "{reply}"
     );
     let (status, _) = server
-        .call(
+        .admin(
             "PUT",
             &format!("/sessions/{session}"),
-            ADMIN,
             Some(json!({"age": 5, "subject": {"age": 6}})),
         )
         .await;
@@ -688,13 +577,9 @@ async fn datetimes_are_stored_and_sorted_as_instants() {
         );
     }
     let listed = server
-        .ok(
-            "GET",
-            &format!(
-                "/projects/{project}/sessions?sort=timestamp:asc&filter=timestamp%3E2000-01-01"
-            ),
-            None,
-        )
+        .get(&format!(
+            "/projects/{project}/sessions?sort=timestamp:asc&filter=timestamp%3E2000-01-01"
+        ))
         .await;
     let order: Vec<(&str, &str)> = listed
         .as_array()
@@ -716,23 +601,19 @@ async fn datetimes_are_stored_and_sorted_as_instants() {
         ]
     );
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/sessions/{session}"),
-            Some(json!({"timestamp": "2021-03-04T05:06:07.5"})),
+            json!({"timestamp": "2021-03-04T05:06:07.5"}),
         )
         .await;
     assert_eq!(
-        server
-            .ok("GET", &format!("/sessions/{session}"), None)
-            .await["timestamp"],
+        server.get(&format!("/sessions/{session}")).await["timestamp"],
         "2021-03-04T05:06:07.500000+00:00"
     );
     let (status, reply) = server
-        .call(
+        .admin(
             "PUT",
             &format!("/sessions/{session}"),
-            ADMIN,
             Some(json!({"timestamp": "soon"})),
         )
         .await;
@@ -741,9 +622,7 @@ async fn datetimes_are_stored_and_sorted_as_instants() {
         reply["message"].as_str().unwrap().starts_with("timestamp"),
         "{reply}"
     );
-    let created = server
-        .ok("GET", &format!("/sessions/{}", ids[0]), None)
-        .await["created"]
+    let created = server.get(&format!("/sessions/{}", ids[0])).await["created"]
         .as_str()
         .unwrap()
         .to_string();

@@ -57,9 +57,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     assert_eq!(second["file_id"], first["file_id"]);
     assert_ne!(second["_id"], first["_id"]);
     assert!(second["replaced"].is_string());
-    let listed = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let listed = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(listed["files"].as_array().unwrap().len(), 1);
 
     let get = |path: String, headers: Vec<(&'static str, String)>| {
@@ -113,9 +111,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     );
 
     // Tickets: made with a key, used without one, only for that file.
-    let ticket = server
-        .ok("GET", &format!("{files}/hello.txt?ticket="), None)
-        .await;
+    let ticket = server.get(&format!("{files}/hello.txt?ticket=")).await;
     let ticket = ticket["ticket"].as_str().unwrap();
     assert_eq!(
         get(format!("{files}/hello.txt?ticket={ticket}"), vec![])
@@ -150,10 +146,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     let huge = json!({"set": {"blob": "x".repeat(20 << 20)}});
     assert_eq!(
         server
-            .call(
+            .admin(
                 "PATCH",
                 &format!("/acquisitions/{acquisition}/info"),
-                ADMIN,
                 Some(huge)
             )
             .await
@@ -225,9 +220,7 @@ async fn an_upload_cut_halfway_leaves_nothing() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     drop(stream); // the connection is cut
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(doc["files"], json!([]), "no file entry");
     let tmp: Vec<_> = std::fs::read_dir(server._dir.path().join("tmp"))
         .unwrap()
@@ -265,35 +258,22 @@ async fn file_metadata_classification_and_deletion() {
     )
     .await;
     let file = format!("{files}/t1.nii.gz");
-    let current = || async {
-        server
-            .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-            .await["files"][0]
-            .clone()
-    };
+    let current =
+        || async { server.get(&format!("/acquisitions/{acquisition}")).await["files"][0].clone() };
 
     server
-        .ok(
-            "PATCH",
-            &format!("{file}/info"),
-            Some(json!({"set": {"a.b": 1, "c": 2}})),
-        )
+        .patch(&format!("{file}/info"), json!({"set": {"a.b": 1, "c": 2}}))
         .await;
     server
-        .ok(
-            "PATCH",
-            &format!("{file}/info"),
-            Some(json!({"delete": ["c"]})),
-        )
+        .patch(&format!("{file}/info"), json!({"delete": ["c"]}))
         .await;
     assert_eq!(current().await["info"], json!({"a_b": 1}));
 
     let classification = format!("{file}/classification");
     server
-        .ok(
-            "PATCH",
+        .patch(
             &classification,
-            Some(json!({"add": {"Measurement": ["T1", "T1"], "Custom": ["x"]}})),
+            json!({"add": {"Measurement": ["T1", "T1"], "Custom": ["x"]}}),
         )
         .await;
     assert_eq!(
@@ -313,9 +293,7 @@ async fn file_metadata_classification_and_deletion() {
         (json!({"bogus": {}}), "only"),
     ];
     for (body, message) in refusals {
-        let (status, reply) = server
-            .call("PATCH", &classification, ADMIN, Some(body))
-            .await;
+        let (status, reply) = server.admin("PATCH", &classification, Some(body)).await;
         assert_eq!(status, 400, "{reply}");
         assert!(
             reply["message"].as_str().unwrap().contains(message),
@@ -323,20 +301,17 @@ async fn file_metadata_classification_and_deletion() {
         );
     }
     server
-        .ok(
-            "PATCH",
+        .patch(
             &classification,
-            Some(json!({"replace": {"Scan Type": ["Standard"]}, "modality": "CT"})),
+            json!({"replace": {"Scan Type": ["Standard"]}, "modality": "CT"}),
         )
         .await;
     assert_eq!(current().await["modality"], "CT");
-    server
-        .ok("PUT", &file, Some(json!({"modality": "PET"})))
-        .await;
+    server.put(&file, json!({"modality": "PET"})).await;
     assert_eq!(current().await["classification"], json!({}));
     assert_eq!(
         server
-            .call("PUT", &file, ADMIN, Some(json!({"name": "renamed"})))
+            .admin("PUT", &file, Some(json!({"name": "renamed"})))
             .await
             .0,
         400
@@ -346,8 +321,8 @@ async fn file_metadata_classification_and_deletion() {
     let rw = server.add_user("rw@x.org");
     server.grant(&project, "rw@x.org", RW_ROLE).await;
     assert_eq!(server.call("DELETE", &file, &rw, None).await.0, 403);
-    assert_eq!(server.ok("DELETE", &file, None).await["deleted"], 1);
-    assert_eq!(server.call("DELETE", &file, ADMIN, None).await.0, 404);
+    assert_eq!(server.delete(&file).await["deleted"], 1);
+    assert_eq!(server.admin("DELETE", &file, None).await.0, 404);
     assert_eq!(current().await, Value::Null);
 }
 
@@ -430,7 +405,7 @@ fn a_server_killed_during_an_upload_loses_nothing_it_had() {
         base: format!("http://{address}/api"),
         ..server
     };
-    let doc = runtime.block_on(server.ok("GET", &format!("/acquisitions/{acquisition}"), None));
+    let doc = runtime.block_on(server.get(&format!("/acquisitions/{acquisition}")));
     let names: Vec<(&str, u64)> = doc["files"]
         .as_array()
         .unwrap()
@@ -480,25 +455,21 @@ async fn files_by_id_tags_and_the_files_finder() {
     let server = start().await;
     let (_, _, session, acquisition) = hierarchy(&server).await;
     for name in ["a.txt", "b.csv", "c.nii.gz"] {
-        upload(
-            &server,
-            &format!("/acquisitions/{acquisition}/files"),
-            ADMIN,
-            name,
-            name.as_bytes(),
-            None,
-        )
-        .await;
+        server
+            .add_file(
+                &format!("/acquisitions/{acquisition}/files"),
+                name,
+                name.as_bytes(),
+            )
+            .await;
     }
-    let page = server.ok("GET", "/files?limit=2", None).await;
+    let page = server.get("/files?limit=2").await;
     assert_eq!(
         (page["count"].as_u64(), page["total"].as_u64()),
         (Some(2), Some(3))
     );
     let last = page["results"][1]["file_id"].as_str().unwrap().to_string();
-    let rest = server
-        .ok("GET", &format!("/files?limit=2&after_id={last}"), None)
-        .await;
+    let rest = server.get(&format!("/files?limit=2&after_id={last}")).await;
     assert_eq!(
         (rest["count"].as_u64(), rest["total"].as_u64()),
         (Some(1), Some(1))
@@ -516,7 +487,7 @@ async fn files_by_id_tags_and_the_files_finder() {
         ["a.txt", "b.csv", "c.nii.gz"],
         "no gap, no duplicate"
     );
-    let nifti = server.ok("GET", "/files?filter=type%3Dnifti", None).await;
+    let nifti = server.get("/files?filter=type%3Dnifti").await;
     assert_eq!(nifti["results"][0]["name"], "c.nii.gz");
     assert_eq!(
         nifti["results"][0]["parent_ref"],
@@ -526,34 +497,25 @@ async fn files_by_id_tags_and_the_files_finder() {
     let file_id = nifti["results"][0]["file_id"].as_str().unwrap().to_string();
     assert_eq!(
         server
-            .ok(
-                "PATCH",
-                &format!("/files/{file_id}/tags"),
-                Some(json!(["qa", "t1"]))
-            )
+            .patch(&format!("/files/{file_id}/tags"), json!(["qa", "t1"]))
             .await,
         json!(["qa", "t1"])
     );
     assert_eq!(
         server
-            .ok(
-                "PUT",
-                &format!("/files/{file_id}/tags"),
-                Some(json!(["t1"]))
-            )
+            .put(&format!("/files/{file_id}/tags"), json!(["t1"]))
             .await["modified"],
         1
     );
     assert_eq!(
-        server.ok("GET", &format!("/files/{file_id}"), None).await["tags"],
+        server.get(&format!("/files/{file_id}")).await["tags"],
         json!(["t1"])
     );
     assert_eq!(
         server
-            .call(
+            .admin(
                 "PATCH",
                 &format!("/files/{file_id}/tags"),
-                ADMIN,
                 Some(json!("qa"))
             )
             .await
@@ -571,13 +533,11 @@ async fn files_by_id_tags_and_the_files_finder() {
             .0,
         404
     );
-    server
-        .ok("DELETE", &format!("/sessions/{session}"), None)
-        .await;
-    assert_eq!(server.ok("GET", "/files", None).await["total"], 0);
+    server.delete(&format!("/sessions/{session}")).await;
+    assert_eq!(server.get("/files").await["total"], 0);
     assert_eq!(
         server
-            .call("GET", &format!("/files/{file_id}"), ADMIN, None)
+            .admin("GET", &format!("/files/{file_id}"), None)
             .await
             .0,
         404
@@ -602,16 +562,12 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     };
     let (.., acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
-    assert_eq!(
-        server.ok("GET", "/config", None).await["features"]["signed_url"],
-        true
-    );
+    assert_eq!(server.get("/config").await["features"]["signed_url"], true);
 
     let opened = server
-        .ok(
-            "POST",
+        .post(
             &format!("{files}?ticket="),
-            Some(json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]})),
+            json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]}),
         )
         .await;
     let ticket = opened["ticket"].as_str().unwrap().to_string();
@@ -636,16 +592,14 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     assert_eq!(put(url.clone()).await, 200);
 
     // Until the ticket closes, the file does not exist for anyone.
-    let doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(doc["files"], json!([]));
     assert!(walk(&server._dir.path().join("blobs")).is_empty());
 
     // Closing with someone else's ticket, or one never opened, fails; the real one works.
     assert_eq!(
         server
-            .call("POST", &format!("{files}?ticket=nope"), ADMIN, None)
+            .admin("POST", &format!("{files}?ticket=nope"), None)
             .await
             .0,
         404
@@ -659,7 +613,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     );
     assert_eq!(
         server
-            .call("POST", &format!("{files}?ticket={ticket}"), ADMIN, None)
+            .admin("POST", &format!("{files}?ticket={ticket}"), None)
             .await
             .0,
         404,
@@ -696,10 +650,9 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
             "{name:?}: {reply}"
         );
         let (status, reply) = server
-            .call(
+            .admin(
                 "POST",
                 &format!("{files}?ticket="),
-                ADMIN,
                 Some(json!({"metadata": {}, "filenames": ["ok.txt", name]})),
             )
             .await;
@@ -709,17 +662,14 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
             "ticket {name:?}: {reply}"
         );
     }
-    let acquisition_doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let acquisition_doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(acquisition_doc["files"], json!([]));
     let request = json!({"optional": true, "nodes": [{"level": "project", "_id": project}]});
     for prefix in ["a%09b", "a%3Ab", "a%2Fb"] {
         let (status, reply) = server
-            .call(
+            .admin(
                 "POST",
                 &format!("/download?prefix={prefix}"),
-                ADMIN,
                 Some(request.clone()),
             )
             .await;
@@ -751,8 +701,8 @@ async fn a_download_with_a_stale_hash_is_a_409() {
     let server = start().await;
     let (.., acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
-    upload(&server, &files, ADMIN, "a.txt", b"one", None).await;
-    let hash = server.ok("GET", &format!("{files}/a.txt/info"), None).await["hash"]
+    server.add_file(&files, "a.txt", b"one").await;
+    let hash = server.get(&format!("{files}/a.txt/info")).await["hash"]
         .as_str()
         .unwrap()
         .to_string();
@@ -775,7 +725,7 @@ async fn a_download_with_a_stale_hash_is_a_409() {
     assert_eq!(get(hash.clone()).await, (200, b"one".to_vec()));
     let hex = hash.rsplit('-').next().unwrap().to_string();
     assert_eq!(get(hex).await.0, 200);
-    upload(&server, &files, ADMIN, "a.txt", b"two", None).await;
+    server.add_file(&files, "a.txt", b"two").await;
     let (status, body) = get(hash.clone()).await;
     assert_eq!(status, 409);
     let reply: Value = serde_json::from_slice(&body).unwrap();
@@ -795,15 +745,13 @@ async fn a_download_with_a_stale_hash_is_a_409() {
 async fn analysis_inputs_name_files_that_exist_and_read_back_as_entries() {
     let server = start().await;
     let (_, _, session, acquisition) = hierarchy(&server).await;
-    upload(
-        &server,
-        &format!("/acquisitions/{acquisition}/files"),
-        ADMIN,
-        "scan.nii.gz",
-        b"x",
-        None,
-    )
-    .await;
+    server
+        .add_file(
+            &format!("/acquisitions/{acquisition}/files"),
+            "scan.nii.gz",
+            b"x",
+        )
+        .await;
     let analyses = format!("/sessions/{session}/analyses");
     for (input, status, message) in [
         (
@@ -828,10 +776,9 @@ async fn analysis_inputs_name_files_that_exist_and_read_back_as_entries() {
         ),
     ] {
         let (got, reply) = server
-            .call(
+            .admin(
                 "POST",
                 &analyses,
-                ADMIN,
                 Some(json!({"label": "a", "inputs": [input]})),
             )
             .await;
@@ -844,7 +791,7 @@ async fn analysis_inputs_name_files_that_exist_and_read_back_as_entries() {
     let id = server
         .create(&analyses[1..], json!({"label": "a", "inputs": [{"type": "acquisition", "id": acquisition, "name": "scan.nii.gz"}]}))
         .await;
-    let analysis = server.ok("GET", &format!("/analyses/{id}"), None).await;
+    let analysis = server.get(&format!("/analyses/{id}")).await;
     let input = &analysis["inputs"][0];
     assert_eq!(
         (input["name"].as_str(), input["size"].as_u64()),

@@ -2,17 +2,6 @@
 //! sorting parameter is honoured or refused with a 400 (docs/wire.md §4.2 points 5-6).
 
 use crate::common::*;
-use serde_json::Value;
-
-fn ids<'a>(items: &'a Value, key: &str) -> Vec<&'a str> {
-    let items = items.get("results").unwrap_or(items);
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|u| u[key].as_str())
-        .collect()
-}
 
 /// `fw.users.find()` yielded over 1,000 items from 2 users, and `find_first('_id=x')`
 /// any user (issue 16): `GET /users` ignored its parameters.
@@ -22,31 +11,23 @@ async fn users_honour_filter_sort_and_paging() {
     for id in ["b@x.org", "c@x.org", "a@x.org"] {
         server.add_user(id);
     }
-    let all = server.ok("GET", "/users", None).await;
+    let all = server.get("/users").await;
     assert_eq!(
         ids(&all, "_id"),
         ["a@x.org", "admin@local", "b@x.org", "c@x.org"]
     );
     // The SDK's keyset iteration: limit, then after_id until an empty page.
-    let page = server.ok("GET", "/users?limit=3", None).await;
+    let page = server.get("/users?limit=3").await;
     assert_eq!(ids(&page, "_id"), ["a@x.org", "admin@local", "b@x.org"]);
-    let page = server
-        .ok("GET", "/users?limit=3&after_id=b@x.org", None)
-        .await;
+    let page = server.get("/users?limit=3&after_id=b@x.org").await;
     assert_eq!(ids(&page, "_id"), ["c@x.org"]);
-    let page = server
-        .ok("GET", "/users?limit=3&after_id=c@x.org", None)
-        .await;
+    let page = server.get("/users?limit=3&after_id=c@x.org").await;
     assert_eq!(ids(&page, "_id"), Vec::<&str>::new());
-    let one = server
-        .ok("GET", "/users?filter=_id%3Dc@x.org&limit=1", None)
-        .await;
+    let one = server.get("/users?filter=_id%3Dc@x.org&limit=1").await;
     assert_eq!(ids(&one, "_id"), ["c@x.org"]);
-    let sorted = server
-        .ok("GET", "/users?sort=_id:desc&limit=2&page=2", None)
-        .await;
+    let sorted = server.get("/users?sort=_id:desc&limit=2&page=2").await;
     assert_eq!(ids(&sorted, "_id"), ["admin@local", "a@x.org"]);
-    let skipped = server.ok("GET", "/users?skip=3", None).await;
+    let skipped = server.get("/users?skip=3").await;
     assert_eq!(ids(&skipped, "_id"), ["c@x.org"]);
     for (query, message) in [
         ("after_id=a&sort=_id", "after_id cannot be used with sort"),
@@ -54,9 +35,7 @@ async fn users_honour_filter_sort_and_paging() {
         ("limit=ten", "limit must be a whole number"),
         ("page=1", "page needs a limit"),
     ] {
-        let (status, reply) = server
-            .call("GET", &format!("/users?{query}"), ADMIN, None)
-            .await;
+        let (status, reply) = server.admin("GET", &format!("/users?{query}"), None).await;
         assert_eq!(status, 400, "{query}");
         assert!(
             reply["message"].as_str().unwrap().contains(message),
@@ -72,28 +51,22 @@ async fn files_honour_sort_skip_and_page() {
     let (_, _, _, acquisition) = hierarchy(&server).await;
     let path = format!("/acquisitions/{acquisition}/files");
     for (name, bytes) in [("b.txt", &b"22"[..]), ("c.txt", b"1"), ("a.txt", b"333")] {
-        upload(&server, &path, ADMIN, name, bytes, None).await;
+        server.add_file(&path, name, bytes).await;
     }
-    let by_name = server.ok("GET", "/files?sort=name:asc", None).await;
+    let by_name = server.get("/files?sort=name:asc").await;
     assert_eq!(ids(&by_name, "name"), ["a.txt", "b.txt", "c.txt"]);
     assert_eq!(by_name["total"], 3);
-    let by_size = server
-        .ok("GET", "/files?sort=size:desc&limit=2&page=1", None)
-        .await;
+    let by_size = server.get("/files?sort=size:desc&limit=2&page=1").await;
     assert_eq!(ids(&by_size, "name"), ["a.txt", "b.txt"]);
-    let page2 = server
-        .ok("GET", "/files?sort=size:desc&limit=2&page=2", None)
-        .await;
+    let page2 = server.get("/files?sort=size:desc&limit=2&page=2").await;
     assert_eq!(ids(&page2, "name"), ["c.txt"]);
     assert_eq!(
         (page2["count"].as_u64(), page2["total"].as_u64()),
         (Some(1), Some(3))
     );
-    let skipped = server.ok("GET", "/files?sort=name:asc&skip=2", None).await;
+    let skipped = server.get("/files?sort=name:asc&skip=2").await;
     assert_eq!(ids(&skipped, "name"), ["c.txt"]);
-    let (status, _) = server
-        .call("GET", "/files?after_id=x&skip=1", ADMIN, None)
-        .await;
+    let (status, _) = server.admin("GET", "/files?after_id=x&skip=1", None).await;
     assert_eq!(status, 400);
 }
 
@@ -101,20 +74,18 @@ async fn files_honour_sort_skip_and_page() {
 #[tokio::test]
 async fn roles_and_modalities_honour_paging() {
     let server = start().await;
-    let roles = server.ok("GET", "/roles?sort=label:asc", None).await;
+    let roles = server.get("/roles?sort=label:asc").await;
     let labels = ids(&roles, "label");
     let mut sorted = labels.clone();
     sorted.sort();
     assert_eq!(labels, sorted);
     assert_eq!(labels.len(), 3);
-    let one = server
-        .ok("GET", "/roles?filter=label%3Dread-only", None)
-        .await;
+    let one = server.get("/roles?filter=label%3Dread-only").await;
     assert_eq!(ids(&one, "label"), ["read-only"]);
-    let modalities = server.ok("GET", "/modalities?filter=_id%3DMR", None).await;
+    let modalities = server.get("/modalities?filter=_id%3DMR").await;
     assert_eq!(ids(&modalities, "_id"), ["MR"]);
     let (status, _) = server
-        .call("GET", "/modalities?page=0&limit=1", ADMIN, None)
+        .admin("GET", "/modalities?page=0&limit=1", None)
         .await;
     assert_eq!(status, 400);
 }
@@ -134,12 +105,7 @@ async fn list_parameters_not_honoured_are_refused() {
         &format!("/projects/{project}/sessions"),
     ] {
         let (status, reply) = server
-            .call(
-                "GET",
-                &format!("{path}?filtr=label%3Dx&limit=1"),
-                ADMIN,
-                None,
-            )
+            .admin("GET", &format!("{path}?filtr=label%3Dx&limit=1"), None)
             .await;
         assert_eq!(status, 400, "{path}: {reply}");
         assert!(
@@ -150,10 +116,9 @@ async fn list_parameters_not_honoured_are_refused() {
             "{path}: {reply}"
         );
         let (status, _) = server
-            .call(
+            .admin(
                 "GET",
                 &format!("{path}?include_all_info=true&exhaustive=true&limit=1"),
-                ADMIN,
                 None,
             )
             .await;

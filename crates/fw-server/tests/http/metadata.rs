@@ -12,37 +12,26 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     // Info: set merges, delete takes dotted paths, replace replaces; keys are sanitized.
     let info = format!("/sessions/{session}/info");
     server
-        .ok(
-            "PATCH",
+        .patch(
             &info,
-            Some(json!({"set": {"a": 1, "nested": {"b": 2, "c": 3}, "x.y$": true}})),
+            json!({"set": {"a": 1, "nested": {"b": 2, "c": 3}, "x.y$": true}}),
         )
         .await;
     server
-        .ok(
-            "PATCH",
-            &info,
-            Some(json!({"delete": ["nested.b", "missing.key"]})),
-        )
+        .patch(&info, json!({"delete": ["nested.b", "missing.key"]}))
         .await;
     assert_eq!(
-        server
-            .ok("GET", &format!("/sessions/{session}"), None)
-            .await["info"],
+        server.get(&format!("/sessions/{session}")).await["info"],
         json!({"a": 1, "nested": {"c": 3}, "x_y-": true})
     );
-    server
-        .ok("PATCH", &info, Some(json!({"replace": {"only": 1}})))
-        .await;
+    server.patch(&info, json!({"replace": {"only": 1}})).await;
     assert_eq!(
-        server
-            .ok("GET", &format!("/sessions/{session}"), None)
-            .await["info"],
+        server.get(&format!("/sessions/{session}")).await["info"],
         json!({"only": 1})
     );
     assert_eq!(
         server
-            .call("PATCH", &info, ADMIN, Some(json!({"merge": {}})))
+            .admin("PATCH", &info, Some(json!({"merge": {}})))
             .await
             .0,
         400
@@ -51,49 +40,28 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     // Tags: add (once), rename, delete; names that need encoding.
     let tags = format!("/acquisitions/{acquisition}/tags");
     assert_eq!(
-        server
-            .ok("POST", &tags, Some(json!({"value": "my tag/x"})))
-            .await["modified"],
+        server.post(&tags, json!({"value": "my tag/x"})).await["modified"],
         1
     );
     assert_eq!(
-        server
-            .ok("POST", &tags, Some(json!({"value": "my tag/x"})))
-            .await["modified"],
+        server.post(&tags, json!({"value": "my tag/x"})).await["modified"],
         0
     );
     assert_eq!(
         server
-            .ok(
-                "PUT",
-                &format!("{tags}/my%20tag%2Fx"),
-                Some(json!({"value": "qa"}))
-            )
+            .put(&format!("{tags}/my%20tag%2Fx"), json!({"value": "qa"}))
             .await,
         json!("qa")
     );
     assert_eq!(
-        server
-            .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-            .await["tags"],
+        server.get(&format!("/acquisitions/{acquisition}")).await["tags"],
         json!(["qa"])
     );
-    assert_eq!(
-        server.ok("DELETE", &format!("{tags}/qa"), None).await["deleted"],
-        1
-    );
-    assert_eq!(
-        server.ok("DELETE", &format!("{tags}/qa"), None).await["not_found"],
-        1
-    );
+    assert_eq!(server.delete(&format!("{tags}/qa")).await["deleted"], 1);
+    assert_eq!(server.delete(&format!("{tags}/qa")).await["not_found"], 1);
     assert_eq!(
         server
-            .call(
-                "PUT",
-                &format!("{tags}/nope"),
-                ADMIN,
-                Some(json!({"value": "x"}))
-            )
+            .admin("PUT", &format!("{tags}/nope"), Some(json!({"value": "x"})))
             .await
             .0,
         404
@@ -101,10 +69,9 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
 
     // Notes: attributed to the caller, with timestamps.
     let note = server
-        .ok(
-            "POST",
+        .post(
             &format!("/projects/{project}/notes"),
-            Some(json!({"text": "hello"})),
+            json!({"text": "hello"}),
         )
         .await;
     assert_eq!(
@@ -114,29 +81,18 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     assert!(note["created"].is_string());
     let note_id = note["_id"].as_str().unwrap();
     assert_eq!(
-        server
-            .ok("GET", &format!("/projects/{project}"), None)
-            .await["notes"][0]["_id"],
+        server.get(&format!("/projects/{project}")).await["notes"][0]["_id"],
         note_id
     );
     assert_eq!(
         server
-            .ok(
-                "DELETE",
-                &format!("/projects/{project}/notes/{note_id}"),
-                None
-            )
+            .delete(&format!("/projects/{project}/notes/{note_id}"))
             .await["deleted"],
         1
     );
     assert_eq!(
         server
-            .call(
-                "POST",
-                "/groups/grp1/notes",
-                ADMIN,
-                Some(json!({"text": "x"}))
-            )
+            .admin("POST", "/groups/grp1/notes", Some(json!({"text": "x"})))
             .await
             .0,
         404
@@ -144,10 +100,9 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
 
     // Lookup and resolve: labels, <id:…>, analyses.
     let node = server
-        .ok(
-            "POST",
+        .post(
             "/lookup",
-            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1", "T1w"]})),
+            json!({"path": ["grp1", "Proj", "sub1", "ses1", "T1w"]}),
         )
         .await;
     assert_eq!(
@@ -155,33 +110,29 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         (Some(acquisition.as_str()), Some("acquisition"))
     );
     let node = server
-        .ok(
-            "POST",
+        .post(
             "/lookup",
-            Some(json!({"path": ["grp1", format!("<id:{project}>"), "sub1"]})),
+            json!({"path": ["grp1", format!("<id:{project}>"), "sub1"]}),
         )
         .await;
     assert_eq!(node["_id"], subject);
     let analysis = server
-        .ok(
-            "POST",
+        .post(
             &format!("/sessions/{session}/analyses"),
-            Some(json!({"label": "a1"})),
+            json!({"label": "a1"}),
         )
         .await;
     let node = server
-        .ok(
-            "POST",
+        .post(
             "/lookup",
-            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1", "analyses", "a1"]})),
+            json!({"path": ["grp1", "Proj", "sub1", "ses1", "analyses", "a1"]}),
         )
         .await;
     assert_eq!(node["_id"], analysis["_id"]);
     let resolved = server
-        .ok(
-            "POST",
+        .post(
             "/resolve",
-            Some(json!({"path": ["grp1", "Proj", "sub1", "ses1"]})),
+            json!({"path": ["grp1", "Proj", "sub1", "ses1"]}),
         )
         .await;
     let types: Vec<&str> = resolved["path"]
@@ -199,12 +150,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         .collect();
     assert_eq!(children, ["acquisition", "analysis"]);
     let (status, reply) = server
-        .call(
-            "POST",
-            "/lookup",
-            ADMIN,
-            Some(json!({"path": ["grp1", "nope"]})),
-        )
+        .admin("POST", "/lookup", Some(json!({"path": ["grp1", "nope"]})))
         .await;
     assert_eq!(
         (status, reply["message"].as_str()),
@@ -212,7 +158,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(
         server
-            .call("POST", "/lookup", ADMIN, Some(json!({"path": []})))
+            .admin("POST", "/lookup", Some(json!({"path": []})))
             .await
             .0,
         400
@@ -233,7 +179,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
 
     // Roles, modalities, users, keys, version, config.
-    let roles = server.ok("GET", "/roles", None).await;
+    let roles = server.get("/roles").await;
     let mut levels: Vec<&str> = roles
         .as_array()
         .unwrap()
@@ -250,25 +196,18 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         .unwrap()["_id"]
         .clone();
     assert_eq!(
-        server
-            .ok("POST", "/groups/grp1/roles", Some(json!({"_id": rw})))
-            .await["_id"],
+        server.post("/groups/grp1/roles", json!({"_id": rw})).await["_id"],
         rw
     );
     assert_eq!(
         server
-            .call(
-                "POST",
-                "/groups/grp1/roles",
-                ADMIN,
-                Some(json!({"_id": "nope"}))
-            )
+            .admin("POST", "/groups/grp1/roles", Some(json!({"_id": "nope"})))
             .await
             .0,
         404
     );
     let modalities: Vec<String> = server
-        .ok("GET", "/modalities", None)
+        .get("/modalities")
         .await
         .as_array()
         .unwrap()
@@ -277,32 +216,18 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         .collect();
     assert_eq!(modalities, ["MR", "CT", "PET"]);
     assert!(
-        server.ok("GET", "/modalities/MR", None).await["classification"]["Measurement"]
+        server.get("/modalities/MR").await["classification"]["Measurement"]
             .as_array()
             .unwrap()
             .contains(&json!("T1"))
     );
+    assert_eq!(server.admin("GET", "/modalities/XR", None).await.0, 404);
+    assert_eq!(server.get("/users/self").await["_id"], "admin@local");
     assert_eq!(
-        server.call("GET", "/modalities/XR", ADMIN, None).await.0,
-        404
-    );
-    assert_eq!(
-        server.ok("GET", "/users/self", None).await["_id"],
-        "admin@local"
-    );
-    assert_eq!(
-        server.ok("GET", "/users/mallory@x.org", None).await["_id"],
+        server.get("/users/mallory@x.org").await["_id"],
         "mallory@x.org"
     );
-    assert!(
-        server
-            .ok("GET", "/users", None)
-            .await
-            .as_array()
-            .unwrap()
-            .len()
-            >= 2
-    );
+    assert!(server.get("/users").await.as_array().unwrap().len() >= 2);
     let minted = server.ok("POST", "/users/self/key", None).await["key"]
         .as_str()
         .unwrap()
@@ -311,11 +236,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         server.call("GET", "/users/self", &minted, None).await.1["_id"],
         "admin@local"
     );
-    assert_eq!(
-        server.ok("GET", "/version", None).await["flywheel_release"],
-        "23.0.0"
-    );
-    let config = server.ok("GET", "/config", None).await;
+    assert_eq!(server.get("/version").await["flywheel_release"], "23.0.0");
+    let config = server.get("/config").await;
     assert_eq!(
         (
             config["signed_url"].as_bool(),
@@ -324,7 +246,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         (Some(false), Some(false))
     );
     // A method fw-server does not serve is its limit: 501 naming the route (§15.4).
-    let (status, reply) = server.call("PATCH", "/version", ADMIN, None).await;
+    let (status, reply) = server.admin("PATCH", "/version", None).await;
     assert_eq!((status, reply["status_code"].as_u64()), (501, Some(501)));
     assert_eq!(
         reply["message"],

@@ -18,10 +18,9 @@ async fn the_permission_matrix() {
         (users[2], "000000000000000000000a03"),
     ] {
         server
-            .ok(
-                "POST",
+            .post(
                 &format!("/projects/{project}/permissions"),
-                Some(json!({"_id": user, "role_ids": [role]})),
+                json!({"_id": user, "role_ids": [role]}),
             )
             .await;
     }
@@ -95,24 +94,12 @@ async fn the_permission_matrix() {
     }
     // A site admin sees everything with exhaustive=true, even without a permission.
     server
-        .ok(
-            "DELETE",
-            &format!("/projects/{project}/permissions/admin@local"),
-            None,
-        )
+        .delete(&format!("/projects/{project}/permissions/admin@local"))
         .await;
+    assert_eq!(server.get("/projects").await.as_array().unwrap().len(), 0);
     assert_eq!(
         server
-            .ok("GET", "/projects", None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
-    assert_eq!(
-        server
-            .ok("GET", "/projects?exhaustive=true", None)
+            .get("/projects?exhaustive=true")
             .await
             .as_array()
             .unwrap()
@@ -141,7 +128,7 @@ async fn the_permission_matrix() {
     );
     assert_eq!(
         server
-            .call("POST", "/users", ADMIN, Some(json!({"_id": "eve@x.org"})))
+            .admin("POST", "/users", Some(json!({"_id": "eve@x.org"})))
             .await
             .0,
         200
@@ -154,11 +141,7 @@ async fn custom_roles_grant_the_level_of_their_actions() {
     let (project, _, _, acquisition) = hierarchy(&server).await;
     let key = server.add_user("uploader@x.org");
     let role = server
-        .ok(
-            "POST",
-            "/roles",
-            Some(json!({"label": "Uploader", "actions": ["containers_view_metadata", "files_create_single"]})),
-        )
+        .post("/roles", json!({"label": "Uploader", "actions": ["containers_view_metadata", "files_create_single"]}))
         .await;
     let role_id = role["_id"].as_str().unwrap().to_string();
     assert_eq!(
@@ -169,7 +152,7 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         ),
         (Some("Uploader"), Some(false), true)
     );
-    let all = server.ok("GET", "/roles", None).await;
+    let all = server.get("/roles").await;
     assert_eq!(all.as_array().unwrap().len(), 4);
     for (caller, body, want) in [
         (key.as_str(), json!({"label": "Mine", "actions": []}), 403),
@@ -199,40 +182,33 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         .await;
     assert_eq!(status, 403);
     let joined = server
-        .ok(
-            "GET",
-            &format!("/acquisitions/{acquisition}?join=origin"),
-            None,
-        )
+        .get(&format!("/acquisitions/{acquisition}?join=origin"))
         .await;
     assert!(
         joined["join-origin"]["user"]["uploader@x.org"].is_object(),
         "{joined}"
     );
-    let plain = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let plain = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert!(plain.get("join-origin").is_none());
     assert_eq!(
-        server.ok("GET", &format!("/roles/{role_id}"), None).await["in_use"],
+        server.get(&format!("/roles/{role_id}")).await["in_use"],
         true
     );
     let (status, _) = server
-        .call("DELETE", &format!("/roles/{role_id}"), ADMIN, None)
+        .admin("DELETE", &format!("/roles/{role_id}"), None)
         .await;
     assert_eq!(status, 409, "a role in use stays");
 
     // Changing the role changes what its members may do.
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/roles/{role_id}"),
-            Some(json!({"actions": ["containers_view_metadata"]})),
+            json!({"actions": ["containers_view_metadata"]}),
         )
         .await;
     let (status, _) = upload(&server, &files, &key, "b.txt", b"b", None).await;
     assert_eq!(status, 403);
-    let changed = server.ok("GET", &format!("/roles/{role_id}"), None).await;
+    let changed = server.get(&format!("/roles/{role_id}")).await;
     assert_eq!(
         changed["label"], "Uploader",
         "a partial update keeps the label"
@@ -242,27 +218,20 @@ async fn custom_roles_grant_the_level_of_their_actions() {
         .await;
     assert_eq!(status, 200);
     let (status, _) = server
-        .call(
+        .admin(
             "PUT",
             "/roles/000000000000000000000a03",
-            ADMIN,
             Some(json!({"label": "ro2"})),
         )
         .await;
     assert_eq!(status, 400, "default roles stay");
 
     server
-        .ok(
-            "DELETE",
-            &format!("/projects/{project}/permissions/uploader@x.org"),
-            None,
-        )
+        .delete(&format!("/projects/{project}/permissions/uploader@x.org"))
         .await;
-    server
-        .ok("DELETE", &format!("/roles/{role_id}"), None)
-        .await;
+    server.delete(&format!("/roles/{role_id}")).await;
     let (status, _) = server
-        .call("GET", &format!("/roles/{role_id}"), ADMIN, None)
+        .admin("GET", &format!("/roles/{role_id}"), None)
         .await;
     assert_eq!(status, 404);
 }
@@ -278,28 +247,24 @@ async fn a_permission_without_its_roles_is_refused_and_changes_nothing() {
     server.grant(&project, "member@x.org", RW_ROLE).await;
     let path = format!("/projects/{project}/permissions/member@x.org");
     let (status, reply) = server
-        .call("PUT", &path, ADMIN, Some(json!({"access": "admin"})))
+        .admin("PUT", &path, Some(json!({"access": "admin"})))
         .await;
     assert_eq!(status, 400, "{reply}");
     assert!(
         reply["message"].as_str().unwrap().contains("access"),
         "{reply}"
     );
-    let (status, reply) = server.call("PUT", &path, ADMIN, Some(json!({}))).await;
+    let (status, reply) = server.admin("PUT", &path, Some(json!({}))).await;
     assert_eq!(status, 400, "{reply}");
     assert!(
         reply["message"].as_str().unwrap().contains("role_ids"),
         "{reply}"
     );
-    assert_eq!(
-        server.ok("GET", &path, None).await["role_ids"],
-        json!([RW_ROLE])
-    );
+    assert_eq!(server.get(&path).await["role_ids"], json!([RW_ROLE]));
     let (status, reply) = server
-        .call(
+        .admin(
             "POST",
             "/groups/grp1/permissions",
-            ADMIN,
             Some(json!({"_id": "member@x.org", "access": "ro", "role_ids": []})),
         )
         .await;
@@ -318,11 +283,7 @@ async fn a_group_is_visible_through_the_projects_one_can_see() {
     let server = start().await;
     let (project, ..) = hierarchy(&server).await;
     server
-        .ok(
-            "POST",
-            "/groups",
-            Some(json!({"_id": "other", "label": "Other"})),
-        )
+        .post("/groups", json!({"_id": "other", "label": "Other"}))
         .await;
     server
         .create("projects", json!({"label": "Hidden", "group": "other"}))

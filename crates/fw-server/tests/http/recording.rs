@@ -13,7 +13,7 @@ async fn recorded_lines_are_exact() {
     })
     .await;
     server
-        .ok("POST", "/groups", Some(json!({"_id": "g1", "label": "G"})))
+        .post("/groups", json!({"_id": "g1", "label": "G"}))
         .await;
     let project = server
         .create("projects", json!({"label": "P one", "group": "g1"}))
@@ -21,19 +21,17 @@ async fn recorded_lines_are_exact() {
     // A repeated name is recorded as an array; this list refuses `x` (400), and a refused
     // request is recorded as sent.
     let (status, _) = server
-        .call(
+        .admin(
             "GET",
             "/projects?filter=label%3DP+one&sort=label%3Aasc&limit=2&x=1&x=2",
-            ADMIN,
             None,
         )
         .await;
     assert_eq!(status, 400);
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/projects/{project}"),
-            Some(json!({"description": "d", "info": {"k": [1, 2.5, null]}})),
+            json!({"description": "d", "info": {"k": [1, 2.5, null]}}),
         )
         .await;
     let (status, _) = upload(
@@ -48,7 +46,7 @@ async fn recorded_lines_are_exact() {
     assert_eq!(status, 200);
     // A refused request is recorded too, with what was sent.
     let (status, _) = server
-        .call("DELETE", "/projects/000000000000000000000000", ADMIN, None)
+        .admin("DELETE", "/projects/000000000000000000000000", None)
         .await;
     assert_eq!(status, 404);
     // Bytes that are not JSON are recorded as their size, even when refused unread.
@@ -64,12 +62,8 @@ async fn recorded_lines_are_exact() {
         .status();
     assert_eq!(status, 400);
     let tags = format!("/projects/{project}/tags");
-    server
-        .ok("POST", &tags, Some(json!({"value": "a/b c"})))
-        .await;
-    server
-        .ok("DELETE", &format!("{tags}/a%2Fb%20c"), None)
-        .await;
+    server.post(&tags, json!({"value": "a/b c"})).await;
+    server.delete(&format!("{tags}/a%2Fb%20c")).await;
 
     let lines: Vec<Value> = std::fs::read_to_string(&record)
         .unwrap()

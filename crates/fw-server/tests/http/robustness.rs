@@ -57,10 +57,9 @@ async fn tickets_are_not_written_to_the_request_log() {
     let (.., acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
     let opened = server
-        .ok(
-            "POST",
+        .post(
             &format!("{files}?ticket="),
-            Some(json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]})),
+            json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]}),
         )
         .await;
     let upload_ticket = opened["ticket"].as_str().unwrap().to_string();
@@ -70,9 +69,7 @@ async fn tickets_are_not_written_to_the_request_log() {
     server
         .ok("POST", &format!("{files}?ticket={upload_ticket}"), None)
         .await;
-    let download_ticket = server
-        .ok("GET", &format!("{files}/a.txt?ticket="), None)
-        .await["ticket"]
+    let download_ticket = server.get(&format!("{files}/a.txt?ticket=")).await["ticket"]
         .as_str()
         .unwrap()
         .to_string();
@@ -171,7 +168,7 @@ async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
         .header("Content-Type", "application/json")
         .body(reqwest::Body::wrap_stream(chunked));
     json_error(post.send().await.unwrap(), 413).await;
-    assert_eq!(server.call("GET", "/groups/big", ADMIN, None).await.0, 404);
+    assert_eq!(server.admin("GET", "/groups/big", None).await.0, 404);
 
     // Unknown routes and methods: routes and methods fw-server does not serve are 501s
     // naming the route (docs/wire.md §15.4).
@@ -255,9 +252,7 @@ async fn a_full_disk_is_507_and_loses_nothing() {
         "{reply}"
     );
     assert_eq!(std::fs::read_dir(data.join("tmp")).unwrap().count(), 0);
-    let doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(doc["files"], json!([]));
     // The space came back: a small file fits.
     assert_eq!(
@@ -283,7 +278,7 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     let mut refused = None;
     for i in 0..40 {
         let body = json!({"label": format!("full{i}"), "group": "grp1", "info": info});
-        let (status, reply) = server.call("POST", "/projects", ADMIN, Some(body)).await;
+        let (status, reply) = server.admin("POST", "/projects", Some(body)).await;
         if status != 200 {
             refused = Some((i, status, reply));
             break;
@@ -295,14 +290,12 @@ async fn a_full_disk_is_507_and_loses_nothing() {
         (507, Some(507)),
         "{reply}"
     );
-    let found = server
-        .ok("GET", &format!("/projects?filter=label=full{i}"), None)
-        .await;
+    let found = server.get(&format!("/projects?filter=label=full{i}")).await;
     assert_eq!(found, json!([]));
     // Reads still work, and once space is freed, so do writes.
     assert_eq!(
         server
-            .call("GET", &files.replace("/files", ""), ADMIN, None)
+            .admin("GET", &files.replace("/files", ""), None)
             .await
             .0,
         200
@@ -310,10 +303,7 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     drop(filler);
     std::fs::remove_file(disk.mount.path().join("filler")).unwrap();
     let body = json!({"label": format!("full{i}"), "group": "grp1"});
-    assert_eq!(
-        server.call("POST", "/projects", ADMIN, Some(body)).await.0,
-        200
-    );
+    assert_eq!(server.admin("POST", "/projects", Some(body)).await.0, 200);
 }
 
 /// Short timeouts and a small bound, so the tests below take a second or two.
@@ -362,7 +352,7 @@ async fn idle_sockets_past_the_bound_do_not_lock_others_out() {
     }
     // A client with a request is answered once idle sockets time out.
     let started = std::time::Instant::now();
-    let version = tokio::time::timeout(Duration::from_secs(10), server.ok("GET", "/version", None))
+    let version = tokio::time::timeout(Duration::from_secs(10), server.get("/version"))
         .await
         .expect("a normal client was not answered");
     assert!(version["flywheel_release"].is_string(), "{version}");

@@ -26,11 +26,7 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
         )
         .await;
     server
-        .ok(
-            "PUT",
-            &format!("/sessions/{session}"),
-            Some(json!({"age": 946728000})),
-        )
+        .put(&format!("/sessions/{session}"), json!({"age": 946728000}))
         .await;
 
     let search = |query: &str, return_type: &str| json!({"structured_query": query, "return_type": return_type});
@@ -44,10 +40,9 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
     };
     // Subjects that have an acquisition named multi_echo: one, not two.
     let reply = server
-        .ok(
-            "POST",
+        .post(
             "/dataexplorer/search?simple=true",
-            Some(search("acquisition.label = multi_echo", "subject")),
+            search("acquisition.label = multi_echo", "subject"),
         )
         .await;
     assert_eq!(reply.as_array().unwrap().len(), 1);
@@ -59,24 +54,16 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
     assert_eq!(reply[0]["return_type"], "subject");
 
     let reply = server
-        .ok(
-            "POST",
+        .post(
             "/dataexplorer/search",
-            Some(search(
-                "session.age >= 0 AND project.label = Proj",
-                "session",
-            )),
+            search("session.age >= 0 AND project.label = Proj", "session"),
         )
         .await;
     assert_eq!(ids(&reply, "session").len(), 2);
     let reply = server
-        .ok(
-            "POST",
+        .post(
             "/dataexplorer/search",
-            Some(search(
-                "session.age > 1000 AND subject.code = sub1",
-                "acquisition",
-            )),
+            search("session.age > 1000 AND subject.code = sub1", "acquisition"),
         )
         .await;
     assert_eq!(
@@ -90,40 +77,36 @@ async fn structured_search_returns_distinct_containers_of_the_return_type() {
     assert_eq!(reply[0]["subject"]["_id"], subject);
     // Two conditions on one level must hold in the same document.
     let reply = server
-        .ok(
-            "POST",
+        .post(
             "/dataexplorer/search",
-            Some(search(
+            search(
                 "acquisition.label = T1w AND acquisition.label = multi_echo",
                 "session",
-            )),
+            ),
         )
         .await;
     assert_eq!(reply, json!([]));
     // size, from the query or the body.
     let reply = server
-        .ok(
-            "POST",
+        .post(
             "/dataexplorer/search?size=1",
-            Some(search("project.label = Proj", "session")),
+            search("project.label = Proj", "session"),
         )
         .await;
     assert_eq!(reply.as_array().unwrap().len(), 1);
     let (status, reply) = server
-        .call(
+        .admin(
             "POST",
             "/dataexplorer/search",
-            ADMIN,
             Some(json!({"structured_query": "x EXISTS", "return_type": "session", "size": 10001})),
         )
         .await;
     assert_eq!((status, reply["status_code"].as_u64()), (400, Some(400)));
     // An invalid query is a 400 with the position.
     let (status, reply) = server
-        .call(
+        .admin(
             "POST",
             "/dataexplorer/search",
-            ADMIN,
             Some(search("a\n >> b", "session")),
         )
         .await;
@@ -168,9 +151,7 @@ async fn body_type_errors_name_the_field_and_search_size_may_be_a_numeric_string
             .await;
     }
     let query = |size: Value| json!({"structured_query": "project.label = Proj", "return_type": "subject", "size": size});
-    let reply = server
-        .ok("POST", "/dataexplorer/search", Some(query(json!("2"))))
-        .await;
+    let reply = server.post("/dataexplorer/search", query(json!("2"))).await;
     assert_eq!(reply.as_array().unwrap().len(), 2);
     let cases = [
         (
@@ -211,7 +192,7 @@ async fn body_type_errors_name_the_field_and_search_size_may_be_a_numeric_string
         ),
     ];
     for (method, path, body, message) in cases {
-        let (status, reply) = server.call(method, &path, ADMIN, Some(body)).await;
+        let (status, reply) = server.admin(method, &path, Some(body)).await;
         assert_eq!(status, 400, "{method} {path}: {reply}");
         let got = reply["message"].as_str().unwrap();
         assert!(got.starts_with(message), "{method} {path}: {got}");

@@ -125,7 +125,7 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
         ),
     ];
     for (method, path, body, message, status) in cases {
-        let (got, reply) = server.call(method, &path, ADMIN, body).await;
+        let (got, reply) = server.admin(method, &path, body).await;
         assert_eq!(got, status, "{method} {path}: {reply}");
         assert!(
             reply["message"]
@@ -156,18 +156,10 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
     assert_eq!(response.status().as_u16(), 401);
     assert_eq!(server.call("GET", "/projects", "wrong", None).await.0, 401);
     // Nothing was written by the failed creates.
-    assert_eq!(
-        server
-            .ok("GET", "/projects", None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(server.get("/projects").await.as_array().unwrap().len(), 1);
     // A DELETE with Content-Type: application/json and no body is fine.
     let (status, _) = server
-        .call("DELETE", &format!("/projects/{project}"), ADMIN, None)
+        .admin("DELETE", &format!("/projects/{project}"), None)
         .await;
     assert_eq!(status, 200);
 }
@@ -402,20 +394,17 @@ fn the_binary_refuses_a_data_dir_that_is_not_a_site() {
 async fn read_routes_held_by_other_methods_are_served() {
     let server = start().await;
     let (project, _, session, acquisition) = hierarchy(&server).await;
-    upload(
-        &server,
-        &format!("/acquisitions/{acquisition}/files"),
-        ADMIN,
-        "a.txt",
-        b"abc",
-        None,
-    )
-    .await;
     server
-        .ok(
-            "PATCH",
+        .add_file(
+            &format!("/acquisitions/{acquisition}/files"),
+            "a.txt",
+            b"abc",
+        )
+        .await;
+    server
+        .patch(
             &format!("/acquisitions/{acquisition}/files/a.txt/info"),
-            Some(json!({"set": {"k": 1}})),
+            json!({"set": {"k": 1}}),
         )
         .await;
     let analysis = server
@@ -424,37 +413,24 @@ async fn read_routes_held_by_other_methods_are_served() {
             json!({"label": "ana"}),
         )
         .await;
-    upload(
-        &server,
-        &format!("/analyses/{analysis}/files"),
-        ADMIN,
-        "out.txt",
-        b"out",
-        None,
-    )
-    .await;
+    server
+        .add_file(&format!("/analyses/{analysis}/files"), "out.txt", b"out")
+        .await;
     let note = server
-        .ok(
-            "POST",
+        .post(
             &format!("/projects/{project}/notes"),
-            Some(json!({"text": "hello"})),
+            json!({"text": "hello"}),
         )
         .await;
     server
-        .ok(
-            "POST",
-            &format!("/projects/{project}/tags"),
-            Some(json!({"value": "t1"})),
-        )
+        .post(&format!("/projects/{project}/tags"), json!({"value": "t1"}))
         .await;
 
     for base in [
         format!("/acquisitions/{acquisition}"),
         format!("/containers/{acquisition}"),
     ] {
-        let entry = server
-            .ok("GET", &format!("{base}/files/a.txt/info"), None)
-            .await;
+        let entry = server.get(&format!("{base}/files/a.txt/info")).await;
         assert_eq!(
             (entry["name"].as_str(), entry["info"]["k"].as_i64()),
             (Some("a.txt"), Some(1))
@@ -468,7 +444,7 @@ async fn read_routes_held_by_other_methods_are_served() {
         format!("/sessions/{session}"),
         format!("/containers/{session}"),
     ] {
-        let analyses = server.ok("GET", &format!("{base}/analyses"), None).await;
+        let analyses = server.get(&format!("{base}/analyses")).await;
         let ids: Vec<&str> = analyses
             .as_array()
             .unwrap()
@@ -476,17 +452,14 @@ async fn read_routes_held_by_other_methods_are_served() {
             .filter_map(|a| a["_id"].as_str())
             .collect();
         assert_eq!(ids, [analysis.as_str()]);
-        let one = server
-            .ok("GET", &format!("{base}/analyses/{analysis}"), None)
-            .await;
+        let one = server.get(&format!("{base}/analyses/{analysis}")).await;
         assert_eq!(one["label"], "ana");
     }
     // An analysis is reached only below its own parent.
     let (status, _) = server
-        .call(
+        .admin(
             "GET",
             &format!("/projects/{project}/analyses/{analysis}"),
-            ADMIN,
             None,
         )
         .await;
@@ -505,31 +478,24 @@ async fn read_routes_held_by_other_methods_are_served() {
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"out");
 
     let got = server
-        .ok(
-            "GET",
-            &format!(
-                "/projects/{project}/notes/{}",
-                note["_id"].as_str().unwrap()
-            ),
-            None,
-        )
+        .get(&format!(
+            "/projects/{project}/notes/{}",
+            note["_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(got["text"], "hello");
     assert_eq!(
-        server
-            .ok("GET", &format!("/projects/{project}/tags/t1"), None)
-            .await,
+        server.get(&format!("/projects/{project}/tags/t1")).await,
         "t1"
     );
     let (status, _) = server
-        .call("GET", &format!("/projects/{project}/tags/t2"), ADMIN, None)
+        .admin("GET", &format!("/projects/{project}/tags/t2"), None)
         .await;
     assert_eq!(status, 404);
     let (status, _) = server
-        .call(
+        .admin(
             "GET",
             &format!("/projects/{project}/notes/000000000000000000000000"),
-            ADMIN,
             None,
         )
         .await;
@@ -540,7 +506,7 @@ async fn read_routes_held_by_other_methods_are_served() {
         ("GET", format!("/projects/{project}/rules")),
         ("PUT", format!("/projects/{project}/notes/x")),
     ] {
-        let (status, reply) = server.call(method, &path, ADMIN, None).await;
+        let (status, reply) = server.admin(method, &path, None).await;
         assert_eq!(status, 501, "{method} {path}");
         assert_eq!(
             reply["message"],

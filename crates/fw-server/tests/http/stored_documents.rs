@@ -20,15 +20,11 @@ async fn acquisition_and_finder(
     acquisition: &str,
     session: &str,
 ) -> (Value, Vec<String>) {
-    let doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     let found = server
-        .ok(
-            "GET",
-            &format!("/sessions/{session}/acquisitions?filter=label=T1w"),
-            None,
-        )
+        .get(&format!(
+            "/sessions/{session}/acquisitions?filter=label=T1w"
+        ))
         .await;
     let labels = found
         .as_array()
@@ -55,20 +51,18 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     .await;
     assert_eq!(status, 200);
     server
-        .ok(
-            "PATCH",
+        .patch(
             &format!("/acquisitions/{acquisition}/info"),
-            Some(json!({"set": {"site": "x"}})),
+            json!({"set": {"site": "x"}}),
         )
         .await;
 
     // The reported input: file info 124 levels deep, through the file info route …
     for key in ["set", "replace"] {
         let (status, reply) = server
-            .call(
+            .admin(
                 "PATCH",
                 &format!("{files}/a.txt/info"),
-                ADMIN,
                 Some(json!({ key: nested(124) })),
             )
             .await;
@@ -96,10 +90,9 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     }
     // A body deeper than JSON parsing allows says the same, for the whole body.
     let (status, reply) = server
-        .call(
+        .admin(
             "PATCH",
             &format!("{files}/a.txt/info"),
-            ADMIN,
             Some(json!({"set": nested(140)})),
         )
         .await;
@@ -111,10 +104,9 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
 
     // The container is whole, found by its finder, and the next write keeps everything.
     server
-        .ok(
-            "PUT",
+        .put(
             &format!("/acquisitions/{acquisition}"),
-            Some(json!({"uid": "1.2.3"})),
+            json!({"uid": "1.2.3"}),
         )
         .await;
     let (doc, found) = acquisition_and_finder(&server, &acquisition, &session).await;
@@ -145,15 +137,12 @@ async fn info_at_the_depth_limit_round_trips_and_one_level_more_is_refused() {
     // {"set": {"deep": value}} is 100 levels when the value is 98.
     let at_limit = nested(98);
     server
-        .ok(
-            "PATCH",
+        .patch(
             &format!("/subjects/{subject}/info"),
-            Some(json!({"set": {"deep": at_limit}})),
+            json!({"set": {"deep": at_limit}}),
         )
         .await;
-    let doc = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let doc = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(doc["info"], json!({"deep": at_limit}));
     assert_eq!(doc["label"], "sub1");
 
@@ -162,30 +151,24 @@ async fn info_at_the_depth_limit_round_trips_and_one_level_more_is_refused() {
     let (status, _) = upload(&server, &files, ADMIN, "a.txt", b"hello", None).await;
     assert_eq!(status, 200);
     server
-        .ok(
-            "PATCH",
+        .patch(
             &format!("{files}/a.txt/info"),
-            Some(json!({"set": {"deep": at_limit}})),
+            json!({"set": {"deep": at_limit}}),
         )
         .await;
-    let doc = server
-        .ok("GET", &format!("/acquisitions/{acquisition}"), None)
-        .await;
+    let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(doc["files"][0]["info"], json!({"deep": at_limit}));
 
     let (status, reply) = server
-        .call(
+        .admin(
             "PATCH",
             &format!("/subjects/{subject}/info"),
-            ADMIN,
             Some(json!({"set": {"deep": nested(99)}})),
         )
         .await;
     assert_eq!(status, 400);
     assert_eq!(reply["message"], too_deep("set", "the body"));
-    let doc = server
-        .ok("GET", &format!("/subjects/{subject}"), None)
-        .await;
+    let doc = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(doc["info"], json!({"deep": at_limit}));
 }
 
@@ -232,7 +215,7 @@ async fn a_stored_document_that_does_not_read_back_is_a_500_and_is_never_replace
         ("DELETE", path.clone(), None),
     ];
     for (method, path, body) in attempts {
-        let (status, reply) = server.call(method, &path, ADMIN, body).await;
+        let (status, reply) = server.admin(method, &path, body).await;
         assert_eq!(status, 500, "{method} {path}: {reply}");
         assert_eq!(reply["message"], expected, "{method} {path}");
         assert_eq!(reply["status_code"], 500);
@@ -258,9 +241,7 @@ async fn a_stored_document_that_does_not_read_back_is_a_500_and_is_never_replace
     )
     .unwrap();
     drop(db);
-    let (status, reply) = server
-        .call("GET", "/users/bob@example.org", ADMIN, None)
-        .await;
+    let (status, reply) = server.admin("GET", "/users/bob@example.org", None).await;
     assert_eq!(status, 500);
     assert_eq!(
         reply["message"],
