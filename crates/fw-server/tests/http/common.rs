@@ -118,6 +118,11 @@ impl TestServer {
         self.call(method, path, ADMIN, body).await
     }
 
+    /// The status of [`TestServer::admin`]'s reply.
+    pub(crate) async fn status(&self, method: &str, path: &str, body: Option<Value>) -> u16 {
+        self.admin(method, path, body).await.0
+    }
+
     /// Uploads `bytes` as file `name` to `path` (`/{coll}/{id}/files`) as the admin, with
     /// no metadata; asserts a 2xx.
     pub(crate) async fn add_file(&self, path: &str, name: &str, bytes: &[u8]) {
@@ -245,4 +250,15 @@ pub(crate) fn message(reply: &Value) -> &str {
     reply["message"]
         .as_str()
         .unwrap_or_else(|| panic!("no message in {reply}"))
+}
+
+/// Asserts that a `(status, reply)` pair is the refusal `status` whose message contains
+/// `fragment`.
+#[track_caller]
+pub(crate) fn refused((status, reply): (u16, Value), expected: u16, fragment: &str) {
+    assert_eq!(status, expected, "{reply}");
+    assert!(
+        message(&reply).contains(fragment),
+        "{fragment:?} not in {reply}"
+    );
 }

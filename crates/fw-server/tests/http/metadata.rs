@@ -31,9 +31,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(
         server
-            .admin("PATCH", &info, Some(json!({"merge": {}})))
-            .await
-            .0,
+            .status("PATCH", &info, Some(json!({"merge": {}})))
+            .await,
         400
     );
 
@@ -61,9 +60,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     assert_eq!(server.delete(&format!("{tags}/qa")).await["not_found"], 1);
     assert_eq!(
         server
-            .admin("PUT", &format!("{tags}/nope"), Some(json!({"value": "x"})))
-            .await
-            .0,
+            .status("PUT", &format!("{tags}/nope"), Some(json!({"value": "x"})))
+            .await,
         404
     );
 
@@ -92,9 +90,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(
         server
-            .admin("POST", "/groups/grp1/notes", Some(json!({"text": "x"})))
-            .await
-            .0,
+            .status("POST", "/groups/grp1/notes", Some(json!({"text": "x"})))
+            .await,
         404
     );
 
@@ -135,19 +132,9 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
             json!({"path": ["grp1", "Proj", "sub1", "ses1"]}),
         )
         .await;
-    let types: Vec<&str> = resolved["path"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["container_type"].as_str().unwrap())
-        .collect();
+    let types = ids(&resolved["path"], "container_type");
     assert_eq!(types, ["group", "project", "subject", "session"]);
-    let children: Vec<&str> = resolved["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["container_type"].as_str().unwrap())
-        .collect();
+    let children = ids(&resolved["children"], "container_type");
     assert_eq!(children, ["acquisition", "analysis"]);
     let (status, reply) = server
         .admin("POST", "/lookup", Some(json!({"path": ["grp1", "nope"]})))
@@ -158,9 +145,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(
         server
-            .admin("POST", "/lookup", Some(json!({"path": []})))
-            .await
-            .0,
+            .status("POST", "/lookup", Some(json!({"path": []})))
+            .await,
         400
     );
     // Someone without a permission cannot learn that the path exists.
@@ -201,9 +187,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(
         server
-            .admin("POST", "/groups/grp1/roles", Some(json!({"_id": "nope"})))
-            .await
-            .0,
+            .status("POST", "/groups/grp1/roles", Some(json!({"_id": "nope"})))
+            .await,
         404
     );
     let modalities: Vec<String> = server
@@ -221,7 +206,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
             .unwrap()
             .contains(&json!("T1"))
     );
-    assert_eq!(server.admin("GET", "/modalities/XR", None).await.0, 404);
+    assert_eq!(server.status("GET", "/modalities/XR", None).await, 404);
     assert_eq!(server.get("/users/self").await["_id"], "admin@local");
     assert_eq!(
         server.get("/users/mallory@x.org").await["_id"],

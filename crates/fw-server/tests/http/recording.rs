@@ -20,8 +20,8 @@ async fn recorded_lines_are_exact() {
         .await;
     // A repeated name is recorded as an array; this list refuses `x` (400), and a refused
     // request is recorded as sent.
-    let (status, _) = server
-        .admin(
+    let status = server
+        .status(
             "GET",
             "/projects?filter=label%3DP+one&sort=label%3Aasc&limit=2&x=1&x=2",
             None,
@@ -45,8 +45,8 @@ async fn recorded_lines_are_exact() {
     .await;
     assert_eq!(status, 200);
     // A refused request is recorded too, with what was sent.
-    let (status, _) = server
-        .admin("DELETE", "/projects/000000000000000000000000", None)
+    let status = server
+        .status("DELETE", "/projects/000000000000000000000000", None)
         .await;
     assert_eq!(status, 404);
     // Bytes that are not JSON are recorded as their size, even when refused unread.

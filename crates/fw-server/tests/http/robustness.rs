@@ -168,7 +168,7 @@ async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
         .header("Content-Type", "application/json")
         .body(reqwest::Body::wrap_stream(chunked));
     json_error(post.send().await.unwrap(), 413).await;
-    assert_eq!(server.admin("GET", "/groups/big", None).await.0, 404);
+    assert_eq!(server.status("GET", "/groups/big", None).await, 404);
 
     // Unknown routes and methods: routes and methods fw-server does not serve are 501s
     // naming the route (docs/wire.md §15.4).
@@ -295,15 +295,14 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     // Reads still work, and once space is freed, so do writes.
     assert_eq!(
         server
-            .admin("GET", &files.replace("/files", ""), None)
-            .await
-            .0,
+            .status("GET", &files.replace("/files", ""), None)
+            .await,
         200
     );
     drop(filler);
     std::fs::remove_file(disk.mount.path().join("filler")).unwrap();
     let body = json!({"label": format!("full{i}"), "group": "grp1"});
-    assert_eq!(server.admin("POST", "/projects", Some(body)).await.0, 200);
+    assert_eq!(server.status("POST", "/projects", Some(body)).await, 200);
 }
 
 /// Short timeouts and a small bound, so the tests below take a second or two.

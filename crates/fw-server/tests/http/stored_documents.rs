@@ -114,12 +114,7 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     assert_eq!(doc["label"], "T1w");
     assert_eq!(doc["uid"], "1.2.3");
     assert_eq!(doc["info"], json!({"site": "x"}));
-    let names: Vec<&str> = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let names = ids(&doc["files"], "name");
     assert_eq!(names, ["a.txt"]);
     assert_eq!(doc["files"][0]["info"], json!({"keep": 1}));
     assert_eq!(doc["files"][0]["size"], 5);
