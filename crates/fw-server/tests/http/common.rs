@@ -130,6 +130,13 @@ impl TestServer {
         assert!(status < 300, "upload {name} to {path}: {status} {reply}");
     }
 
+    /// A request to `path` with the admin key, for a test that sets its own headers or body.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("scitran-user {ADMIN}"))
+    }
+
     /// `GET path` with `key`, the status and the body's bytes (downloads).
     pub(crate) async fn bytes(&self, path: &str, key: &str) -> (u16, Vec<u8>) {
         let response = self

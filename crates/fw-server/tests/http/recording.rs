@@ -51,9 +51,7 @@ async fn recorded_lines_are_exact() {
     assert_eq!(status, 404);
     // Bytes that are not JSON are recorded as their size, even when refused unread.
     let status = server
-        .http
-        .put(format!("{}/projects/{project}", server.base))
-        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .request(reqwest::Method::PUT, &format!("/projects/{project}"))
         .header("Content-Type", "application/octet-stream")
         .body(vec![0u8; 5])
         .send()

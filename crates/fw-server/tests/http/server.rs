@@ -139,9 +139,7 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
     }
     // Malformed JSON, and no key or a wrong key.
     let response = server
-        .http
-        .post(format!("{}/projects", server.base))
-        .header("Authorization", format!("scitran-user {ADMIN}"))
+        .request(reqwest::Method::POST, "/projects")
         .body("{nope")
         .send()
         .await
@@ -394,36 +392,26 @@ fn the_binary_refuses_a_data_dir_that_is_not_a_site() {
 async fn read_routes_held_by_other_methods_are_served() {
     let server = start().await;
     let (project, _, session, acquisition) = hierarchy(&server).await;
+    let (p, a) = (
+        format!("/projects/{project}"),
+        format!("/acquisitions/{acquisition}"),
+    );
     server
-        .add_file(
-            &format!("/acquisitions/{acquisition}/files"),
-            "a.txt",
-            b"abc",
-        )
+        .add_file(&format!("{a}/files"), "a.txt", b"abc")
         .await;
-    server
-        .patch(
-            &format!("/acquisitions/{acquisition}/files/a.txt/info"),
-            json!({"set": {"k": 1}}),
-        )
-        .await;
+    let info = json!({"set": {"k": 1}});
+    server.patch(&format!("{a}/files/a.txt/info"), info).await;
+    let label = json!({"label": "ana"});
     let analysis = server
-        .create(
-            &format!("sessions/{session}/analyses"),
-            json!({"label": "ana"}),
-        )
+        .create(&format!("sessions/{session}/analyses"), label)
         .await;
-    server
-        .add_file(&format!("/analyses/{analysis}/files"), "out.txt", b"out")
-        .await;
+    let outputs = format!("/analyses/{analysis}/files");
+    server.add_file(&outputs, "out.txt", b"out").await;
     let note = server
-        .post(
-            &format!("/projects/{project}/notes"),
-            json!({"text": "hello"}),
-        )
+        .post(&format!("{p}/notes"), json!({"text": "hello"}))
         .await;
     server
-        .post(&format!("/projects/{project}/tags"), json!({"value": "t1"}))
+        .post(&format!("{p}/tags"), json!({"value": "t1"}))
         .await;
 
     for base in [
@@ -445,13 +433,7 @@ async fn read_routes_held_by_other_methods_are_served() {
         format!("/containers/{session}"),
     ] {
         let analyses = server.get(&format!("{base}/analyses")).await;
-        let ids: Vec<&str> = analyses
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|a| a["_id"].as_str())
-            .collect();
-        assert_eq!(ids, [analysis.as_str()]);
+        assert_eq!(ids(&analyses, "_id"), [analysis.as_str()]);
         let one = server.get(&format!("{base}/analyses/{analysis}")).await;
         assert_eq!(one["label"], "ana");
     }
@@ -464,18 +446,8 @@ async fn read_routes_held_by_other_methods_are_served() {
         )
         .await;
     assert_eq!(status, 404);
-    let response = server
-        .http
-        .get(format!(
-            "{}/sessions/{session}/analyses/{analysis}/files/out.txt",
-            server.base
-        ))
-        .header("Authorization", format!("scitran-user {ADMIN}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.bytes().await.unwrap().as_ref(), b"out");
+    let output = format!("/sessions/{session}/analyses/{analysis}/files/out.txt");
+    assert_eq!(server.bytes(&output, ADMIN).await, (200, b"out".to_vec()));
 
     let got = server
         .get(&format!(
