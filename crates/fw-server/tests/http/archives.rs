@@ -36,7 +36,7 @@ fn read_tar(bytes: &[u8]) -> Members {
     let mut archive = tar::Archive::new(bytes);
     let mut members = Members::new();
     for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
+        let entry = entry.unwrap();
         let path = entry.path().unwrap().to_string_lossy().into_owned();
         add_member(&mut members, path, entry);
     }
@@ -270,24 +270,13 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
 
     // Access: a stranger sees nothing; a read-only member may download.
     let key = server.add_user("reader@x.org");
+    let node = nodes(&[("project", &project)]);
     let (status, _) = server
-        .call(
-            "POST",
-            "/download",
-            &key,
-            Some(nodes(&[("project", &project)])),
-        )
+        .call("POST", "/download", &key, Some(node.clone()))
         .await;
     assert_eq!(status, 404);
     server.grant(&project, "reader@x.org", RO_ROLE).await;
-    let (status, reply) = server
-        .call(
-            "POST",
-            "/download",
-            &key,
-            Some(nodes(&[("project", &project)])),
-        )
-        .await;
+    let (status, reply) = server.call("POST", "/download", &key, Some(node)).await;
     assert_eq!(
         (status, reply["file_cnt"].clone()),
         (200, json!(expected.len()))

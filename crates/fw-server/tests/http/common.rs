@@ -269,3 +269,15 @@ pub(crate) fn refused((status, reply): (u16, Value), expected: u16, fragment: &s
         "{fragment:?} not in {reply}"
     );
 }
+
+/// A request's reply read as JSON, for requests a test builds itself.
+pub(crate) trait JsonReply {
+    /// Sends the request and parses the reply's body, whatever its status.
+    async fn json_reply(self) -> Value;
+}
+
+impl JsonReply for reqwest::RequestBuilder {
+    async fn json_reply(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}

@@ -57,12 +57,8 @@ async fn the_hierarchy_is_created_read_listed_updated_and_deleted() {
             "x-accept-feature",
             "Safe-Redirect,Slim-Containers,exclude-files",
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     assert!(
         slimmed.get("analyses").is_none()
             && slimmed.get("files").is_none()

@@ -179,12 +179,8 @@ async fn data_and_the_admin_key_survive_a_restart() {
         .post(format!("{base}/groups"))
         .header("Authorization", format!("scitran-user {secret}"))
         .body(r#"{"_id": "kept"}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     assert_eq!(created["_id"], "kept");
     first.stop().await.unwrap();
 
@@ -198,12 +194,8 @@ async fn data_and_the_admin_key_survive_a_restart() {
     let group: Value = http
         .get(format!("{base}/groups/kept"))
         .header("Authorization", format!("scitran-user {secret}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     assert_eq!(group["_id"], "kept");
     assert!(
         second
@@ -276,12 +268,8 @@ fn the_binary_prints_its_key_adds_users_and_stops_on_sigterm() {
         reqwest::Client::new()
             .get(format!("http://{address}/api/users/self"))
             .header("Authorization", "scitran-user zoekey")
-            .send()
+            .json_reply()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     });
     assert_eq!(
         (me["_id"].as_str(), me["firstname"].as_str()),
