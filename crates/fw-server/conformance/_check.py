@@ -1,4 +1,4 @@
-"""The helper the conformance scripts share (not a script: `cargo xtask test` skips files
+"""The helpers the conformance scripts share (not a script: `cargo xtask test` skips files
 whose name starts with `_`)."""
 import sys
 
@@ -18,3 +18,11 @@ def check(name, condition, detail=""):
 def done():
     """The closing line the CI log is read for."""
     print(f"{_count} passed, 0 failed")
+
+
+def upload_text(container, path, text):
+    """Writes `text` to the file at `path` (replacing it) and uploads it to `container` with
+    the SDK's `upload_file`, as a user would."""
+    with open(path, "w") as f:
+        f.write(text)
+    container.upload_file(path)

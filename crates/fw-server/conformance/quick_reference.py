@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 import flywheel
-from _check import check, done
+from _check import check, done, upload_text
 
 API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
 
@@ -162,14 +162,10 @@ except flywheel.ApiException as e:
 import urllib.request
 work = tempfile.mkdtemp()
 path = os.path.join(work, "hello.txt")
-with open(path, "w") as f:
-    f.write("hello world")
-acquisition.upload_file(path)
+upload_text(acquisition, path, "hello world")
 files = fw.get_acquisition(acquisition.id).files
 check("upload_file", [(f.name, f.type, f.size, f.version) for f in files] == [("hello.txt", "text", 11, 1)], files)
-with open(path, "w") as f:
-    f.write("hello again!")
-acquisition.upload_file(path)
+upload_text(acquisition, path, "hello again!")
 check("a second upload makes version 2", [f.version for f in fw.get_acquisition(acquisition.id).files] == [2])
 fw.upload_file_to_container(acquisition.id, flywheel.FileSpec("scan 1#.nii.gz", b"NIfTI", "application/octet-stream"),
                             metadata='{"modality": "MR", "info": {"EchoTime": 0.03}}')

@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 import flywheel
-from _check import check, done
+from _check import check, done, upload_text
 
 API_KEY, DATA_DIR = sys.argv[1], sys.argv[2]
 
@@ -23,9 +23,7 @@ acquisition = project.add_subject(label="s").add_session(label="ses").add_acquis
 
 work = tempfile.mkdtemp()
 path = os.path.join(work, "signed.txt")
-with open(path, "w") as f:
-    f.write("through a ticket")
-acquisition.upload_file(path)
+upload_text(acquisition, path, "through a ticket")
 files = fw.get_acquisition(acquisition.id).files
 check("upload_file through a ticket", [(f.name, f.size, f.type) for f in files] == [("signed.txt", 16, "text")], files)
 check("the bytes arrived", acquisition.read_file("signed.txt") == b"through a ticket")
@@ -34,9 +32,7 @@ fw.upload_file_to_container(project.id, flywheel.FileSpec("meta.csv", b"a,b\n1,2
 meta = [f for f in fw.get_project(project.id).files if f.name == "meta.csv"][0]
 check("metadata travels with the ticket", (meta.type, meta.info) == ("tabular data", {"rows": 1}), meta)
 
-with open(path, "w") as f:
-    f.write("version two")
-acquisition.upload_file(path)
+upload_text(acquisition, path, "version two")
 check("a second signed upload makes version 2", [f.version for f in fw.get_acquisition(acquisition.id).files] == [2])
 
 done()
