@@ -1,12 +1,12 @@
 //! Users, API keys, and who is calling.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::ids::{new_secret, now};
 use crate::json::decode_stored_object;
-use crate::store::{db, meta, set_meta};
+use crate::store::{db, meta, one_value, set_meta};
 
 /// The user the server creates on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin@local";
@@ -59,24 +59,18 @@ pub(crate) fn is_site_admin(user: &Value) -> bool {
 }
 
 fn user_for_key(c: &Connection, secret: &str) -> Result<Option<Value>, ApiError> {
-    let doc: Option<String> = c
-        .query_row(
-            "SELECT u.doc FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.secret = ?1",
-            [secret],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let doc: Option<String> = one_value(
+        c,
+        "SELECT u.doc FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.secret = ?1",
+        [secret],
+    )?;
     doc.map(|d| decode_stored_object(&d, "the user of this API key"))
         .transpose()
 }
 
 /// A user's document.
 pub(crate) fn user(c: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
-    let doc: Option<String> = c
-        .query_row("SELECT doc FROM users WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(db)?;
+    let doc: Option<String> = one_value(c, "SELECT doc FROM users WHERE id = ?1", [id])?;
     doc.map(|d| decode_stored_object(&d, &format!("user {id}")))
         .transpose()
 }

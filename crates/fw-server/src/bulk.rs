@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use fw_model::layout::{fallback_label, folder_name, unique};
@@ -26,7 +26,7 @@ use crate::ids::random_hex;
 use crate::json::{decode_stored_object, stored_list};
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{Row, container, db};
+use crate::store::{Row, container, db, one_value};
 
 /// How long a bulk download ticket stays valid.
 const TICKET_LIFETIME_SECONDS: i64 = 3600;
@@ -118,13 +118,11 @@ fn expire_tickets(c: &Connection, now: i64) -> Result<(), ApiError> {
 
 /// The archive file name of a valid ticket.
 pub(crate) fn ticket_filename(c: &Connection, ticket: &str) -> Result<String, ApiError> {
-    c.query_row(
+    one_value(
+        c,
         "SELECT filename FROM bulk_downloads WHERE ticket = ?1 AND expires >= ?2",
         params![ticket, chrono::Utc::now().timestamp()],
-        |r| r.get(0),
-    )
-    .optional()
-    .map_err(db)?
+    )?
     .ok_or_else(|| ApiError::not_found("no such download ticket, or it expired"))
 }
 

@@ -177,14 +177,7 @@ fn kind(value: &Value) -> &'static str {
 ///
 /// A 500 with a log line when the field holds something other than a list.
 pub(crate) fn stored_list(doc: &Value, key: &str, what: &str) -> Result<Vec<Value>, ApiError> {
-    match doc.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => Ok(items.clone()),
-        Some(other) => Err(damaged(
-            &format!("`{key}` of {what}"),
-            format!("a list was expected, found {}", kind(other)),
-        )),
-    }
+    stored_field(doc.get(key), key, what, "a list", |v| v.as_array().cloned())
 }
 
 /// An object field of a stored document (`info`): empty when absent or null.
@@ -197,13 +190,28 @@ pub(crate) fn stored_object(
     key: &str,
     what: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    match doc.get(key) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
-        Some(other) => Err(damaged(
-            &format!("`{key}` of {what}"),
-            format!("an object was expected, found {}", kind(other)),
-        )),
+    stored_field(doc.get(key), key, what, "an object", |v| {
+        v.as_object().cloned()
+    })
+}
+
+/// A field `key` of a stored document read by `take`: `T`'s empty value when absent or null,
+/// a 500 naming `expected` (`a list`) when `take` finds something else.
+fn stored_field<T: Default>(
+    field: Option<&Value>,
+    key: &str,
+    what: &str,
+    expected: &str,
+    take: impl FnOnce(&Value) -> Option<T>,
+) -> Result<T, ApiError> {
+    match field {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(value) => take(value).ok_or_else(|| {
+            damaged(
+                &format!("`{key}` of {what}"),
+                format!("{expected} was expected, found {}", kind(value)),
+            )
+        }),
     }
 }
 

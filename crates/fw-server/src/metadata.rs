@@ -11,7 +11,7 @@ use crate::ids::{now, object_id};
 use crate::json::{decode_stored_as, stored_list, stored_object};
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{remove_by_id, touch_and_save};
+use crate::store::{add_to_list_and_save, remove_by_id, touch_and_save};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
 /// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
@@ -150,10 +150,7 @@ pub(crate) fn add_note(c: &Connection, target: &Target, body: Value) -> Result<V
         "firstname": author["firstname"], "lastname": author["lastname"],
         "created": when, "modified": when,
     });
-    let mut notes = stored_list(&row.doc, "notes", &row.what())?;
-    notes.push(note.clone());
-    row.doc["notes"] = Value::Array(notes);
-    touch_and_save(c, &mut row)?;
+    add_to_list_and_save(c, &mut row, "notes", note.clone())?;
     Ok(note)
 }
 

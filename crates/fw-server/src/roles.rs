@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids::object_id;
 use crate::json::{decode_stored_object, typed_body};
-use crate::store::db;
+use crate::store::{db, one_value};
 
 /// An access level, ordered: read-only < read-write < admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,10 +182,7 @@ pub(crate) fn get(c: &Connection, id: &str) -> Result<Value, ApiError> {
     if let Some(role) = default_roles().into_iter().find(|r| r["_id"] == id) {
         return Ok(role);
     }
-    let doc: Option<String> = c
-        .query_row("SELECT doc FROM roles WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(db)?;
+    let doc: Option<String> = one_value(c, "SELECT doc FROM roles WHERE id = ?1", [id])?;
     let doc = doc.ok_or_else(|| ApiError::not_found(format!("role {id} not found")))?;
     let doc = decode_stored_object(&doc, &format!("role {id}"))?;
     output(c, doc)

@@ -297,12 +297,25 @@ pub(crate) fn db(e: rusqlite::Error) -> ApiError {
     ApiError::internal(format!("database error: {e}"))
 }
 
-/// Reads a value of the `meta` table.
-pub(crate) fn meta(connection: &Connection, key: &str) -> Result<Option<String>, ApiError> {
-    connection
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+/// The first column of the row `sql` selects with `params`, if it selects one (the "one
+/// value by its key" read: a user's document, a ticket's file names, a `meta` value).
+///
+/// # Errors
+///
+/// A 500 when the query fails or the column does not convert to `T`.
+pub(crate) fn one_value<T: rusqlite::types::FromSql>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, ApiError> {
+    c.query_row(sql, params, |r| r.get(0))
         .optional()
         .map_err(db)
+}
+
+/// Reads a value of the `meta` table.
+pub(crate) fn meta(connection: &Connection, key: &str) -> Result<Option<String>, ApiError> {
+    one_value(connection, "SELECT value FROM meta WHERE key = ?1", [key])
 }
 
 /// Writes a value of the `meta` table.
@@ -488,6 +501,22 @@ pub(crate) fn remove_by_id(row: &mut Row, key: &str, id: &str) -> Result<bool, A
     let removed = items.len() != before;
     row.doc[key] = Value::Array(items);
     Ok(removed)
+}
+
+/// Adds `item` to a list field of `row`'s document (`notes`, `permissions`, `roles`) unless
+/// an equal item is there already, and saves the row with `modified` set to now.
+pub(crate) fn add_to_list_and_save(
+    c: &Connection,
+    row: &mut Row,
+    key: &str,
+    item: Value,
+) -> Result<(), ApiError> {
+    let mut items = stored_list(&row.doc, key, &row.what())?;
+    if !items.contains(&item) {
+        items.push(item);
+    }
+    row.doc[key] = Value::Array(items);
+    touch_and_save(c, row)
 }
 
 /// Saves a changed container with `modified` set to now.

@@ -4,7 +4,7 @@
 //! stored rows' `group_id`/`project_id`, every document's `parents`, and the `parents` of
 //! every file entry and earlier file version, in the caller's transaction.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Map, Value, json};
 
 use crate::access::Access;
@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::json::{decode_stored_object, encode_stored};
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{Row, container, db, put_container};
+use crate::store::{Row, container, db, one_value, put_container};
 
 /// The parent fields an update of `kind` may carry.
 pub(crate) fn parent_fields(kind: Kind) -> &'static [&'static str] {
@@ -175,14 +175,11 @@ fn refuse_duplicate_code(c: &Connection, subject: &Row, project: &Row) -> Result
     let Some(code) = subject.doc.get("label").and_then(Value::as_str) else {
         return Ok(());
     };
-    let twin: Option<String> = c
-        .query_row(
-            "SELECT id FROM containers WHERE parent_id = ?1 AND kind = 'subject' AND label = ?2",
-            params![project.id, code],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let twin: Option<String> = one_value(
+        c,
+        "SELECT id FROM containers WHERE parent_id = ?1 AND kind = 'subject' AND label = ?2",
+        params![project.id, code],
+    )?;
     match twin {
         Some(id) => Err(ApiError::conflict(format!(
             "project {} already has a subject {code:?} ({id})",

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::json::stored_list;
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{remove_by_id, touch_and_save};
+use crate::store::{add_to_list_and_save, remove_by_id, touch_and_save};
 
 /// Adds or replaces a user's permission on a group (`{_id, access}`) or a project
 /// (`{_id, role_ids}`); needs admin. With `user_id` set (a PUT), the body may omit `_id`.
@@ -87,10 +87,7 @@ pub(crate) fn set_permission(
         )));
     }
     remove_by_id(&mut row, "permissions", &user)?;
-    let mut permissions = stored_list(&row.doc, "permissions", &row.what())?;
-    permissions.push(checked.clone());
-    row.doc["permissions"] = Value::Array(permissions);
-    touch_and_save(c, &mut row)?;
+    add_to_list_and_save(c, &mut row, "permissions", checked.clone())?;
     Ok(checked)
 }
 
@@ -129,12 +126,7 @@ pub(crate) fn add_group_role(
     let role = crate::roles::get(c, role.id.as_str())?;
     let role_id = role["_id"].clone();
     let mut row = target.get(c, Level::Admin)?;
-    let mut roles = stored_list(&row.doc, "roles", &row.what())?;
-    if !roles.contains(&role_id) {
-        roles.push(role_id);
-    }
-    row.doc["roles"] = Value::Array(roles);
-    touch_and_save(c, &mut row)?;
+    add_to_list_and_save(c, &mut row, "roles", role_id)?;
     Ok(role)
 }
 

@@ -1,6 +1,6 @@
 //! Files by their stable `file_id`: `GET /files`, `GET /files/{file_id}`, and file tags.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -8,20 +8,17 @@ use crate::containers;
 use crate::error::ApiError;
 use crate::json::decode_stored_as;
 use crate::roles::Level;
-use crate::store::{Row, db};
+use crate::store::{Row, db, one_value};
 
 use super::entries::{entry, modify, with_parent};
 
 /// The container holding `file_id`, if the caller may read it (else 404).
 fn holder(c: &Connection, caller: &Caller, file_id: &str, needed: Level) -> Result<Row, ApiError> {
-    let container_id: Option<String> = c
-        .query_row(
-            "SELECT container_id FROM file_index WHERE file_id = ?1",
-            [file_id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let container_id: Option<String> = one_value(
+        c,
+        "SELECT container_id FROM file_index WHERE file_id = ?1",
+        [file_id],
+    )?;
     let row = container_id
         .map(|id| crate::store::container(c, &id))
         .transpose()?

@@ -1,7 +1,7 @@
 //! File entries on containers: recording uploads as new entries or versions, reading a
 //! version, and changing an entry's type, modality, info and classification.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -12,7 +12,7 @@ use crate::json::{
 };
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{Row, db, put_container, touch_and_save};
+use crate::store::{Row, db, one_value, put_container, touch_and_save};
 
 use super::blobs::{Blobs, Staged};
 
@@ -264,14 +264,11 @@ pub(crate) fn entry(
         None => Ok(current),
         Some(v) if current["version"].as_i64() == Some(v) => Ok(current),
         Some(v) => {
-            let doc: Option<String> = c
-                .query_row(
-                    "SELECT doc FROM file_versions WHERE file_id = ?1 AND version = ?2 AND container_id = ?3",
-                    params![current["file_id"].as_str(), v, row.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let doc: Option<String> = one_value(
+                c,
+                "SELECT doc FROM file_versions WHERE file_id = ?1 AND version = ?2 AND container_id = ?3",
+                params![current["file_id"].as_str(), v, row.id],
+            )?;
             let doc =
                 doc.ok_or_else(|| ApiError::not_found(format!("{name:?} has no version {v}")))?;
             decode_stored_object(&doc, &format!("version {v} of {name:?} in {}", row.id))

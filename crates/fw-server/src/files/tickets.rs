@@ -13,7 +13,7 @@ use crate::ids::random_hex;
 use crate::json::{decode_stored, decode_stored_as, encode_stored};
 use crate::kind::Kind;
 use crate::roles::Level;
-use crate::store::{Row, db};
+use crate::store::{Row, db, one_value};
 
 use super::blobs::{Blobs, Staged};
 use super::entries::{check_name, container_of, entry, record};
@@ -189,14 +189,11 @@ fn open_ticket(
 
 /// Whether a ticket is open for `name`; the storage PUT needs nothing else.
 pub(crate) fn ticket_accepts(c: &Connection, ticket: &str, name: &str) -> Result<(), ApiError> {
-    let filenames: Option<String> = c
-        .query_row(
-            "SELECT filenames FROM upload_tickets WHERE ticket = ?1",
-            [ticket],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let filenames: Option<String> = one_value(
+        c,
+        "SELECT filenames FROM upload_tickets WHERE ticket = ?1",
+        [ticket],
+    )?;
     let names: Vec<String> = match filenames {
         Some(f) => decode_stored_as(
             decode_stored(&f, "an upload ticket's file names")?,
@@ -225,14 +222,11 @@ pub(crate) fn keep_ticket_upload(
         .tmp_dir()
         .join(format!("ticket-{ticket}-{}", random_hex(8)));
     let (size, hash) = staged.keep_at(&path)?;
-    let replaced: Option<String> = c
-        .query_row(
-            "SELECT path FROM ticket_uploads WHERE ticket = ?1 AND name = ?2",
-            params![ticket, name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let replaced: Option<String> = one_value(
+        c,
+        "SELECT path FROM ticket_uploads WHERE ticket = ?1 AND name = ?2",
+        params![ticket, name],
+    )?;
     if let Some(old) = replaced {
         let _ = std::fs::remove_file(old);
     }
