@@ -150,6 +150,16 @@ impl TestServer {
         (status, response.bytes().await.unwrap().to_vec())
     }
 
+    /// Opens a signed-URL upload ticket for one 5-byte file `a.txt` on `files`
+    /// (`/{coll}/{id}/files`); returns the ticket and the storage URL to `PUT` the bytes to.
+    pub(crate) async fn open_ticket_for_a_txt(&self, files: &str) -> (String, String) {
+        let body = json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]});
+        let opened = self.post(&format!("{files}?ticket="), body).await;
+        let ticket = opened["ticket"].as_str().unwrap().to_string();
+        let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+        (ticket, url)
+    }
+
     pub(crate) async fn create(&self, collection: &str, body: Value) -> String {
         self.ok("POST", &format!("/{collection}"), Some(body)).await["_id"]
             .as_str()
@@ -280,4 +290,28 @@ impl JsonReply for reqwest::RequestBuilder {
     async fn json_reply(self) -> Value {
         self.send().await.unwrap().json().await.unwrap()
     }
+}
+
+/// The lines the fw-server binary prints on its stdout.
+pub(crate) type Printed = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// Starts the fw-server binary (`serve --create --addr 127.0.0.1:0`, then `args`, then
+/// `--data-dir dir`), its stderr going to `stderr`; returns it and the lines it prints.
+pub(crate) fn spawn_binary(
+    dir: &std::path::Path,
+    args: &[&str],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, Printed) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fw-server"))
+        .args(["serve", "--create", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
 }

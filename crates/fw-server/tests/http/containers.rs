@@ -135,14 +135,8 @@ async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
             )
             .await;
     }
-    let all: HashSet<String> = server
-        .get("/subjects")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["_id"].as_str().unwrap().to_string())
-        .collect();
+    let subjects = server.get("/subjects").await;
+    let all: HashSet<&str> = ids(&subjects, "_id").into_iter().collect();
     assert_eq!(all.len(), 1000);
 
     // As the SDK's finders do it: keyset paging until an empty page.
@@ -165,7 +159,7 @@ async fn paging_through_1000_subjects_has_no_gap_and_no_duplicate() {
         seen.extend(page.iter().map(|s| s["_id"].as_str().unwrap().to_string()));
     }
     assert_eq!(seen.len(), 1000);
-    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), all);
+    assert_eq!(seen.iter().map(String::as_str).collect::<HashSet<_>>(), all);
 
     // Sorted: pages numbered from 1.
     let mut labels = Vec::new();

@@ -327,28 +327,12 @@ async fn file_metadata_classification_and_deletion() {
 /// partial entry or blob is visible, and the earlier file is intact.
 #[test]
 fn a_server_killed_during_an_upload_loses_nothing_it_had() {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     use std::process::{Command, Stdio};
 
-    let binary = env!("CARGO_BIN_EXE_fw-server");
     let dir = tempfile::tempdir().unwrap();
     let serve = || {
-        let mut child = Command::new(binary)
-            .args([
-                "serve",
-                "--create",
-                "--addr",
-                "127.0.0.1:0",
-                "--admin-key",
-                ADMIN,
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (child, mut lines) = spawn_binary(dir.path(), &["--admin-key", ADMIN], Stdio::null());
         let address = lines
             .next()
             .unwrap()
@@ -557,14 +541,7 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     let files = format!("/acquisitions/{acquisition}/files");
     assert_eq!(server.get("/config").await["features"]["signed_url"], true);
 
-    let opened = server
-        .post(
-            &format!("{files}?ticket="),
-            json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]}),
-        )
-        .await;
-    let ticket = opened["ticket"].as_str().unwrap().to_string();
-    let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+    let (ticket, url) = server.open_ticket_for_a_txt(&files).await;
     assert!(url.ends_with(&format!("/storage/{ticket}/a.txt")), "{url}");
     let put = |url: String| {
         let http = server.http.clone();

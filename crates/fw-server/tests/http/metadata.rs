@@ -191,14 +191,8 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
             .await,
         404
     );
-    let modalities: Vec<String> = server
-        .get("/modalities")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["_id"].as_str().unwrap().to_string())
-        .collect();
+    let modalities = server.get("/modalities").await;
+    let modalities = ids(&modalities, "_id");
     assert_eq!(modalities, ["MR", "CT", "PET"]);
     assert!(
         server.get("/modalities/MR").await["classification"]["Measurement"]

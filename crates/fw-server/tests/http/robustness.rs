@@ -56,14 +56,7 @@ async fn tickets_are_not_written_to_the_request_log() {
     let server = start_configured(|_| {}).await;
     let (.., acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
-    let opened = server
-        .post(
-            &format!("{files}?ticket="),
-            json!({"metadata": {"name": "a.txt", "size": 5}, "filenames": ["a.txt"]}),
-        )
-        .await;
-    let upload_ticket = opened["ticket"].as_str().unwrap().to_string();
-    let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+    let (upload_ticket, url) = server.open_ticket_for_a_txt(&files).await;
     let put = server.http.put(&url).body("hello").send().await.unwrap();
     assert_eq!(put.status(), 200);
     server
