@@ -131,12 +131,9 @@ async fn info_at_the_depth_limit_round_trips_and_one_level_more_is_refused() {
     let (_, subject, _, acquisition) = hierarchy(&server).await;
     // {"set": {"deep": value}} is 100 levels when the value is 98.
     let at_limit = nested(98);
-    server
-        .patch(
-            &format!("/subjects/{subject}/info"),
-            json!({"set": {"deep": at_limit}}),
-        )
-        .await;
+    let set_deep = json!({"set": {"deep": at_limit}});
+    let subject_info = format!("/subjects/{subject}/info");
+    server.patch(&subject_info, set_deep.clone()).await;
     let doc = server.get(&format!("/subjects/{subject}")).await;
     assert_eq!(doc["info"], json!({"deep": at_limit}));
     assert_eq!(doc["label"], "sub1");
@@ -145,22 +142,12 @@ async fn info_at_the_depth_limit_round_trips_and_one_level_more_is_refused() {
     let files = format!("/acquisitions/{acquisition}/files");
     let (status, _) = upload(&server, &files, ADMIN, "a.txt", b"hello", None).await;
     assert_eq!(status, 200);
-    server
-        .patch(
-            &format!("{files}/a.txt/info"),
-            json!({"set": {"deep": at_limit}}),
-        )
-        .await;
+    server.patch(&format!("{files}/a.txt/info"), set_deep).await;
     let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(doc["files"][0]["info"], json!({"deep": at_limit}));
 
-    let (status, reply) = server
-        .admin(
-            "PATCH",
-            &format!("/subjects/{subject}/info"),
-            Some(json!({"set": {"deep": nested(99)}})),
-        )
-        .await;
+    let one_more = json!({"set": {"deep": nested(99)}});
+    let (status, reply) = server.admin("PATCH", &subject_info, Some(one_more)).await;
     assert_eq!(status, 400);
     assert_eq!(reply["message"], too_deep("set", "the body"));
     let doc = server.get(&format!("/subjects/{subject}")).await;
