@@ -11,24 +11,22 @@ async fn users_honour_filter_sort_and_paging() {
     for id in ["b@x.org", "c@x.org", "a@x.org"] {
         server.add_user(id);
     }
-    let all = server.get("/users").await;
-    assert_eq!(
-        ids(&all, "_id"),
-        ["a@x.org", "admin@local", "b@x.org", "c@x.org"]
-    );
-    // The SDK's keyset iteration: limit, then after_id until an empty page.
-    let page = server.get("/users?limit=3").await;
-    assert_eq!(ids(&page, "_id"), ["a@x.org", "admin@local", "b@x.org"]);
-    let page = server.get("/users?limit=3&after_id=b@x.org").await;
-    assert_eq!(ids(&page, "_id"), ["c@x.org"]);
-    let page = server.get("/users?limit=3&after_id=c@x.org").await;
-    assert_eq!(ids(&page, "_id"), Vec::<&str>::new());
-    let one = server.get("/users?filter=_id%3Dc@x.org&limit=1").await;
-    assert_eq!(ids(&one, "_id"), ["c@x.org"]);
-    let sorted = server.get("/users?sort=_id:desc&limit=2&page=2").await;
-    assert_eq!(ids(&sorted, "_id"), ["admin@local", "a@x.org"]);
-    let skipped = server.get("/users?skip=3").await;
-    assert_eq!(ids(&skipped, "_id"), ["c@x.org"]);
+    let cases: [(&str, &[&str]); 7] = [
+        ("/users", &["a@x.org", "admin@local", "b@x.org", "c@x.org"]),
+        // The SDK's keyset iteration: limit, then after_id until an empty page.
+        ("/users?limit=3", &["a@x.org", "admin@local", "b@x.org"]),
+        ("/users?limit=3&after_id=b@x.org", &["c@x.org"]),
+        ("/users?limit=3&after_id=c@x.org", &[]),
+        ("/users?filter=_id%3Dc@x.org&limit=1", &["c@x.org"]),
+        (
+            "/users?sort=_id:desc&limit=2&page=2",
+            &["admin@local", "a@x.org"],
+        ),
+        ("/users?skip=3", &["c@x.org"]),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(ids(&server.get(path).await, "_id"), expected, "{path}");
+    }
     for (query, message) in [
         ("after_id=a&sort=_id", "after_id cannot be used with sort"),
         ("filter=%3Dx", "invalid filter"),
@@ -52,19 +50,26 @@ async fn files_honour_sort_skip_and_page() {
     for (name, bytes) in [("b.txt", &b"22"[..]), ("c.txt", b"1"), ("a.txt", b"333")] {
         server.add_file(&path, name, bytes).await;
     }
-    let by_name = server.get("/files?sort=name:asc").await;
-    assert_eq!(ids(&by_name, "name"), ["a.txt", "b.txt", "c.txt"]);
-    assert_eq!(by_name["total"], 3);
-    let by_size = server.get("/files?sort=size:desc&limit=2&page=1").await;
-    assert_eq!(ids(&by_size, "name"), ["a.txt", "b.txt"]);
-    let page2 = server.get("/files?sort=size:desc&limit=2&page=2").await;
-    assert_eq!(ids(&page2, "name"), ["c.txt"]);
-    assert_eq!(
-        (page2["count"].as_u64(), page2["total"].as_u64()),
-        (Some(1), Some(3))
-    );
-    let skipped = server.get("/files?sort=name:asc&skip=2").await;
-    assert_eq!(ids(&skipped, "name"), ["c.txt"]);
+    // Each list with its names, and its count and total.
+    let cases: [(&str, &[&str], u64); 4] = [
+        ("/files?sort=name:asc", &["a.txt", "b.txt", "c.txt"], 3),
+        (
+            "/files?sort=size:desc&limit=2&page=1",
+            &["a.txt", "b.txt"],
+            2,
+        ),
+        ("/files?sort=size:desc&limit=2&page=2", &["c.txt"], 1),
+        ("/files?sort=name:asc&skip=2", &["c.txt"], 1),
+    ];
+    for (path, names, count) in cases {
+        let list = server.get(path).await;
+        assert_eq!(ids(&list, "name"), names, "{path}");
+        assert_eq!(
+            (list["count"].as_u64(), list["total"].as_u64()),
+            (Some(count), Some(3)),
+            "{path}"
+        );
+    }
     let status = server.status("GET", "/files?after_id=x&skip=1", None).await;
     assert_eq!(status, 400);
 }
