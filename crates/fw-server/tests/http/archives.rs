@@ -124,15 +124,14 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
         )
         .await;
     // Analysis inputs name files that exist (§15.6): the first version of the scan first.
-    let first_scan = upload(
-        &server,
-        &format!("/acquisitions/{t1}/files"),
-        ADMIN,
-        "scan.nii.gz",
-        &content(4, 40_000),
-        None,
-    )
-    .await;
+    let first_scan = server
+        .upload_as_admin(
+            &format!("/acquisitions/{t1}/files"),
+            "scan.nii.gz",
+            &content(4, 40_000),
+            None,
+        )
+        .await;
     assert_eq!(first_scan.0, 200);
     let analysis = server
         .post(
@@ -195,7 +194,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
         ),
     ];
     for (path, name, bytes) in &files {
-        let (status, reply) = upload(&server, path, ADMIN, name, bytes, None).await;
+        let (status, reply) = server.upload_as_admin(path, name, bytes, None).await;
         assert_eq!(status, 200, "{path} {name}: {reply}");
     }
 
@@ -321,15 +320,14 @@ async fn a_client_leaving_mid_archive_frees_the_server() {
     let server = start().await;
     let (project, _, _, acquisition) = hierarchy(&server).await;
     for i in 0..4 {
-        let (status, _) = upload(
-            &server,
-            &format!("/acquisitions/{acquisition}/files"),
-            ADMIN,
-            &format!("big{i}.bin"),
-            &content(i, 4 << 20),
-            None,
-        )
-        .await;
+        let (status, _) = server
+            .upload_as_admin(
+                &format!("/acquisitions/{acquisition}/files"),
+                &format!("big{i}.bin"),
+                &content(i, 4 << 20),
+                None,
+            )
+            .await;
         assert_eq!(status, 200);
     }
     let ticket = server.ticket(nodes(&[("project", &project)])).await;
@@ -372,10 +370,14 @@ async fn zip_members_are_listed_and_streamed() {
         zip.finish().unwrap();
     }
     let files = format!("/acquisitions/{acquisition}/files");
-    let (status, reply) = upload(&server, &files, ADMIN, "series.dicom.zip", &bytes, None).await;
+    let (status, reply) = server
+        .upload_as_admin(&files, "series.dicom.zip", &bytes, None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(reply[0]["zip_member_count"], 2);
-    let (_, reply) = upload(&server, &files, ADMIN, "notes.txt", b"hi", None).await;
+    let (_, reply) = server
+        .upload_as_admin(&files, "notes.txt", b"hi", None)
+        .await;
     assert!(reply[0].get("zip_member_count").is_none());
 
     let info = server

@@ -123,6 +123,17 @@ impl TestServer {
         self.admin(method, path, body).await.0
     }
 
+    /// [`upload`] with the admin key: the status and the reply, whatever they are.
+    pub(crate) async fn upload_as_admin(
+        &self,
+        path: &str,
+        name: &str,
+        bytes: &[u8],
+        metadata: Option<Value>,
+    ) -> (u16, Value) {
+        upload(self, path, ADMIN, name, bytes, metadata).await
+    }
+
     /// Uploads `bytes` as file `name` to `path` (`/{coll}/{id}/files`) as the admin, with
     /// no metadata; asserts a 2xx.
     pub(crate) async fn add_file(&self, path: &str, name: &str, bytes: &[u8]) {

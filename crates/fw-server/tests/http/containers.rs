@@ -254,15 +254,14 @@ async fn containers_move_with_everything_below_them() {
     let p2 = server
         .create("projects", json!({"label": "Other", "group": "grp1"}))
         .await;
-    let (status, _) = upload(
-        &server,
-        &format!("/acquisitions/{acquisition}/files"),
-        ADMIN,
-        "scan.nii.gz",
-        b"v1",
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .upload_as_admin(
+            &format!("/acquisitions/{acquisition}/files"),
+            "scan.nii.gz",
+            b"v1",
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     server
         .add_file(

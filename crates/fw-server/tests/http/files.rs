@@ -10,15 +10,14 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     let (project, _, _, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
 
-    let (status, reply) = upload(
-        &server,
-        &files,
-        ADMIN,
-        "hello.txt",
-        b"hello world",
-        Some(json!({"info": {"x": 1}, "modality": "MR"})),
-    )
-    .await;
+    let (status, reply) = server
+        .upload_as_admin(
+            &files,
+            "hello.txt",
+            b"hello world",
+            Some(json!({"info": {"x": 1}, "modality": "MR"})),
+        )
+        .await;
     assert_eq!(status, 200, "{reply}");
     let first = &reply[0];
     assert_eq!(
@@ -51,7 +50,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     assert_eq!(std::fs::read(&blob).unwrap(), b"hello world");
 
     // The same name again: a new version, same file_id, new _id; the old one stays readable.
-    let (_, reply) = upload(&server, &files, ADMIN, "hello.txt", b"hello again!", None).await;
+    let (_, reply) = server
+        .upload_as_admin(&files, "hello.txt", b"hello again!", None)
+        .await;
     let second = &reply[0];
     assert_eq!(second["version"], 2);
     assert_eq!(second["file_id"], first["file_id"]);
@@ -135,7 +136,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
 
     // Large files: no body limit on uploads (extractors default to 2 MB).
     let large: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
-    let (status, reply) = upload(&server, &files, ADMIN, "large.bin", &large, None).await;
+    let (status, reply) = server
+        .upload_as_admin(&files, "large.bin", &large, None)
+        .await;
     assert_eq!(
         (status, reply[0]["size"].as_u64()),
         (200, Some(5_000_000)),
@@ -156,7 +159,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     );
 
     // Any Unicode name; never one that could escape, through the form or the path.
-    let (status, _) = upload(&server, &files, ADMIN, "scan é #1.nii.gz", b"x", None).await;
+    let (status, _) = server
+        .upload_as_admin(&files, "scan é #1.nii.gz", b"x", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         get(format!("{files}/scan%20%C3%A9%20%231.nii.gz"), auth())
@@ -165,7 +170,7 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
         b"x"
     );
     for name in ["../escape", "a/b", "..", ""] {
-        let (status, reply) = upload(&server, &files, ADMIN, name, b"x", None).await;
+        let (status, reply) = server.upload_as_admin(&files, name, b"x", None).await;
         assert_eq!(status, 400, "{name:?}: {reply}");
     }
     // A download finds a stored name exactly (names stored before the rule of §15.3 stay
@@ -247,15 +252,14 @@ async fn file_metadata_classification_and_deletion() {
     let server = start().await;
     let (project, _, _, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
-    upload(
-        &server,
-        &files,
-        ADMIN,
-        "t1.nii.gz",
-        b"nifti",
-        Some(json!({"modality": "MR"})),
-    )
-    .await;
+    server
+        .upload_as_admin(
+            &files,
+            "t1.nii.gz",
+            b"nifti",
+            Some(json!({"modality": "MR"})),
+        )
+        .await;
     let file = format!("{files}/t1.nii.gz");
     let current =
         || async { server.get(&format!("/acquisitions/{acquisition}")).await["files"][0].clone() };
@@ -351,14 +355,8 @@ fn a_server_killed_during_an_upload_loses_nothing_it_had() {
     };
     let (.., acquisition) = runtime.block_on(hierarchy(&server));
     let files = format!("/acquisitions/{acquisition}/files");
-    let (status, _) = runtime.block_on(upload(
-        &server,
-        &files,
-        ADMIN,
-        "kept.txt",
-        b"precious",
-        None,
-    ));
+    let (status, _) =
+        runtime.block_on(server.upload_as_admin(&files, "kept.txt", b"precious", None));
     assert_eq!(status, 200);
 
     // Half an upload, then SIGKILL.
@@ -612,7 +610,7 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
         ("p|<>", "'|' at position 2"),
     ] {
         refused(
-            upload(&server, &files, ADMIN, name, b"data", None).await,
+            server.upload_as_admin(&files, name, b"data", None).await,
             400,
             shown,
         );
@@ -645,15 +643,9 @@ async fn forbidden_file_name_characters_are_refused_on_every_path() {
         );
     }
     // Allowed names still go through.
-    let (status, _) = upload(
-        &server,
-        &files,
-        ADMIN,
-        "sub-01 T1w (run 2).nii.gz",
-        b"data",
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .upload_as_admin(&files, "sub-01 T1w (run 2).nii.gz", b"data", None)
+        .await;
     assert_eq!(status, 200);
 }
 

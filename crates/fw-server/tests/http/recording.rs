@@ -1,6 +1,6 @@
 //! `ServerConfig::record_requests`: every request as one exact JSON line.
 
-use crate::common::{ADMIN, start_with, upload};
+use crate::common::start_with;
 use fw_server::ServerConfig;
 use serde_json::{Value, json};
 
@@ -34,15 +34,14 @@ async fn recorded_lines_are_exact() {
             json!({"description": "d", "info": {"k": [1, 2.5, null]}}),
         )
         .await;
-    let (status, _) = upload(
-        &server,
-        &format!("/projects/{project}/files"),
-        ADMIN,
-        "a b.txt",
-        b"hello",
-        Some(json!({"type": "text"})),
-    )
-    .await;
+    let (status, _) = server
+        .upload_as_admin(
+            &format!("/projects/{project}/files"),
+            "a b.txt",
+            b"hello",
+            Some(json!({"type": "text"})),
+        )
+        .await;
     assert_eq!(status, 200);
     // A refused request is recorded too, with what was sent.
     let status = server

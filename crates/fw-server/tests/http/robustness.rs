@@ -231,7 +231,9 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     let data = server._dir.path().to_path_buf();
 
     // A file larger than the disk: 507, and no trace of it.
-    let (status, reply) = upload(&server, &files, ADMIN, "big.bin", &vec![7; 6 << 20], None).await;
+    let (status, reply) = server
+        .upload_as_admin(&files, "big.bin", &vec![7; 6 << 20], None)
+        .await;
     assert_eq!(
         (status, reply["status_code"].as_u64()),
         (507, Some(507)),
@@ -249,7 +251,8 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     assert_eq!(doc["files"], json!([]));
     // The space came back: a small file fits.
     assert_eq!(
-        upload(&server, &files, ADMIN, "small.txt", b"small", None)
+        server
+            .upload_as_admin(&files, "small.txt", b"small", None)
             .await
             .0,
         200
@@ -399,7 +402,8 @@ async fn a_client_that_takes_no_reply_is_cut_after_the_idle_timeout() {
     let files = format!("/acquisitions/{acquisition}/files");
     let size = 16 << 20;
     assert_eq!(
-        upload(&server, &files, ADMIN, "big.bin", &vec![1; size], None)
+        server
+            .upload_as_admin(&files, "big.bin", &vec![1; size], None)
             .await
             .0,
         200

@@ -40,15 +40,14 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     let server = start().await;
     let (_, _, session, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
-    let (status, _) = upload(
-        &server,
-        &files,
-        ADMIN,
-        "a.txt",
-        b"hello",
-        Some(json!({"info": {"keep": 1}})),
-    )
-    .await;
+    let (status, _) = server
+        .upload_as_admin(
+            &files,
+            "a.txt",
+            b"hello",
+            Some(json!({"info": {"keep": 1}})),
+        )
+        .await;
     assert_eq!(status, 200);
     server
         .patch(
@@ -71,15 +70,9 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     }
     // … and as upload metadata (plain, and in the list form the SDK sends).
     for metadata in [json!({"info": nested(124)}), json!([{"info": nested(124)}])] {
-        let (status, reply) = upload(
-            &server,
-            &files,
-            ADMIN,
-            "b.txt",
-            b"bytes",
-            Some(metadata.clone()),
-        )
-        .await;
+        let (status, reply) = server
+            .upload_as_admin(&files, "b.txt", b"bytes", Some(metadata.clone()))
+            .await;
         assert_eq!(status, 400, "{reply}");
         let expected = if metadata.is_array() {
             too_deep_item()
@@ -140,7 +133,9 @@ async fn info_at_the_depth_limit_round_trips_and_one_level_more_is_refused() {
 
     // The same on a file, whose info is stored two levels deeper than a container's.
     let files = format!("/acquisitions/{acquisition}/files");
-    let (status, _) = upload(&server, &files, ADMIN, "a.txt", b"hello", None).await;
+    let (status, _) = server
+        .upload_as_admin(&files, "a.txt", b"hello", None)
+        .await;
     assert_eq!(status, 200);
     server.patch(&format!("{files}/a.txt/info"), set_deep).await;
     let doc = server.get(&format!("/acquisitions/{acquisition}")).await;
@@ -202,15 +197,9 @@ async fn a_stored_document_that_does_not_read_back_is_a_500_and_is_never_replace
         assert_eq!(reply["message"], expected, "{method} {path}");
         assert_eq!(reply["status_code"], 500);
     }
-    let (status, reply) = upload(
-        &server,
-        &format!("{path}/files"),
-        ADMIN,
-        "a.txt",
-        b"x",
-        None,
-    )
-    .await;
+    let (status, reply) = server
+        .upload_as_admin(&format!("{path}/files"), "a.txt", b"x", None)
+        .await;
     assert_eq!((status, &reply["message"]), (500, &json!(expected)));
     assert_eq!(stored_doc(&server, &acquisition), damaged);
 
