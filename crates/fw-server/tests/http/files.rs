@@ -10,13 +10,9 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     let (project, _, _, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
 
+    let metadata = json!({"info": {"x": 1}, "modality": "MR"});
     let (status, reply) = server
-        .upload_as_admin(
-            &files,
-            "hello.txt",
-            b"hello world",
-            Some(json!({"info": {"x": 1}, "modality": "MR"})),
-        )
+        .upload_as_admin(&files, "hello.txt", b"hello world", Some(metadata))
         .await;
     assert_eq!(status, 200, "{reply}");
     let first = &reply[0];
@@ -252,13 +248,9 @@ async fn file_metadata_classification_and_deletion() {
     let server = start().await;
     let (project, _, _, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
+    let metadata = json!({"modality": "MR"});
     server
-        .upload_as_admin(
-            &files,
-            "t1.nii.gz",
-            b"nifti",
-            Some(json!({"modality": "MR"})),
-        )
+        .upload_as_admin(&files, "t1.nii.gz", b"nifti", Some(metadata))
         .await;
     let file = format!("{files}/t1.nii.gz");
     let current =

@@ -40,13 +40,9 @@ async fn file_info_nested_124_deep_is_refused_and_the_container_stays_whole() {
     let server = start().await;
     let (_, _, session, acquisition) = hierarchy(&server).await;
     let files = format!("/acquisitions/{acquisition}/files");
+    let metadata = json!({"info": {"keep": 1}});
     let (status, _) = server
-        .upload_as_admin(
-            &files,
-            "a.txt",
-            b"hello",
-            Some(json!({"info": {"keep": 1}})),
-        )
+        .upload_as_admin(&files, "a.txt", b"hello", Some(metadata))
         .await;
     assert_eq!(status, 200);
     server
