@@ -118,6 +118,20 @@ impl TestServer {
         self.call(method, path, ADMIN, body).await
     }
 
+    /// Asserts that the admin's `method path` (with `body`) answers `expected`; returns the
+    /// reply.
+    pub(crate) async fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> Value {
+        let (status, reply) = self.admin(method, path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {reply}");
+        reply
+    }
+
     /// The status of [`TestServer::admin`]'s reply.
     pub(crate) async fn status(&self, method: &str, path: &str, body: Option<Value>) -> u16 {
         self.admin(method, path, body).await.0

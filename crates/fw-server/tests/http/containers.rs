@@ -422,10 +422,9 @@ async fn containers_move_with_everything_below_them() {
     let acq = server.get(&format!("/acquisitions/{acquisition}")).await;
     assert_eq!(acq["parents"]["group"], json!("grp2"));
     assert_eq!(acq["files"][0]["parents"]["group"], json!("grp2"));
-    let status = server
-        .status("GET", "/projects?filter=group=grp2", None)
+    server
+        .expect("GET", "/projects?filter=group=grp2", None, 200)
         .await;
-    assert_eq!(status, 200);
 
     // Moving needs read-write on the destination; a refused move changes nothing.
     let key = server.add_user("rw@x.org");
@@ -443,14 +442,15 @@ async fn containers_move_with_everything_below_them() {
         server.get(&format!("/sessions/{session}")).await["project"],
         json!(p2)
     );
-    let status = server
-        .status(
+    // A subject is not a session.
+    server
+        .expect(
             "PUT",
             &format!("/acquisitions/{acquisition}"),
             Some(json!({"session": subject})),
+            404,
         )
         .await;
-    assert_eq!(status, 404, "a subject is not a session");
 }
 
 /// docs/wire.md §15.1: `PUT` merges objects recursively and replaces everything else,
@@ -530,14 +530,14 @@ async fn a_session_update_applies_its_subject_fields() {
         400,
         "shoe_size",
     );
-    let status = server
-        .status(
+    server
+        .expect(
             "PUT",
             &format!("/sessions/{session}"),
             Some(json!({"age": 5, "subject": {"age": 6}})),
+            400,
         )
         .await;
-    assert_eq!(status, 400);
 }
 
 /// docs/wire.md §15.2: datetimes were kept as the text sent, so a timestamp without an

@@ -143,16 +143,14 @@ async fn files_upload_version_download_and_refuse_what_they_must() {
     assert_eq!(get(format!("{files}/large.bin"), auth()).await.2, large);
     // JSON bodies keep a limit: a 20 MB info update is refused, not read.
     let huge = json!({"set": {"blob": "x".repeat(20 << 20)}});
-    assert_eq!(
-        server
-            .status(
-                "PATCH",
-                &format!("/acquisitions/{acquisition}/info"),
-                Some(huge)
-            )
-            .await,
-        413
-    );
+    server
+        .expect(
+            "PATCH",
+            &format!("/acquisitions/{acquisition}/info"),
+            Some(huge),
+            413,
+        )
+        .await;
 
     // Any Unicode name; never one that could escape, through the form or the path.
     let (status, _) = server
@@ -303,19 +301,16 @@ async fn file_metadata_classification_and_deletion() {
     assert_eq!(current().await["modality"], "CT");
     server.put(&file, json!({"modality": "PET"})).await;
     assert_eq!(current().await["classification"], json!({}));
-    assert_eq!(
-        server
-            .status("PUT", &file, Some(json!({"name": "renamed"})))
-            .await,
-        400
-    );
+    server
+        .expect("PUT", &file, Some(json!({"name": "renamed"})), 400)
+        .await;
 
     // Deleting needs admin on the project.
     let rw = server.add_user("rw@x.org");
     server.grant(&project, "rw@x.org", RW_ROLE).await;
     assert_eq!(server.call("DELETE", &file, &rw, None).await.0, 403);
     assert_eq!(server.delete(&file).await["deleted"], 1);
-    assert_eq!(server.status("DELETE", &file, None).await, 404);
+    server.expect("DELETE", &file, None, 404).await;
     assert_eq!(current().await, Value::Null);
 }
 
@@ -480,16 +475,14 @@ async fn files_by_id_tags_and_the_files_finder() {
         server.get(&format!("/files/{file_id}")).await["tags"],
         json!(["t1"])
     );
-    assert_eq!(
-        server
-            .status(
-                "PATCH",
-                &format!("/files/{file_id}/tags"),
-                Some(json!("qa"))
-            )
-            .await,
-        400
-    );
+    server
+        .expect(
+            "PATCH",
+            &format!("/files/{file_id}/tags"),
+            Some(json!("qa")),
+            400,
+        )
+        .await;
 
     // Others see no files; deleting the session removes its files from the index.
     let key = server.add_user("x@x.org");
@@ -503,12 +496,9 @@ async fn files_by_id_tags_and_the_files_finder() {
     );
     server.delete(&format!("/sessions/{session}")).await;
     assert_eq!(server.get("/files").await["total"], 0);
-    assert_eq!(
-        server
-            .status("GET", &format!("/files/{file_id}"), None)
-            .await,
-        404
-    );
+    server
+        .expect("GET", &format!("/files/{file_id}"), None, 404)
+        .await;
 }
 
 #[tokio::test]
@@ -557,12 +547,9 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
     assert!(walk(&server._dir.path().join("blobs")).is_empty());
 
     // Closing with someone else's ticket, or one never opened, fails; the real one works.
-    assert_eq!(
-        server
-            .status("POST", &format!("{files}?ticket=nope"), None)
-            .await,
-        404
-    );
+    server
+        .expect("POST", &format!("{files}?ticket=nope"), None, 404)
+        .await;
     let closed = server
         .ok("POST", &format!("{files}?ticket={ticket}"), None)
         .await;
@@ -570,13 +557,10 @@ async fn signed_url_tickets_need_their_ticket_and_leave_nothing_until_closed() {
         (closed[0]["name"].as_str(), closed[0]["size"].as_u64()),
         (Some("a.txt"), Some(5))
     );
-    assert_eq!(
-        server
-            .status("POST", &format!("{files}?ticket={ticket}"), None)
-            .await,
-        404,
-        "a ticket closes once"
-    );
+    // A ticket closes once.
+    server
+        .expect("POST", &format!("{files}?ticket={ticket}"), None, 404)
+        .await;
     assert!(
         std::fs::read_dir(server._dir.path().join("tmp"))
             .unwrap()

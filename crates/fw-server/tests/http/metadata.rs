@@ -29,12 +29,9 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         server.get(&format!("/sessions/{session}")).await["info"],
         json!({"only": 1})
     );
-    assert_eq!(
-        server
-            .status("PATCH", &info, Some(json!({"merge": {}})))
-            .await,
-        400
-    );
+    server
+        .expect("PATCH", &info, Some(json!({"merge": {}})), 400)
+        .await;
 
     // Tags: add (once), rename, delete; names that need encoding.
     let tags = format!("/acquisitions/{acquisition}/tags");
@@ -58,12 +55,14 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
     );
     assert_eq!(server.delete(&format!("{tags}/qa")).await["deleted"], 1);
     assert_eq!(server.delete(&format!("{tags}/qa")).await["not_found"], 1);
-    assert_eq!(
-        server
-            .status("PUT", &format!("{tags}/nope"), Some(json!({"value": "x"})))
-            .await,
-        404
-    );
+    server
+        .expect(
+            "PUT",
+            &format!("{tags}/nope"),
+            Some(json!({"value": "x"})),
+            404,
+        )
+        .await;
 
     // Notes: attributed to the caller, with timestamps.
     let note = server
@@ -88,12 +87,14 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
             .await["deleted"],
         1
     );
-    assert_eq!(
-        server
-            .status("POST", "/groups/grp1/notes", Some(json!({"text": "x"})))
-            .await,
-        404
-    );
+    server
+        .expect(
+            "POST",
+            "/groups/grp1/notes",
+            Some(json!({"text": "x"})),
+            404,
+        )
+        .await;
 
     // Lookup and resolve: labels, <id:…>, analyses.
     let node = server
@@ -143,12 +144,9 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         (status, reply["message"].as_str()),
         (404, Some("Not Found: grp1/nope"))
     );
-    assert_eq!(
-        server
-            .status("POST", "/lookup", Some(json!({"path": []})))
-            .await,
-        400
-    );
+    server
+        .expect("POST", "/lookup", Some(json!({"path": []})), 400)
+        .await;
     // Someone without a permission cannot learn that the path exists.
     let key = server.add_user("mallory@x.org");
     assert_eq!(
@@ -185,12 +183,14 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
         server.post("/groups/grp1/roles", json!({"_id": rw})).await["_id"],
         rw
     );
-    assert_eq!(
-        server
-            .status("POST", "/groups/grp1/roles", Some(json!({"_id": "nope"})))
-            .await,
-        404
-    );
+    server
+        .expect(
+            "POST",
+            "/groups/grp1/roles",
+            Some(json!({"_id": "nope"})),
+            404,
+        )
+        .await;
     let modalities = server.get("/modalities").await;
     let modalities = ids(&modalities, "_id");
     assert_eq!(modalities, ["MR", "CT", "PET"]);
@@ -200,7 +200,7 @@ async fn info_tags_notes_lookup_resolve_and_the_catalogue() {
             .unwrap()
             .contains(&json!("T1"))
     );
-    assert_eq!(server.status("GET", "/modalities/XR", None).await, 404);
+    server.expect("GET", "/modalities/XR", None, 404).await;
     assert_eq!(server.get("/users/self").await["_id"], "admin@local");
     assert_eq!(
         server.get("/users/mallory@x.org").await["_id"],

@@ -20,14 +20,14 @@ async fn recorded_lines_are_exact() {
         .await;
     // A repeated name is recorded as an array; this list refuses `x` (400), and a refused
     // request is recorded as sent.
-    let status = server
-        .status(
+    server
+        .expect(
             "GET",
             "/projects?filter=label%3DP+one&sort=label%3Aasc&limit=2&x=1&x=2",
             None,
+            400,
         )
         .await;
-    assert_eq!(status, 400);
     server
         .put(
             &format!("/projects/{project}"),
@@ -44,10 +44,9 @@ async fn recorded_lines_are_exact() {
         .await;
     assert_eq!(status, 200);
     // A refused request is recorded too, with what was sent.
-    let status = server
-        .status("DELETE", "/projects/000000000000000000000000", None)
+    server
+        .expect("DELETE", "/projects/000000000000000000000000", None, 404)
         .await;
-    assert_eq!(status, 404);
     // Bytes that are not JSON are recorded as their size, even when refused unread.
     let status = server
         .request(reqwest::Method::PUT, &format!("/projects/{project}"))

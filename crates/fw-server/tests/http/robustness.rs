@@ -161,7 +161,7 @@ async fn every_rejection_before_a_handler_is_a_json_error_with_its_status() {
         .header("Content-Type", "application/json")
         .body(reqwest::Body::wrap_stream(chunked));
     json_error(post.send().await.unwrap(), 413).await;
-    assert_eq!(server.status("GET", "/groups/big", None).await, 404);
+    server.expect("GET", "/groups/big", None, 404).await;
 
     // Unknown routes and methods: routes and methods fw-server does not serve are 501s
     // naming the route (docs/wire.md §15.4).
@@ -289,16 +289,13 @@ async fn a_full_disk_is_507_and_loses_nothing() {
     let found = server.get(&format!("/projects?filter=label=full{i}")).await;
     assert_eq!(found, json!([]));
     // Reads still work, and once space is freed, so do writes.
-    assert_eq!(
-        server
-            .status("GET", &files.replace("/files", ""), None)
-            .await,
-        200
-    );
+    server
+        .expect("GET", &files.replace("/files", ""), None, 200)
+        .await;
     drop(filler);
     std::fs::remove_file(disk.mount.path().join("filler")).unwrap();
     let body = json!({"label": format!("full{i}"), "group": "grp1"});
-    assert_eq!(server.status("POST", "/projects", Some(body)).await, 200);
+    server.expect("POST", "/projects", Some(body), 200).await;
 }
 
 /// Short timeouts and a small bound, so the tests below take a second or two.
