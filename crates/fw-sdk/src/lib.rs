@@ -237,13 +237,14 @@ pub use bulk::{
     DownloadNode, Existing, ImportOptions, ImportSummary, TreeOptions, TreeSummary, TypeFilter,
 };
 pub use client::{Client, ClientBuilder, Resolved};
-pub use container::{AnyContainer, Container, IsVariant};
+pub use container::{AnyContainer, Container, Handles};
 pub use error::Error;
 pub use files::{
     File, FileDownload, FileReader, FileUpload, ProgressObserver, TransferProgress,
     check_file_name, sanitize_file_name,
 };
 pub use finder::{Finder, ItemStream, Listable, Users};
+pub use fw_model::{IsVariant, WrongKind};
 pub use fw_transport::{Download, UploadMode};
 pub use kinds::{
     Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,
