@@ -17,9 +17,24 @@
 //! A blocking [`Client`] owns a Tokio runtime (two worker threads, shared by its clones
 //! and every handle made from it) and runs the async method on it: each method here is
 //! the async method of the same name, awaited, so requests, errors and docs are the async
-//! API's. Handles ([`Container`], [`Finder`]) mirror the async ones; streams
-//! ([`crate::Finder::iter_find`]) become iterators ([`Iter`]), which still fetch the next
-//! page while the caller works on this one.
+//! API's. Handles ([`Container`], [`Finder`], [`File`], [`SearchResult`]) mirror the
+//! async ones; streams ([`crate::Finder::iter_find`]) become iterators ([`Iter`]), which
+//! still fetch the next page while the caller works on this one; uploads and downloads
+//! are the same values with a [`send`](FileUpload::send) in place of `.await`; a file's
+//! streaming reader is a [`std::io::Read`] ([`FileReader`]).
+//!
+//! ```no_run
+//! # fn run(acquisition: fw_sdk::blocking::Acquisition) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::Read;
+//! let made = acquisition
+//!     .upload_file("T1w.nii.gz")
+//!     .metadata(serde_json::json!({"type": "nifti"}))
+//!     .send()?;
+//! acquisition.download_file("T1w.nii.gz", "/data/T1w.nii.gz")?.send()?; // verified
+//! let mut header = [0u8; 348];
+//! acquisition.open_file("T1w.nii.gz")?.read_exact(&mut header)?;
+//! # Ok(()) }
+//! ```
 //!
 //! Every twin is generated from one line of a single table (`src/blocking/twins.rs`) by
 //! the `twins!` macro, and `tests/blocking.rs` fails when an async method has no line
