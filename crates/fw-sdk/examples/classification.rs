@@ -7,7 +7,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{check, step, study};
+use common::{baseline, check, step};
 use serde_json::{Value, json};
 
 /// The file's modality and classification, fresh from the server.
@@ -23,12 +23,7 @@ async fn classification(
 async fn main() -> std::process::ExitCode {
     common::main("File classification", |site| async move {
         let fw = &site.fw;
-        let (_, project) = study(fw, "classification").await?;
-        let session = project
-            .sessions()
-            .find_first("label=baseline")
-            .await?
-            .ok_or("no baseline")?;
+        let (_, session) = baseline(fw, "classification").await?;
         let acquisition = session.acquisitions().find_one("label=T1w").await?;
         acquisition
             .upload_bytes("file.txt", b"a file to classify".to_vec())

@@ -7,19 +7,14 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{check, step, study};
+use common::{baseline, check, step};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     common::main("Files", |site| async move {
         let fw = &site.fw;
-        let (_, project) = study(fw, "files").await?;
-        let session = project
-            .sessions()
-            .find_first("label=baseline")
-            .await?
-            .ok_or("no baseline")?;
+        let (project, session) = baseline(fw, "files").await?;
         let acquisition = session
             .acquisitions()
             .find_one("label=rfMRI_REST_AP")

@@ -5,8 +5,8 @@ use std::fmt;
 use std::ops::Deref;
 
 use fw_model::{
-    ContainerKind, ContainerType, DeletedResult, HasFiles, InfoUpdate, ModifiedResult, NodeFamily,
-    NodeMap, Note, NoteInput, TagInput, Wire,
+    ContainerKind, ContainerType, DeletedResult, HasFiles, InfoUpdate, ModifiedResult, NodeMap,
+    Note, NoteInput, TagInput, Wire,
 };
 use fw_transport::Request;
 use serde_json::{Map, Value};
@@ -271,17 +271,29 @@ impl<K: HasFiles> Container<K> {
     }
 }
 
-/// The family of async handles: in an [`AnyContainer`], a container of kind `K` is a
-/// [`Container<K>`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Handles;
+/// Declares a family of handles (`Of<K>` = `$handle<K>`, which has `id()`), for
+/// [`fw_model::Node`]: the async one here, the blocking one in `blocking`.
+macro_rules! handle_family {
+    ($(#[$doc:meta])* $family:ident => $handle:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct $family;
 
-impl NodeFamily for Handles {
-    type Of<K: ContainerKind> = Container<K>;
-    fn id<K: ContainerKind>(handle: &Container<K>) -> Option<&str> {
-        Some(handle.id())
-    }
+        impl fw_model::NodeFamily for $family {
+            type Of<K: fw_model::ContainerKind> = $handle<K>;
+            fn id<K: fw_model::ContainerKind>(handle: &$handle<K>) -> Option<&str> {
+                Some(handle.id())
+            }
+        }
+    };
 }
+pub(crate) use handle_family;
+
+handle_family!(
+    /// The family of async handles: in an [`AnyContainer`], a container of kind `K` is a
+    /// [`Container<K>`].
+    Handles => Container
+);
 
 /// A container of any kind, as `fw.get(id)`, `lookup` and `resolve` return it: the kind
 /// is read from the reply's `container_type`. This is fw-model's one list of node kinds

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use fw_sdk::local::LocalFlywheel;
-use fw_sdk::{Client, Group, Project};
+use fw_sdk::{Client, Group, Project, Session};
 use serde_json::json;
 
 pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -236,6 +236,17 @@ pub(crate) async fn study(fw: &Client, label: &str) -> Result<(Group, Project)> 
         }
     }
     Ok((group, project))
+}
+
+/// [`study`]'s project `label` and its first `baseline` session (of `sub-01`).
+pub(crate) async fn baseline(fw: &Client, label: &str) -> Result<(Project, Session)> {
+    let (_, project) = study(fw, label).await?;
+    let session = project
+        .sessions()
+        .find_first("label=baseline")
+        .await?
+        .ok_or("no baseline session")?;
+    Ok((project, session))
 }
 
 /// The id of Flywheel's default read-only role, made available in `group` (as project

@@ -51,12 +51,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
+use fw_model::NodeMap;
 use fw_model::{
     AccessPermission, AcquisitionKind, AnalysisKind, AuthStatus, Config, ContainerKind,
     DeletedResult, GroupId, GroupKind, Modality, ModifiedResult, Note, ProjectKind, Role,
     RolePermission, SessionKind, SubjectKind, User, Version,
 };
-use fw_model::{NodeFamily, NodeMap};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
@@ -244,17 +244,11 @@ impl<T: IntoBlocking + 'static> IntoBlocking
     }
 }
 
-/// The family of blocking handles: in a blocking [`AnyContainer`], a container of kind
-/// `K` is a blocking [`Container<K>`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Handles;
-
-impl NodeFamily for Handles {
-    type Of<K: ContainerKind> = Container<K>;
-    fn id<K: ContainerKind>(handle: &Container<K>) -> Option<&str> {
-        Some(handle.id())
-    }
-}
+crate::container::handle_family!(
+    /// The family of blocking handles: in a blocking [`AnyContainer`], a container of
+    /// kind `K` is a blocking [`Container<K>`].
+    Handles => Container
+);
 
 /// Async handles into blocking ones on one runtime.
 struct ToBlocking<'a>(&'a Arc<Runtime>);

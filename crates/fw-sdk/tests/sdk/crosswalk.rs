@@ -11,18 +11,38 @@ use fw_sdk::model::{DefaultRole, GroupInput, SearchReturnType, Timestamp};
 use fw_sdk::{AgeHelpers, Client, Error, LocalTimes, TimestampHelpers, TypeFilter, blocking};
 use serde_json::json;
 
+// The values the table's calls name, shared by both functions (lower case, as the table
+// writes them).
+#[allow(non_upper_case_globals)]
+mod names {
+    pub(super) const g: &str = "scien";
+    pub(super) const l: &str = "cmrr_deid";
+    pub(super) const n: &str = "T1w.nii";
+    pub(super) const q: &str = "subject.sex = male";
+    pub(super) const group_name: &str = "scien";
+    pub(super) const group_id: &str = "scien";
+    pub(super) const project_label: &str = "cmrr_deid";
+    pub(super) const project_id: &str = "5ebd4ff8bfda5102856aa084";
+    pub(super) const session_id: &str = "5f18a5d1bfda51028b6aa085";
+    pub(super) const subject_label: &str = "sub-01";
+    pub(super) const ses_label: &str = "baseline";
+    pub(super) const new_label: &str = "sub-01_x";
+    pub(super) const name: &str = "file.txt";
+    pub(super) const path: &str = "/tmp/file.txt";
+    pub(super) const file_path: &str = "/tmp/T1_Image.nii.gz";
+    pub(super) const user_id: &str = "ana@example.org";
+    pub(super) const admin_id: &str = "admin-role";
+    pub(super) const note_id: &str = "n1";
+    pub(super) const container_id: &str = session_id;
+    pub(super) const new_project_label: &str = "P2";
+}
+use names::*;
+
 /// The Rust column, row by row (variables named as the table names them).
 #[allow(dead_code, unused_variables, unused_must_use, clippy::all)]
 async fn crosswalk_async(fw: Client) -> Result<(), Error> {
     use chrono::{TimeZone, Utc};
     use futures_util::TryStreamExt;
-    let (g, l, n, q) = ("scien", "cmrr_deid", "T1w.nii", "subject.sex = male");
-    let (group_name, group_id, project_label) = ("scien", "scien", "cmrr_deid");
-    let (project_id, session_id) = ("5ebd4ff8bfda5102856aa084", "5f18a5d1bfda51028b6aa085");
-    let (subject_label, ses_label, new_label) = ("sub-01", "baseline", "sub-01_x");
-    let (name, path, file_path) = ("file.txt", "/tmp/file.txt", "/tmp/T1_Image.nii.gz");
-    let (user_id, admin_id, note_id) = ("ana@example.org", "admin-role", "n1");
-    let (container_id, file, new_project_label) = (session_id, "/tmp/file.nii.gz", "P2");
     {
         let fw = Client::new("my-key").await?;
         let fw = Client::from_env().await?;
@@ -255,13 +275,6 @@ async fn crosswalk_async(fw: Client) -> Result<(), Error> {
 #[allow(dead_code, unused_variables, unused_must_use, clippy::all)]
 fn crosswalk_blocking(fw: blocking::Client) -> Result<(), Error> {
     use chrono::{TimeZone, Utc};
-    let (g, l, n, q) = ("scien", "cmrr_deid", "T1w.nii", "subject.sex = male");
-    let (group_name, group_id, project_label) = ("scien", "scien", "cmrr_deid");
-    let (project_id, session_id) = ("5ebd4ff8bfda5102856aa084", "5f18a5d1bfda51028b6aa085");
-    let (subject_label, ses_label, new_label) = ("sub-01", "baseline", "sub-01_x");
-    let (name, path, file_path) = ("file.txt", "/tmp/file.txt", "/tmp/T1_Image.nii.gz");
-    let (user_id, admin_id, note_id) = ("ana@example.org", "admin-role", "n1");
-    let (container_id, file, new_project_label) = (session_id, "/tmp/file.nii.gz", "P2");
     {
         let fw = blocking::Client::new("my-key")?;
         let fw = blocking::Client::from_env()?;
