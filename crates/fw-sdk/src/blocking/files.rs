@@ -45,33 +45,38 @@ macro_rules! wrapper {
             }
         }
     };
+    // A handle: also Clone, Debug as the async value, and Deref to its wire value.
+    ($(#[$doc:meta])* $name:ident, $async_ty:ty, deref $target:ty) => {
+        wrapper!($(#[$doc])* $name, $async_ty);
+
+        impl Clone for $name {
+            fn clone(&self) -> Self {
+                self.inner.clone().into_blocking(&self.runtime)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.inner.fmt(f)
+            }
+        }
+
+        impl Deref for $name {
+            type Target = $target;
+            fn deref(&self) -> &$target {
+                &self.inner
+            }
+        }
+    };
 }
 
 wrapper!(
     /// A blocking file handle: [`crate::File`] (its entry through `Deref`: `file.name`,
     /// `file.size`, `file.hash`) and the runtime.
     File,
-    crate::File
+    crate::File,
+    deref FileEntry
 );
-
-impl Clone for File {
-    fn clone(&self) -> Self {
-        self.inner.clone().into_blocking(&self.runtime)
-    }
-}
-
-impl fmt::Debug for File {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl Deref for File {
-    type Target = FileEntry;
-    fn deref(&self) -> &FileEntry {
-        &self.inner
-    }
-}
 
 impl File {
     /// The file name.
@@ -137,27 +142,9 @@ wrapper!(
     /// [`crate::SearchResult`] whose levels are blocking handles
     /// (`result.session()?.reload()?`); the wire value through `Deref`.
     SearchResult,
-    crate::SearchResult
+    crate::SearchResult,
+    deref SearchResponse
 );
-
-impl Clone for SearchResult {
-    fn clone(&self) -> Self {
-        self.inner.clone().into_blocking(&self.runtime)
-    }
-}
-
-impl fmt::Debug for SearchResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl Deref for SearchResult {
-    type Target = SearchResponse;
-    fn deref(&self) -> &SearchResponse {
-        &self.inner
-    }
-}
 
 /// How many bytes of a blocking reader go to the upload at a time.
 const CHUNK: usize = 256 * 1024;
