@@ -7,7 +7,9 @@ mod kind;
 pub mod layout;
 mod time;
 
-pub use container::{Container, Page, SubjectRef};
+pub use container::{
+    Container, IsVariant, Node, NodeFamily, NodeMap, Page, SubjectRef, Wire, WrongKind,
+};
 pub use generated::*;
 pub use ids::{ContainerId, FileId, FileVersionId, GroupId, RoleId, UserId};
 pub use kind::{

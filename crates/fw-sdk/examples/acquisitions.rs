@@ -6,19 +6,14 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{check, step, study};
+use common::{baseline, check, step};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     common::main("Acquisitions", |site| async move {
         let fw = &site.fw;
-        let (_, project) = study(fw, "acquisitions").await?;
-        let session = project
-            .sessions()
-            .find_first("label=baseline")
-            .await?
-            .ok_or("no baseline")?;
+        let (project, session) = baseline(fw, "acquisitions").await?;
         step("session.acquisitions().all()", async {
             let all = session.acquisitions().all().await?;
             check(all.len() >= 2, "T1w and rfMRI_REST_AP")?;

@@ -6,19 +6,14 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{check, step, study};
+use common::{baseline, check, step};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     common::main("Info (custom metadata)", |site| async move {
         let fw = &site.fw;
-        let (_, project) = study(fw, "info").await?;
-        let session = project
-            .sessions()
-            .find_first("label=baseline")
-            .await?
-            .ok_or("no baseline")?;
+        let (project, session) = baseline(fw, "info").await?;
         let acquisition = session.acquisitions().find_one("label=T1w").await?;
         step(
             "acquisition.replace_info(json!({\"splines\": 34}))",

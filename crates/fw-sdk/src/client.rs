@@ -339,7 +339,7 @@ impl Client {
             return Err(Error::invalid("an empty container id"));
         }
         let node: fw_model::Container = self.call(Request::get(["containers", id])).await?;
-        AnyContainer::new(self, node)
+        crate::container::any_container(self, node)
     }
 
     /// A container of kind `K` by id (`GET /{collection}/{id}`; analyses add
@@ -430,7 +430,7 @@ impl Client {
         }
         let request = Request::post(["lookup"]).json(&json!({ "path": split_path(path) }))?;
         let node: fw_model::Container = self.call(request).await?;
-        AnyContainer::new(self, node)
+        crate::container::any_container(self, node)
     }
 
     /// The nodes along a path and the children of its last node (Python:
@@ -445,7 +445,7 @@ impl Client {
         let nodes = |list: Option<Vec<fw_model::Container>>| {
             list.unwrap_or_default()
                 .into_iter()
-                .map(|node| AnyContainer::new(self, node))
+                .map(|node| crate::container::any_container(self, node))
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Resolved {

@@ -5,8 +5,8 @@ use std::fmt;
 use std::ops::Deref;
 
 use fw_model::{
-    ContainerKind, ContainerType, DeletedResult, FileEntry, HasFiles, InfoUpdate, ModifiedResult,
-    Note, NoteInput, TagInput,
+    ContainerKind, ContainerType, DeletedResult, HasFiles, InfoUpdate, ModifiedResult, NodeMap,
+    Note, NoteInput, TagInput, Wire,
 };
 use fw_transport::Request;
 use serde_json::{Map, Value};
@@ -271,123 +271,56 @@ impl<K: HasFiles> Container<K> {
     }
 }
 
-/// A container of any kind, as `fw.get(id)`, `lookup` and `resolve` return it: the kind
-/// is read from the reply's `container_type`. The handles are boxed, so that a list of
-/// nodes does not pay for the largest kind in every element.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum AnyContainer {
-    /// A group.
-    Group(Box<crate::Group>),
-    /// A project.
-    Project(Box<crate::Project>),
-    /// A subject.
-    Subject(Box<crate::Subject>),
-    /// A session.
-    Session(Box<crate::Session>),
-    /// An acquisition.
-    Acquisition(Box<crate::Acquisition>),
-    /// An analysis.
-    Analysis(Box<crate::Analysis>),
-    /// A file node (from `lookup` of `…/files/name`, or `resolve` children), with its
-    /// `parent_ref`.
-    File(Box<FileEntry>),
-    /// Another kind of node (a collection, a gear), kept whole.
-    Other {
-        /// The `container_type` (or `node_type`) as sent.
-        kind: String,
-        /// The node's fields.
-        fields: Map<String, Value>,
-    },
-}
+/// Declares a family of handles (`Of<K>` = `$handle<K>`, which has `id()`), for
+/// [`fw_model::Node`]: the async one here, the blocking one in `blocking`.
+macro_rules! handle_family {
+    ($(#[$doc:meta])* $family:ident => $handle:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct $family;
 
-impl AnyContainer {
-    pub(crate) fn new(client: &Client, node: fw_model::Container) -> Result<Self, Error> {
-        use fw_model::Container as C;
-        let client = client.clone();
-        Ok(match node {
-            C::Group(w) => AnyContainer::Group(Box::new(Container::new(client, *w)?)),
-            C::Project(w) => AnyContainer::Project(Box::new(Container::new(client, *w)?)),
-            C::Subject(w) => AnyContainer::Subject(Box::new(Container::new(client, *w)?)),
-            C::Session(w) => AnyContainer::Session(Box::new(Container::new(client, *w)?)),
-            C::Acquisition(w) => AnyContainer::Acquisition(Box::new(Container::new(client, *w)?)),
-            C::Analysis(w) => AnyContainer::Analysis(Box::new(Container::new(client, *w)?)),
-            C::File(file) => AnyContainer::File(file),
-            C::Other { kind, fields } => AnyContainer::Other { kind, fields },
-        })
-    }
-
-    /// The kind of node.
-    pub fn container_type(&self) -> ContainerType {
-        match self {
-            AnyContainer::Group(_) => ContainerType::Group,
-            AnyContainer::Project(_) => ContainerType::Project,
-            AnyContainer::Subject(_) => ContainerType::Subject,
-            AnyContainer::Session(_) => ContainerType::Session,
-            AnyContainer::Acquisition(_) => ContainerType::Acquisition,
-            AnyContainer::Analysis(_) => ContainerType::Analysis,
-            AnyContainer::File(_) => ContainerType::File,
-            AnyContainer::Other { kind, .. } => match kind.as_str() {
-                "collection" => ContainerType::Collection,
-                _ => ContainerType::Other(kind.clone()),
-            },
-        }
-    }
-
-    /// The node's `_id` (a file node's is its version id).
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            AnyContainer::Group(c) => Some(c.id()),
-            AnyContainer::Project(c) => Some(c.id()),
-            AnyContainer::Subject(c) => Some(c.id()),
-            AnyContainer::Session(c) => Some(c.id()),
-            AnyContainer::Acquisition(c) => Some(c.id()),
-            AnyContainer::Analysis(c) => Some(c.id()),
-            AnyContainer::File(f) => f.id.as_ref().map(|id| id.as_str()),
-            AnyContainer::Other { fields, .. } => fields.get("_id").and_then(Value::as_str),
-        }
-    }
-
-    /// The handle, if the node is of kind `K`: `fw.get(id).await?.into_kind::<ProjectKind>()`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnexpectedReply`] naming the kind found.
-    pub fn into_kind<K: IsVariant>(self) -> Result<Container<K>, Error> {
-        let found = self.container_type();
-        K::take(self).ok_or_else(|| {
-            Error::unexpected(format!(
-                "expected a {}, found a {}",
-                K::NAME,
-                found.as_str()
-            ))
-        })
-    }
-}
-
-/// The kinds [`AnyContainer`] has a variant for: all six.
-pub trait IsVariant: ContainerKind + Sized {
-    /// The handle, if `any` is of this kind.
-    fn take(any: AnyContainer) -> Option<Container<Self>>;
-}
-
-macro_rules! is_variant {
-    ($($kind:ident => $variant:ident),*) => {$(
-        impl IsVariant for fw_model::$kind {
-            fn take(any: AnyContainer) -> Option<Container<Self>> {
-                match any {
-                    AnyContainer::$variant(c) => Some(*c),
-                    _ => None,
-                }
+        impl fw_model::NodeFamily for $family {
+            type Of<K: fw_model::ContainerKind> = $handle<K>;
+            fn id<K: fw_model::ContainerKind>(handle: &$handle<K>) -> Option<&str> {
+                Some(handle.id())
             }
         }
-    )*};
+    };
+}
+pub(crate) use handle_family;
+
+handle_family!(
+    /// The family of async handles: in an [`AnyContainer`], a container of kind `K` is a
+    /// [`Container<K>`].
+    Handles => Container
+);
+
+/// A container of any kind, as `fw.get(id)`, `lookup` and `resolve` return it: the kind
+/// is read from the reply's `container_type`. This is fw-model's one list of node kinds
+/// ([`fw_model::Node`]) holding handles: `AnyContainer::Project(project)`,
+/// `node.container_type()`, `node.id()` (a file node's is its version id),
+/// `node.into_kind::<ProjectKind>()?` (an error naming both kinds if it is another). The
+/// handles are boxed, so that a list of nodes does not pay for the largest kind in every
+/// element.
+pub type AnyContainer = fw_model::Node<Handles>;
+
+/// Wire values into handles of one client.
+struct ToHandles<'a>(&'a Client);
+
+impl NodeMap<Wire, Handles> for ToHandles<'_> {
+    type Error = Error;
+    fn map<K: ContainerKind>(&self, wire: K::Wire) -> Result<Container<K>, Error> {
+        Container::new(self.0.clone(), wire)
+    }
 }
 
-is_variant!(
-    GroupKind => Group, ProjectKind => Project, SubjectKind => Subject,
-    SessionKind => Session, AcquisitionKind => Acquisition, AnalysisKind => Analysis
-);
+/// A wire node as handles of `client`.
+pub(crate) fn any_container(
+    client: &Client,
+    node: fw_model::Container,
+) -> Result<AnyContainer, Error> {
+    node.try_map(&ToHandles(client))
+}
 
 #[cfg(test)]
 mod tests {
@@ -429,7 +362,7 @@ mod tests {
             json!({"_id": "c1", "container_type": "collection", "label": "C"}),
         )
         .unwrap();
-        let any = AnyContainer::new(&client, node).unwrap();
+        let any = any_container(&client, node).unwrap();
         assert_eq!(
             (any.container_type(), any.id()),
             (ContainerType::Collection, Some("c1"))

@@ -165,6 +165,14 @@ impl Error {
     }
 }
 
+impl From<fw_model::WrongKind> for Error {
+    /// A node of another kind than asked for ([`crate::AnyContainer::into_kind`]) is an
+    /// [`Error::UnexpectedReply`] naming both kinds.
+    fn from(wrong: fw_model::WrongKind) -> Error {
+        Error::unexpected(wrong.to_string())
+    }
+}
+
 impl From<fw_transport::Error> for Error {
     /// Sorts a transport error by status: 404, 403 and 409 get their own variants, other
     /// statuses are [`Error::Api`], undecodable replies [`Error::UnexpectedReply`].

@@ -102,111 +102,115 @@
 //!
 //! Every call of the Python SDK's Quick Reference, in its order. `fw` is a [`Client`];
 //! each Rust call is `.await`ed and `?`-checked (left out below). Rust finder methods
-//! take the filter as their argument; `""` means no filter.
+//! take the filter as their argument; `""` means no filter. The [`blocking`] API has the
+//! same calls with `?` and no `.await`; its column says where else it differs: uploads
+//! and downloads are sent with `.send()`, streams are iterators. Every call in the table
+//! is compiled, as written, by `tests/sdk/crosswalk.rs`, which also checks that the table
+//! and that code agree.
 //!
-//! | Python (Quick Reference) | Rust |
-//! |---|---|
-//! | `fw = flywheel.Client('my-key')` | `let fw = Client::new("my-key")` |
-//! | `fw = flywheel.Client()` (CLI credentials) | `let fw = Client::from_env()` |
-//! | `fw.get_current_user()` | `fw.get_current_user()` |
-//! | `fw.projects.find()`, `fw.subjects.find()`, `fw.sessions.find()` | `fw.projects().find("")`, `fw.subjects().find("")`, `fw.sessions().find("")` |
-//! | `fw.projects()`, `fw.subjects()`, `fw.sessions()` | `fw.projects().all()`, `fw.subjects().all()`, `fw.sessions().all()` |
-//! | `fw.subjects.find('project=<PROJECT_ID>')` | `fw.subjects().find("project=<PROJECT_ID>")` |
-//! | `fw.get_project('<PROJECT_ID>')` | `fw.get_project("<PROJECT_ID>")` |
-//! | `project.subjects.find()` / `project.subjects()` | `project.subjects().find("")` / `project.subjects().all()` |
-//! | `project.subjects.find('created>2018-10-31')` | `project.subjects().find("created>2018-10-31")` |
-//! | `fw.subjects.find_first()` | `fw.subjects().find_first("")` (an `Option`) |
-//! | `fw.sessions.iter_find()` | `fw.sessions().iter_find("")?` (a `Stream`; no `.await`) |
-//! | `project.subjects.find_first()` | `project.subjects().find_first("")` |
-//! | `project.sessions.iter_find()` | `project.sessions().iter_find("")?` |
-//! | `fw.subjects.find_first("label='My Subject'")` | `fw.subjects().find_first("label=My Subject")` |
-//! | `project.subjects.iter_find('created>2019-09-09')`, then `sub.update({'label': …})` | `project.subjects().iter_find("created>2019-09-09")?`, then `sub.update(json!({"label": …}))` |
-//! | `fw.search({'structured_query': q, 'return_type': 'acquisition'}, size=10000)` | `fw.search(q, SearchReturnType::Acquisition, Some(10000))` |
-//! | `fw.groups()` | `fw.groups().all()` |
-//! | `group.id` | `group.id()` |
-//! | `fw.get(group_name)` | `fw.get(group_name)` (an [`AnyContainer`]), or `fw.get_group(group_name)` |
-//! | `fw.lookup(group_name)` | `fw.lookup(group_name)` |
-//! | `fw.groups.find(f"_id={group_id}")` | `fw.groups().find(&format!("_id={group_id}"))` |
-//! | `fw.projects.find(f"group={group_id}")` | `fw.projects().find(&format!("group={group_id}"))` |
-//! | `group.projects()` | `group.projects().all()` |
-//! | `fw.projects.find(f"group={g},label={l}")` | `fw.projects().find(&format!("group={g},label={l}"))` |
-//! | `fw.projects.find_first(f"group={g},label={l}")` | `fw.projects().find_first(&format!("group={g},label={l}"))` |
-//! | `fw.projects.find_one(f"group={g},label={l}")` | `fw.projects().find_one(&format!("group={g},label={l}"))` |
-//! | `fw.lookup(f"{group_id}/{project_label}")` | `fw.lookup(&format!("{group_id}/{project_label}"))` |
-//! | `group.projects.find(f"label={l}")`, `.find_first(…)`, `.find_one(…)` | `group.projects().find(…)`, `.find_first(…)`, `.find_one(…)` |
-//! | `project.id` | `project.id()` |
-//! | `fw.get(project_id)` | `fw.get(project_id)`, or typed: `fw.get_project(project_id)` |
-//! | `len(project.subjects())` | `project.subjects().all().len()` |
-//! | `project.subjects.iter()` | `project.subjects().iter_find("")?` |
-//! | `project.subjects.find("age<30,sex=male")` | `project.subjects().find("age<30,sex=male")` |
-//! | `project.subjects.find("info.custom_info_field=<v>")` | `project.subjects().find("info.custom_info_field=<v>")` |
-//! | `project.subjects.find(f"label={subject_label}")` | `project.subjects().find(&format!("label={subject_label}"))` |
-//! | `project.sessions()` | `project.sessions().all()` |
-//! | `project.sessions.iter()` | `project.sessions().iter_find("")?` |
-//! | `subject.sessions()` | `subject.sessions().all()` |
-//! | `project.sessions.find("label=baseline")`, `"label=~.*baseline"`, `"label=~resting.*"` | `project.sessions().find("label=baseline")`, … (same filters) |
-//! | `fw.get(session_id)` | `fw.get(session_id)`, or `fw.get_session(session_id)` |
-//! | `subject.sessions.find(f"label={ses_label}")` | `subject.sessions().find(&format!("label={ses_label}"))` |
-//! | `session.acquisitions()` | `session.acquisitions().all()` |
-//! | `session.acquisitions.find('label=~.*resting.*')` | `session.acquisitions().find("label=~.*resting.*")` |
-//! | `fw.projects.find_one('label=checkerboard_study')` | `fw.projects().find_one("label=checkerboard_study")` |
-//! | `fw.acquisitions.find(f"parents.project={p.id},label={l}")` | `fw.acquisitions().find(&format!("parents.project={},label={l}", p.id()))` |
-//! | `session.acquisitions.find_one('label=rfMRI_REST_AP_Run1')` | `session.acquisitions().find_one("label=rfMRI_REST_AP_Run1")` |
-//! | `acquisition.files` | `acquisition.files` (the field, through `Deref`) |
-//! | `[f for f in acquisition.files if f.name == n][0]` | `acquisition.files.iter().flatten().find(\|f\| f.name.as_deref() == Some(n))` |
-//! | `[f for f in acquisition.files if f.type == 'nifti']` | `acquisition.files.iter().flatten().filter(\|f\| f.r#type.as_deref() == Some("nifti"))` |
-//! | `container.parents` | `container.parents` (the field) |
-//! | `fw.add_group(flywheel.Group('my_group', 'My Test Group'))` | `fw.add_group(GroupInput { id: Some("my_group".into()), label: Some("My Test Group".into()), ..Default::default() })` (returns the id), or `fw.add_group(json!({"_id": "my_group", "label": "My Test Group"}))` |
-//! | `group.add_project(label='My Test Project')` | `group.add_project(json!({"label": "My Test Project"}))` (or a `ProjectInput`) |
-//! | `project.add_subject(label='Subject 01')` | `project.add_subject(json!({"label": "Subject 01"}))` (or a `SubjectInput`) |
-//! | `subject.add_session(label='Session 01')` | `subject.add_session(json!({"label": "Session 01"}))` (or a `SessionInput`) |
-//! | `session.add_acquisition(label='Localizer')` | `session.add_acquisition(json!({"label": "Localizer"}))` (or an `AcquisitionInput`) |
-//! | `acquisition.upload_file('localizer.nii.gz')` | `acquisition.upload_file("localizer.nii.gz").await?` ([`FileUpload`]) |
-//! | `container.update({'label': 'new_label'})` | `container.update(json!({"label": "new_label"}))` (or the kind's typed update body) |
-//! | `fw.get_session('5f18…')` | `fw.get_session("5f18…")` |
-//! | `ses.add_acquisition(label='MyNewAcquisition')` | `session.add_acquisition(json!({"label": "MyNewAcquisition"}))` |
-//! | `acq.update({'timestamp': datetime(2020, 1, 1, 4, 30, tzinfo=pytz.utc)})` | `acq.update(json!({"timestamp": Timestamp::from(Utc.with_ymd_and_hms(2020, 1, 1, 4, 30, 0).unwrap())}))` (no extra crate for zones) |
-//! | `session.tags` | `session.tags` (the field) |
-//! | `session.add_tag('Control')` | `session.add_tag("Control")` |
-//! | `session.delete_tag('Analysis Required')` | `session.delete_tag("Analysis Required")` |
-//! | `session.notes` | `session.notes` (the field) |
-//! | `session.add_note('This is a note')` | `session.add_note("This is a note")` |
-//! | `session.delete_note(session.notes[0].id)` | `session.delete_note(note_id)` |
-//! | `acquisition.info` | `acquisition.info` (the field) |
-//! | `acquisition.replace_info({'splines': 34})` | `acquisition.replace_info(json!({"splines": 34}))` |
-//! | `acquisition.update_info({'curve': 'bezier'})` | `acquisition.update_info(json!({"curve": "bezier"}))` |
-//! | `acquisition.delete_info('splines')` | `acquisition.delete_info(["splines"])` |
-//! | `acquisition.upload_file(path)`, `acquisition.download_file(name, path)` | `acquisition.upload_file(path).await?`, `acquisition.download_file(name, path).await?.await?` (verified, resumable) |
-//! | `acquisition.files[0].info` | `acquisition.files` … `.info` (the field) |
-//! | `acquisition.replace_file_info('file.txt', {...})` | `acquisition.replace_file_info("file.txt", json!({...}))` |
-//! | `fw.get_modality('MR')` | `fw.get_modality("MR")` |
-//! | `acquisition.replace_file_classification(…, modality='MR')`, `update_file_classification`, `delete_file_classification` | `acquisition.replace_file_classification(name, json!({…}), Some("MR"))`, `update_file_classification`, `delete_file_classification` |
-//! | `acquisition.timestamp` | `acquisition.timestamp` (a [`model::Timestamp`]: `.utc()`, `.local()`) |
-//! | `acquisition.local_timestamp` | `acquisition.local_timestamp()` ([`TimestampHelpers`]) |
-//! | `session.original_timestamp` | `session.original_timestamp()?` (the zone named by `timezone`; no `pytz` needed) |
-//! | `created`/`modified` in the local zone (`local_created`, `local_modified`) | `project.local_created()`, `project.local_modified()` ([`LocalTimes`]) |
-//! | `session.age` | `session.age` (seconds) |
-//! | `session.age_years` (and `age_months`, `age_weeks`, `age_days`) | `session.age_years()` … ([`AgeHelpers`]) |
-//! | `subject.update(sex='male', info={'key1': 'val1'})` | `subject.update(json!({"sex": "male", "info": {"key1": "val1"}}))` |
-//! | `session.update_info({'hair': 'black', …})` | `session.update_info(json!({"hair": "black", …}))` |
-//! | `session.update(info={…})` | `session.update(json!({"info": {…}}))` |
-//! | `acquisition.replace_info({'key1': 'val1'})` | `acquisition.replace_info(json!({"key1": "val1"}))` |
-//! | `my_group.add_permission({'access': 'rw', '_id': user_id})` | `my_group.add_permission(json!({"access": "rw", "_id": user_id}))` (or an `AccessPermission`) |
-//! | `[r.id for r in fw.get_all_roles() if r.default_flywheel_role == 'admin']` | `fw.get_all_roles()` then `.iter().filter(\|r\| r.default_flywheel_role == Some(DefaultRole::Admin))` |
-//! | `fw.add_role_to_group(my_group.id, {'_id': admin_id})` | `fw.add_role_to_group(my_group.id(), json!({"_id": admin_id}))` |
-//! | `fw.get('group-id')` | `fw.get("group-id")`, or `fw.get_group("group-id")` |
-//! | `flywheel.Group(id='my_id', label='My Label')`; `fw.add_group(new_group)` | `GroupInput { id: Some("my_id".into()), label: Some("My Label".into()), ..Default::default() }`; `fw.add_group(new_group)` |
-//! | `my_group.projects()` | `my_group.projects().all()` |
-//! | `group.add_project(label=new_project_label)` | `group.add_project(json!({"label": new_project_label}))` |
-//! | `project.add_subject(metadata)` | `project.add_subject(metadata)` (a `serde_json::Value` object or a `SubjectInput`) |
-//! | `subject.add_session(metadata)` | `subject.add_session(metadata)` |
-//! | `acquisition.upload_file(file_path)` | `acquisition.upload_file(file_path).await?` |
-//! | `acquisition.download_file('T1_Image.nii.gz', path)` | `acquisition.download_file("T1_Image.nii.gz", path).await?.await?` |
-//! | `flywheel_file.update_info(metadata)` | `acquisition.update_file_info(file.name(), metadata)` |
-//! | `fw.subjects.find_first()` then `container.id` | `fw.subjects().find_first("")` then `container.id()` |
-//! | `fw.upload_file_to_container(container_id, file, metadata=…)` | `fw.upload_file_to_container(container_id, file).metadata(…).await?` |
-//! | `fw.download_tar([acquisition], '/tmp/acquisition.tar')` | `fw.download_tar(&[acquisition.node()], "/tmp/acquisition.tar", &TypeFilter::default())` |
-//! | `session.files`; `file.download(path)` | `session.files()?` ([`File`] handles); `file.download(path).await?` |
+//! | Python (Quick Reference) | Rust | Blocking ([`blocking`]), where it differs |
+//! |---|---|---|
+//! | `fw = flywheel.Client('my-key')` | `let fw = Client::new("my-key")` | `let fw = blocking::Client::new("my-key")` |
+//! | `fw = flywheel.Client()` (CLI credentials) | `let fw = Client::from_env()` | `let fw = blocking::Client::from_env()` |
+//! | `fw.get_current_user()` | `fw.get_current_user()` | |
+//! | `fw.projects.find()`, `fw.subjects.find()`, `fw.sessions.find()` | `fw.projects().find("")`, `fw.subjects().find("")`, `fw.sessions().find("")` | |
+//! | `fw.projects()`, `fw.subjects()`, `fw.sessions()` | `fw.projects().all()`, `fw.subjects().all()`, `fw.sessions().all()` | |
+//! | `fw.subjects.find('project=<PROJECT_ID>')` | `fw.subjects().find("project=<PROJECT_ID>")` | |
+//! | `fw.get_project('<PROJECT_ID>')` | `fw.get_project("<PROJECT_ID>")` | |
+//! | `project.subjects.find()` / `project.subjects()` | `project.subjects().find("")` / `project.subjects().all()` | |
+//! | `project.subjects.find('created>2018-10-31')` | `project.subjects().find("created>2018-10-31")` | |
+//! | `fw.subjects.find_first()` | `fw.subjects().find_first("")` (an `Option`) | |
+//! | `fw.sessions.iter_find()` | `fw.sessions().iter_find("")?` (a `Stream`; no `.await`) | `fw.sessions().iter_find("")?` (an `Iterator` of `Result`s) |
+//! | `project.subjects.find_first()` | `project.subjects().find_first("")` | |
+//! | `project.sessions.iter_find()` | `project.sessions().iter_find("")?` | |
+//! | `fw.subjects.find_first("label='My Subject'")` | `fw.subjects().find_first("label=My Subject")` | |
+//! | `project.subjects.iter_find('created>2019-09-09')`, then `sub.update({'label': …})` | `project.subjects().iter_find("created>2019-09-09")?`, then `sub.update(json!({"label": new_label}))` | `for sub in project.subjects().iter_find("created>2019-09-09")?`, then `sub?.update(json!({"label": new_label}))` |
+//! | `fw.search({'structured_query': q, 'return_type': 'acquisition'}, size=10000)` | `fw.search(q, SearchReturnType::Acquisition, Some(10000))` | the same; the results' levels are blocking handles |
+//! | `fw.groups()` | `fw.groups().all()` | |
+//! | `group.id` | `group.id()` | |
+//! | `fw.get(group_name)` | `fw.get(group_name)` (an [`AnyContainer`]), or `fw.get_group(group_name)` | |
+//! | `fw.lookup(group_name)` | `fw.lookup(group_name)` | |
+//! | `fw.groups.find(f"_id={group_id}")` | `fw.groups().find(&format!("_id={group_id}"))` | |
+//! | `fw.projects.find(f"group={group_id}")` | `fw.projects().find(&format!("group={group_id}"))` | |
+//! | `group.projects()` | `group.projects().all()` | |
+//! | `fw.projects.find(f"group={g},label={l}")` | `fw.projects().find(&format!("group={g},label={l}"))` | |
+//! | `fw.projects.find_first(f"group={g},label={l}")` | `fw.projects().find_first(&format!("group={g},label={l}"))` | |
+//! | `fw.projects.find_one(f"group={g},label={l}")` | `fw.projects().find_one(&format!("group={g},label={l}"))` | |
+//! | `fw.lookup(f"{group_id}/{project_label}")` | `fw.lookup(&format!("{group_id}/{project_label}"))` | |
+//! | `group.projects.find(f"label={l}")`, `.find_first(…)`, `.find_one(…)` | `group.projects().find(&format!("label={l}"))`, `.find_first(&format!("label={l}"))`, `.find_one(&format!("label={l}"))` | |
+//! | `project.id` | `project.id()` | |
+//! | `fw.get(project_id)` | `fw.get(project_id)`, or typed: `fw.get_project(project_id)` | |
+//! | `len(project.subjects())` | `project.subjects().all().await?.len()` | `project.subjects().all()?.len()` |
+//! | `project.subjects.iter()` | `project.subjects().iter_find("")?` | |
+//! | `project.subjects.find("age<30,sex=male")` | `project.subjects().find("age<30,sex=male")` | |
+//! | `project.subjects.find("info.custom_info_field=<v>")` | `project.subjects().find("info.custom_info_field=<v>")` | |
+//! | `project.subjects.find(f"label={subject_label}")` | `project.subjects().find(&format!("label={subject_label}"))` | |
+//! | `project.sessions()` | `project.sessions().all()` | |
+//! | `project.sessions.iter()` | `project.sessions().iter_find("")?` | |
+//! | `subject.sessions()` | `subject.sessions().all()` | |
+//! | `project.sessions.find("label=baseline")`, `"label=~.*baseline"`, `"label=~resting.*"` | `project.sessions().find("label=baseline")`, … (same filters) | |
+//! | `fw.get(session_id)` | `fw.get(session_id)`, or `fw.get_session(session_id)` | |
+//! | `subject.sessions.find(f"label={ses_label}")` | `subject.sessions().find(&format!("label={ses_label}"))` | |
+//! | `session.acquisitions()` | `session.acquisitions().all()` | |
+//! | `session.acquisitions.find('label=~.*resting.*')` | `session.acquisitions().find("label=~.*resting.*")` | |
+//! | `fw.projects.find_one('label=checkerboard_study')` | `fw.projects().find_one("label=checkerboard_study")` | |
+//! | `fw.acquisitions.find(f"parents.project={p.id},label={l}")` | `fw.acquisitions().find(&format!("parents.project={},label={l}", p.id()))` | |
+//! | `session.acquisitions.find_one('label=rfMRI_REST_AP_Run1')` | `session.acquisitions().find_one("label=rfMRI_REST_AP_Run1")` | |
+//! | `acquisition.files` | `acquisition.files` (the field, through `Deref`) | |
+//! | `[f for f in acquisition.files if f.name == n][0]` | `acquisition.files.iter().flatten().find(\|f\| f.name.as_deref() == Some(n))` | |
+//! | `[f for f in acquisition.files if f.type == 'nifti']` | `acquisition.files.iter().flatten().filter(\|f\| f.r#type.as_deref() == Some("nifti"))` | |
+//! | `container.parents` | `container.parents` (the field) | |
+//! | `fw.add_group(flywheel.Group('my_group', 'My Test Group'))` | `fw.add_group(GroupInput { id: Some("my_group".into()), label: Some("My Test Group".into()), ..Default::default() })` (returns the id), or `fw.add_group(json!({"_id": "my_group", "label": "My Test Group"}))` | |
+//! | `group.add_project(label='My Test Project')` | `group.add_project(json!({"label": "My Test Project"}))` (or a `ProjectInput`) | |
+//! | `project.add_subject(label='Subject 01')` | `project.add_subject(json!({"label": "Subject 01"}))` (or a `SubjectInput`) | |
+//! | `subject.add_session(label='Session 01')` | `subject.add_session(json!({"label": "Session 01"}))` (or a `SessionInput`) | |
+//! | `session.add_acquisition(label='Localizer')` | `session.add_acquisition(json!({"label": "Localizer"}))` (or an `AcquisitionInput`) | |
+//! | `acquisition.upload_file('localizer.nii.gz')` | `acquisition.upload_file("localizer.nii.gz").await?` ([`FileUpload`]) | `acquisition.upload_file("localizer.nii.gz").send()?` |
+//! | `container.update({'label': 'new_label'})` | `container.update(json!({"label": "new_label"}))` (or the kind's typed update body) | |
+//! | `fw.get_session('5f18…')` | `fw.get_session(session_id)` | |
+//! | `ses.add_acquisition(label='MyNewAcquisition')` | `session.add_acquisition(json!({"label": "MyNewAcquisition"}))` | |
+//! | `acq.update({'timestamp': datetime(2020, 1, 1, 4, 30, tzinfo=pytz.utc)})` | `acq.update(json!({"timestamp": Timestamp::from(Utc.with_ymd_and_hms(2020, 1, 1, 4, 30, 0).unwrap())}))` (no extra crate for zones) | |
+//! | `session.tags` | `session.tags` (the field) | |
+//! | `session.add_tag('Control')` | `session.add_tag("Control")` | |
+//! | `session.delete_tag('Analysis Required')` | `session.delete_tag("Analysis Required")` | |
+//! | `session.notes` | `session.notes` (the field) | |
+//! | `session.add_note('This is a note')` | `session.add_note("This is a note")` | |
+//! | `session.delete_note(session.notes[0].id)` | `session.delete_note(note_id)` | |
+//! | `acquisition.info` | `acquisition.info` (the field) | |
+//! | `acquisition.replace_info({'splines': 34})` | `acquisition.replace_info(json!({"splines": 34}))` | |
+//! | `acquisition.update_info({'curve': 'bezier'})` | `acquisition.update_info(json!({"curve": "bezier"}))` | |
+//! | `acquisition.delete_info('splines')` | `acquisition.delete_info(["splines"])` | |
+//! | `acquisition.upload_file(path)`, `acquisition.download_file(name, path)` | `acquisition.upload_file(path).await?`, `acquisition.download_file(name, path).await?.await?` (verified, resumable) | `acquisition.upload_file(path).send()?`, `acquisition.download_file(name, path)?.send()?` |
+//! | `acquisition.files[0].info` | `acquisition.files` … `.info` (the field) | |
+//! | `acquisition.replace_file_info('file.txt', {...})` | `acquisition.replace_file_info("file.txt", json!({"wordCount": 327}))` | |
+//! | `fw.get_modality('MR')` | `fw.get_modality("MR")` | |
+//! | `acquisition.replace_file_classification(…, modality='MR')`, `update_file_classification`, `delete_file_classification` | `acquisition.replace_file_classification(name, json!({"Intent": ["Structural"], "Measurement": ["T2"]}), Some("MR"))`, `acquisition.update_file_classification(name, json!({"Custom": ["value1", "value2"]}))`, `acquisition.delete_file_classification(name, json!({"Custom": ["value1"]}))` | |
+//! | `acquisition.timestamp` | `acquisition.timestamp` (a [`model::Timestamp`]: `.utc()`, `.local()`) | |
+//! | `acquisition.local_timestamp` | `acquisition.local_timestamp()` ([`TimestampHelpers`]) | |
+//! | `session.original_timestamp` | `session.original_timestamp()?` (the zone named by `timezone`; no `pytz` needed) | |
+//! | `created`/`modified` in the local zone (`local_created`, `local_modified`) | `project.local_created()`, `project.local_modified()` ([`LocalTimes`]) | |
+//! | `session.age` | `session.age` (seconds) | |
+//! | `session.age_years` (and `age_months`, `age_weeks`, `age_days`) | `session.age_years()` … ([`AgeHelpers`]) | |
+//! | `subject.update(sex='male', info={'key1': 'val1'})` | `subject.update(json!({"sex": "male", "info": {"key1": "val1"}}))` | |
+//! | `session.update_info({'hair': 'black', …})` | `session.update_info(json!({"hair": "black", "eyes": "blue"}))` | |
+//! | `session.update(info={…})` | `session.update(json!({"info": {"hair": "black"}}))` | |
+//! | `acquisition.replace_info({'key1': 'val1'})` | `acquisition.replace_info(json!({"key1": "val1"}))` | |
+//! | `my_group.add_permission({'access': 'rw', '_id': user_id})` | `my_group.add_permission(json!({"access": "rw", "_id": user_id}))` (or an `AccessPermission`) | |
+//! | `[r.id for r in fw.get_all_roles() if r.default_flywheel_role == 'admin']` | `fw.get_all_roles()` then `.iter().filter(\|r\| r.default_flywheel_role == Some(DefaultRole::Admin))` | |
+//! | `fw.add_role_to_group(my_group.id, {'_id': admin_id})` | `fw.add_role_to_group(my_group.id(), json!({"_id": admin_id}))` | |
+//! | `fw.get('group-id')` | `fw.get("group-id")`, or `fw.get_group("group-id")` | |
+//! | `flywheel.Group(id='my_id', label='My Label')`; `fw.add_group(new_group)` | `GroupInput { id: Some("my_id".into()), label: Some("My Label".into()), ..Default::default() }`; `fw.add_group(new_group)` | |
+//! | `my_group.projects()` | `my_group.projects().all()` | |
+//! | `group.add_project(label=new_project_label)` | `group.add_project(json!({"label": new_project_label}))` | |
+//! | `project.add_subject(metadata)` | `project.add_subject(metadata)` (a `serde_json::Value` object or a `SubjectInput`) | |
+//! | `subject.add_session(metadata)` | `subject.add_session(metadata)` | |
+//! | `acquisition.upload_file(file_path)` | `acquisition.upload_file(file_path).await?` | `acquisition.upload_file(file_path).send()?` |
+//! | `acquisition.download_file('T1_Image.nii.gz', path)` | `acquisition.download_file("T1_Image.nii.gz", path).await?.await?` | `acquisition.download_file("T1_Image.nii.gz", path)?.send()?` |
+//! | `flywheel_file.update_info(metadata)` | `acquisition.update_file_info(file.name(), metadata)` | |
+//! | `fw.subjects.find_first()` then `container.id` | `fw.subjects().find_first("")` then `container.id()` | |
+//! | `fw.upload_file_to_container(container_id, file, metadata=…)` | `fw.upload_file_to_container(container_id, file).metadata(json!({"info": {"hair color": "brown"}})).await?` | `fw.upload_file_to_container(container_id, file).metadata(json!({"info": {"hair color": "brown"}})).send()?` |
+//! | `fw.download_tar([acquisition], '/tmp/acquisition.tar')` | `fw.download_tar(&[acquisition.node()], "/tmp/acquisition.tar", &TypeFilter::default())` | |
+//! | `session.files`; `file.download(path)` | `session.files()?` ([`File`] handles); `file.download(path).await?` | `session.files()?`; `file.download(path).send()?` |
 //!
 //! Beyond the Quick Reference, from the Python SDK: `fw.get_config()`, `fw.get_version()`,
 //! `fw.users`, `fw.groups`, `fw.analyses`, `fw.get_group` … `fw.get_analysis`,
@@ -237,13 +241,14 @@ pub use bulk::{
     DownloadNode, Existing, ImportOptions, ImportSummary, TreeOptions, TreeSummary, TypeFilter,
 };
 pub use client::{Client, ClientBuilder, Resolved};
-pub use container::{AnyContainer, Container, IsVariant};
+pub use container::{AnyContainer, Container, Handles};
 pub use error::Error;
 pub use files::{
     File, FileDownload, FileReader, FileUpload, ProgressObserver, TransferProgress,
     check_file_name, sanitize_file_name,
 };
 pub use finder::{Finder, ItemStream, Listable, Users};
+pub use fw_model::{IsVariant, WrongKind};
 pub use fw_transport::{Download, UploadMode};
 pub use kinds::{
     Acquisition, Analysis, Group, HasPermissions, LocalTimes, Project, Session, Subject,

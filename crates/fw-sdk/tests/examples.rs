@@ -52,6 +52,10 @@ const EXAMPLES: &[(&str, usize)] = &[
     ("tags_notes", 4),
     ("timestamps", 4),
     ("permissions", 3),
+    ("files", 5),
+    ("classification", 4),
+    ("downloads", 4),
+    ("bulk_transfers", 4),
 ];
 
 /// The lines of steps that passed; fails on any failed step.
@@ -80,7 +84,17 @@ async fn with_an_api_key_examples_run_on_that_site_and_rerun() {
     let site = fw_sdk::local::LocalFlywheel::start().await.unwrap();
     let key = site.api_key();
     let base_url = site.client().base_url().to_string();
-    for name in ["groups", "subjects", "tags_notes", "permissions"] {
+    let names = [
+        "groups",
+        "subjects",
+        "tags_notes",
+        "permissions",
+        "files",
+        "classification",
+        "downloads",
+        "bulk_transfers",
+    ];
+    for name in names {
         let args: Vec<&str> = match name {
             "permissions" => vec!["--api-key", &key, "--user", "admin@local"],
             _ => vec!["--api-key", &key],
@@ -93,7 +107,11 @@ async fn with_an_api_key_examples_run_on_that_site_and_rerun() {
     }
     let fw = site.client();
     let projects = fw.projects().find("group=fw-sdk-examples").await.unwrap();
-    assert_eq!(projects.len(), 4, "one project per example, not per run");
+    assert_eq!(
+        projects.len(),
+        names.len(),
+        "one project per example, not per run"
+    );
     site.stop().await.unwrap();
 }
 

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use fw_sdk::local::LocalFlywheel;
-use fw_sdk::{Client, Group, Project};
+use fw_sdk::{Client, Group, Project, Session};
 use serde_json::json;
 
 pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -27,9 +27,14 @@ pub(crate) struct Site {
     pub(crate) user: Option<String>,
 }
 
-/// Parses the command line (`[--api-key KEY] [--user ID]`, `--help`) and connects: to a real site
-/// only when a key is given, never from the environment; else to a new local Flywheel.
-pub(crate) async fn connect(about: &str) -> Result<Site> {
+/// The command line: `--api-key KEY` (a real site), `--user ID` (its other user).
+pub(crate) struct Args {
+    key: Option<String>,
+    user: Option<String>,
+}
+
+/// Parses the command line (`[--api-key KEY] [--user ID]`, `--help`).
+pub(crate) fn args(about: &str) -> Result<Args> {
     let mut args = std::env::args().skip(1);
     let (mut key, mut user) = (None, None);
     while let Some(arg) = args.next() {
@@ -50,6 +55,13 @@ pub(crate) async fn connect(about: &str) -> Result<Site> {
             }
         }
     }
+    Ok(Args { key, user })
+}
+
+/// Parses the command line and connects: to a real site only when a key is given, never
+/// from the environment; else to a new local Flywheel.
+pub(crate) async fn connect(about: &str) -> Result<Site> {
+    let Args { key, user } = args(about)?;
     match key {
         Some(key) => {
             let fw = Client::new(&key).await?;
@@ -69,6 +81,61 @@ pub(crate) async fn connect(about: &str) -> Result<Site> {
                 fw,
                 user,
             })
+        }
+    }
+}
+
+/// Where a blocking example runs: [`Site`] with the blocking API.
+pub(crate) struct BlockingSite {
+    /// The local Flywheel, when no `--api-key` was given.
+    pub(crate) local: Option<fw_sdk::blocking::LocalFlywheel>,
+    /// The client: the local site admin, or the key's user.
+    pub(crate) fw: fw_sdk::blocking::Client,
+}
+
+/// [`connect`] with the blocking API.
+pub(crate) fn connect_blocking(about: &str) -> Result<BlockingSite> {
+    match args(about)?.key {
+        Some(key) => {
+            let fw = fw_sdk::blocking::Client::new(&key)?;
+            println!("on {}", fw.base_url());
+            Ok(BlockingSite { local: None, fw })
+        }
+        None => {
+            let local = fw_sdk::blocking::LocalFlywheel::start()?;
+            let fw = local.client();
+            println!("on a local Flywheel at {}", fw.base_url());
+            Ok(BlockingSite {
+                local: Some(local),
+                fw,
+            })
+        }
+    }
+}
+
+/// The `main` of a blocking example: runs `body` on the site the command line names,
+/// stops a local Flywheel, and exits 1 when a step failed.
+pub(crate) fn main_blocking(
+    about: &str,
+    body: impl FnOnce(&BlockingSite) -> Result<()>,
+) -> std::process::ExitCode {
+    let outcome = connect_blocking(about).and_then(|site| {
+        let result = body(&site);
+        if let Some(local) = site.local {
+            local.stop()?;
+        }
+        result
+    });
+    exit_code(outcome)
+}
+
+/// Exit 0, or 1 with the error on stderr.
+fn exit_code(outcome: Result<()>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
@@ -107,6 +174,21 @@ pub(crate) async fn step<T>(
 ) -> Result<T> {
     let started = Instant::now();
     let outcome = work.await;
+    report(what, started, outcome)
+}
+
+/// [`step`] for blocking work.
+pub(crate) fn step_blocking<T>(
+    what: &str,
+    work: impl FnOnce() -> Result<(T, String)>,
+) -> Result<T> {
+    let started = Instant::now();
+    let outcome = work();
+    report(what, started, outcome)
+}
+
+/// Prints a step's time and report, or fails the run.
+fn report<T>(what: &str, started: Instant, outcome: Result<(T, String)>) -> Result<T> {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
         Ok((value, report)) => {
@@ -156,6 +238,17 @@ pub(crate) async fn study(fw: &Client, label: &str) -> Result<(Group, Project)> 
     Ok((group, project))
 }
 
+/// [`study`]'s project `label` and its first `baseline` session (of `sub-01`).
+pub(crate) async fn baseline(fw: &Client, label: &str) -> Result<(Project, Session)> {
+    let (_, project) = study(fw, label).await?;
+    let session = project
+        .sessions()
+        .find_first("label=baseline")
+        .await?
+        .ok_or("no baseline session")?;
+    Ok((project, session))
+}
+
 /// The id of Flywheel's default read-only role, made available in `group` (as project
 /// permissions need): `fw.get_all_roles()`, then `fw.add_role_to_group` (already there on
 /// a rerun is fine).
@@ -200,11 +293,5 @@ where
         result
     }
     .await;
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_code(outcome)
 }

@@ -17,9 +17,24 @@
 //! A blocking [`Client`] owns a Tokio runtime (two worker threads, shared by its clones
 //! and every handle made from it) and runs the async method on it: each method here is
 //! the async method of the same name, awaited, so requests, errors and docs are the async
-//! API's. Handles ([`Container`], [`Finder`]) mirror the async ones; streams
-//! ([`crate::Finder::iter_find`]) become iterators ([`Iter`]), which still fetch the next
-//! page while the caller works on this one.
+//! API's. Handles ([`Container`], [`Finder`], [`File`], [`SearchResult`]) mirror the
+//! async ones; streams ([`crate::Finder::iter_find`]) become iterators ([`Iter`]), which
+//! still fetch the next page while the caller works on this one; uploads and downloads
+//! are the same values with a [`send`](FileUpload::send) in place of `.await`; a file's
+//! streaming reader is a [`std::io::Read`] ([`FileReader`]).
+//!
+//! ```no_run
+//! # fn run(acquisition: fw_sdk::blocking::Acquisition) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::Read;
+//! let made = acquisition
+//!     .upload_file("T1w.nii.gz")
+//!     .metadata(serde_json::json!({"type": "nifti"}))
+//!     .send()?;
+//! acquisition.download_file("T1w.nii.gz", "/data/T1w.nii.gz")?.send()?; // verified
+//! let mut header = [0u8; 348];
+//! acquisition.open_file("T1w.nii.gz")?.read_exact(&mut header)?;
+//! # Ok(()) }
+//! ```
 //!
 //! Every twin is generated from one line of a single table (`src/blocking/twins.rs`) by
 //! the `twins!` macro, and `tests/blocking.rs` fails when an async method has no line
@@ -36,16 +51,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
+use fw_model::NodeMap;
 use fw_model::{
     AccessPermission, AcquisitionKind, AnalysisKind, AuthStatus, Config, ContainerKind,
-    DeletedResult, FileEntry, GroupId, GroupKind, Modality, ModifiedResult, Note, ProjectKind,
-    Role, RolePermission, SessionKind, SubjectKind, User, Version,
+    DeletedResult, GroupId, GroupKind, Modality, ModifiedResult, Note, ProjectKind, Role,
+    RolePermission, SessionKind, SubjectKind, User, Version,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::runtime::Runtime;
 
+use crate::Error;
 use crate::finder::Listable;
-use crate::{Error, SearchResult};
 
 /// Writes the blocking twins of a table of async methods (see `twins.rs`).
 macro_rules! twins {
@@ -100,6 +116,15 @@ macro_rules! twins {
             IntoBlocking::into_blocking(value, &self.runtime)
         }
     };
+    (@method await own $name:ident [$($mg:tt)*] ($($arg:ident : $argty:ty),*) -> $ret:ty [$($mb:tt)*]) => {
+        #[doc = concat!("Sends it, blocking: `.await` of the async value, with its request, reply and errors (see its docs).")]
+        pub fn $name<$($mg)*>(self, $($arg: $argty),*) -> Result<<$ret as IntoBlocking>::Output, Error>
+        where $($mb)*
+        {
+            let value: $ret = self.runtime.block_on(std::future::IntoFuture::into_future(self.inner))?;
+            Ok(IntoBlocking::into_blocking(value, &self.runtime))
+        }
+    };
     (@method sync_try own $name:ident [$($mg:tt)*] ($($arg:ident : $argty:ty),*) -> $ret:ty [$($mb:tt)*]) => {
         #[doc = concat!("`", stringify!($name), "`, blocking: as the async method, with its stream as an iterator (see its docs).")]
         pub fn $name<$($mg)*>(self, $($arg: $argty),*) -> Result<<$ret as IntoBlocking>::Output, Error>
@@ -113,7 +138,10 @@ macro_rules! twins {
     };
 }
 
+mod files;
 mod twins;
+
+pub use files::{File, FileDownload, FileReader, FileUpload, SearchResult};
 
 /// How an async value becomes its blocking form: handles get the runtime, streams become
 /// iterators, lists and options map their items, wire values stay as they are. Used by
@@ -149,8 +177,12 @@ unchanged!(
     Note,
     AccessPermission,
     RolePermission,
-    SearchResult,
     u8,
+    u64,
+    String,
+    crate::DownloadNode,
+    crate::Download,
+    fw_model::SearchResponse,
     fw_model::ZipInfo,
     fw_model::DownloadTicket,
     crate::TreeSummary,
@@ -163,6 +195,13 @@ impl<T: IntoBlocking> IntoBlocking for Vec<T> {
         self.into_iter()
             .map(|item| item.into_blocking(runtime))
             .collect()
+    }
+}
+
+impl<T: IntoBlocking> IntoBlocking for Result<T, Error> {
+    type Output = Result<T::Output, Error>;
+    fn into_blocking(self, runtime: &Arc<Runtime>) -> Self::Output {
+        self.map(|item| item.into_blocking(runtime))
     }
 }
 
@@ -205,29 +244,33 @@ impl<T: IntoBlocking + 'static> IntoBlocking
     }
 }
 
-impl IntoBlocking for crate::AnyContainer {
-    type Output = AnyContainer;
-    fn into_blocking(self, runtime: &Arc<Runtime>) -> AnyContainer {
-        use crate::AnyContainer as A;
-        match self {
-            A::Group(h) => AnyContainer::Group(wrap_box(*h, runtime)),
-            A::Project(h) => AnyContainer::Project(wrap_box(*h, runtime)),
-            A::Subject(h) => AnyContainer::Subject(wrap_box(*h, runtime)),
-            A::Session(h) => AnyContainer::Session(wrap_box(*h, runtime)),
-            A::Acquisition(h) => AnyContainer::Acquisition(wrap_box(*h, runtime)),
-            A::Analysis(h) => AnyContainer::Analysis(wrap_box(*h, runtime)),
-            A::File(file) => AnyContainer::File(file),
-            A::Other { kind, fields } => AnyContainer::Other { kind, fields },
-        }
+crate::container::handle_family!(
+    /// The family of blocking handles: in a blocking [`AnyContainer`], a container of
+    /// kind `K` is a blocking [`Container<K>`].
+    Handles => Container
+);
+
+/// Async handles into blocking ones on one runtime.
+struct ToBlocking<'a>(&'a Arc<Runtime>);
+
+impl NodeMap<crate::Handles, Handles> for ToBlocking<'_> {
+    type Error = std::convert::Infallible;
+    fn map<K: ContainerKind>(
+        &self,
+        handle: crate::Container<K>,
+    ) -> Result<Container<K>, std::convert::Infallible> {
+        Ok(handle.into_blocking(self.0))
     }
 }
 
-/// A boxed blocking handle (the variants of [`AnyContainer`] are boxed, as the async ones).
-fn wrap_box<K: ContainerKind>(
-    handle: crate::Container<K>,
-    runtime: &Arc<Runtime>,
-) -> Box<Container<K>> {
-    Box::new(handle.into_blocking(runtime))
+impl IntoBlocking for crate::AnyContainer {
+    type Output = AnyContainer;
+    fn into_blocking(self, runtime: &Arc<Runtime>) -> AnyContainer {
+        match self.try_map(&ToBlocking(runtime)) {
+            Ok(node) => node,
+            Err(never) => match never {},
+        }
+    }
 }
 
 impl IntoBlocking for crate::Resolved {
@@ -399,48 +442,10 @@ impl<T: IntoBlocking> Iterator for Iter<T> {
     }
 }
 
-/// [`crate::AnyContainer`] with blocking handles.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum AnyContainer {
-    /// A group.
-    Group(Box<Group>),
-    /// A project.
-    Project(Box<Project>),
-    /// A subject.
-    Subject(Box<Subject>),
-    /// A session.
-    Session(Box<Session>),
-    /// An acquisition.
-    Acquisition(Box<Acquisition>),
-    /// An analysis.
-    Analysis(Box<Analysis>),
-    /// A file node, with its `parent_ref`.
-    File(Box<FileEntry>),
-    /// Another kind of node, kept whole.
-    Other {
-        /// The `container_type` (or `node_type`) as sent.
-        kind: String,
-        /// The node's fields.
-        fields: Map<String, Value>,
-    },
-}
-
-impl AnyContainer {
-    /// The id of the container or node, if it has one.
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            AnyContainer::Group(h) => Some(h.id()),
-            AnyContainer::Project(h) => Some(h.id()),
-            AnyContainer::Subject(h) => Some(h.id()),
-            AnyContainer::Session(h) => Some(h.id()),
-            AnyContainer::Acquisition(h) => Some(h.id()),
-            AnyContainer::Analysis(h) => Some(h.id()),
-            AnyContainer::File(file) => file.id.as_ref().map(|id| id.as_str()),
-            AnyContainer::Other { fields, .. } => fields.get("_id").and_then(Value::as_str),
-        }
-    }
-}
+/// [`crate::AnyContainer`] with blocking handles: fw-model's one list of node kinds
+/// ([`fw_model::Node`]) holding blocking handles, with the same variants and methods
+/// (`container_type`, `id`, `into_kind`).
+pub type AnyContainer = fw_model::Node<Handles>;
 
 /// [`crate::Resolved`] with blocking handles.
 #[derive(Debug, Clone)]
@@ -514,6 +519,13 @@ impl LocalFlywheel {
             .as_ref()
             .map(crate::local::LocalFlywheel::api_key)
             .unwrap_or_default()
+    }
+
+    /// The data directory (database and blobs); `None` once stopped.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.inner
+            .as_ref()
+            .map(crate::local::LocalFlywheel::data_dir)
     }
 
     /// [`crate::local::LocalFlywheel::add_user`], blocking: a blocking client for a new

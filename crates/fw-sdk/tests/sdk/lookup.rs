@@ -39,7 +39,12 @@ async fn get_types_the_container_by_its_kind() {
         .into_kind::<SessionKind>()
         .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        (err.expected, &err.found),
+        ("session", &fw_sdk::model::ContainerType::Project)
+    );
+    // With `?` in a function returning fw_sdk::Error, it is an unexpected reply.
+    assert_eq!(
+        fw_sdk::Error::from(err).to_string(),
         "unexpected reply: expected a session, found a project"
     );
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod client;
 mod create;
+mod crosswalk;
 mod files;
 mod finders;
 mod local;
