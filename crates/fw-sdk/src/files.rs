@@ -689,18 +689,29 @@ impl<K: HasFiles> Container<K> {
         open_reader(self.client(), &request).await
     }
 
-    /// A download of version `version` of the file `name` (`GET …/files/{name}?version=`),
-    /// checked by size only (the entry of another version is not held).
-    pub fn download_file_version(
+    /// Downloads version `version` of the file `name` to `dest` (`GET …/files/{name}?version=`),
+    /// whole or absent; returns the bytes written. Checked by the size the server announces
+    /// only: the entry (and hash) of an older version is not listed on the container.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing file or version; [`Error::Transport`] when the
+    /// transfer fails (nothing is left under `dest`).
+    pub async fn download_file_version(
         &self,
         name: &str,
         version: i64,
         dest: impl Into<PathBuf>,
-    ) -> Download {
-        Download::new(
-            Request::get(self.file_segments(name, &[])).query("version", version.to_string()),
-            dest,
-        )
+    ) -> Result<u64, Error> {
+        let request =
+            Request::get(self.file_segments(name, &[])).query("version", version.to_string());
+        self.send_download(Download::new(request, dest)).await
+    }
+
+    /// Sends a download under the client's request limit.
+    async fn send_download(&self, download: Download) -> Result<u64, Error> {
+        let _permit = self.client().permit().await;
+        Ok(self.client().transport().download(download).await?)
     }
 
     async fn patch_file(
@@ -845,19 +856,22 @@ impl<K: HasFiles> Container<K> {
         self.client().call(request).await
     }
 
-    /// A download of one member of a zip file to `dest` (Python:
+    /// Downloads one member of a zip file to `dest` (Python:
     /// `download_file_zip_member(name, member, dest)`; `GET …/files/{name}?member=…`),
-    /// whole or absent.
-    pub fn download_file_zip_member(
+    /// whole or absent; returns the bytes written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing file or member; [`Error::Transport`] when the
+    /// transfer fails (nothing is left under `dest`).
+    pub async fn download_file_zip_member(
         &self,
         name: &str,
         member: &str,
         dest: impl Into<PathBuf>,
-    ) -> Download {
-        Download::new(
-            Request::get(self.file_segments(name, &[])).query("member", member),
-            dest,
-        )
+    ) -> Result<u64, Error> {
+        let request = Request::get(self.file_segments(name, &[])).query("member", member);
+        self.send_download(Download::new(request, dest)).await
     }
 
     /// The bytes of one member of a zip file (Python: `read_file_zip_member`).

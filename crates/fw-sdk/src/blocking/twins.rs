@@ -82,7 +82,7 @@ twins! {
         sync ref upload_file(path: impl AsRef<std::path::Path>) -> crate::FileUpload;
         sync ref upload_bytes(name: &str, bytes: impl Into<Vec<u8>>) -> crate::FileUpload;
         async ref download_file(name: &str, dest: impl Into<std::path::PathBuf>) -> crate::FileDownload;
-        sync ref download_file_version(name: &str, version: i64, dest: impl Into<std::path::PathBuf>) -> crate::Download;
+        async ref download_file_version(name: &str, version: i64, dest: impl Into<std::path::PathBuf>) -> u64;
         async ref read_file(name: &str) -> Vec<u8>;
         async ref open_file(name: &str) -> crate::FileReader;
         async ref update_file_info(name: &str, info: impl Metadata<Map<String, Value>>) -> ModifiedResult;
@@ -94,7 +94,7 @@ twins! {
         async ref update_file(name: &str, body: impl Metadata<fw_model::FileUpdate>) -> ModifiedResult;
         async ref delete_file(name: &str) -> DeletedResult;
         async ref get_file_zip_info(name: &str) -> fw_model::ZipInfo;
-        sync ref download_file_zip_member(name: &str, member: &str, dest: impl Into<std::path::PathBuf>) -> crate::Download;
+        async ref download_file_zip_member(name: &str, member: &str, dest: impl Into<std::path::PathBuf>) -> u64;
         async ref read_file_zip_member(name: &str, member: &str) -> Vec<u8>;
         sync ref node() -> crate::DownloadNode;
         async ref download_tree(dest_dir: impl AsRef<std::path::Path>, options: crate::TreeOptions) -> crate::TreeSummary;

@@ -151,8 +151,11 @@ async fn upload_list_download_read_and_stream() {
     std::fs::write(&newer, b"version two").unwrap();
     acquisition.upload_file(&newer).await.unwrap();
     let old = site.dir.path().join("old.nii.gz");
-    let download = acquisition.download_file_version("scan.nii.gz", 1, &old);
-    site.fw.transport().download(download).await.unwrap();
+    let written = acquisition
+        .download_file_version("scan.nii.gz", 1, &old)
+        .await
+        .unwrap();
+    assert_eq!(written, bytes.len() as u64);
     assert_eq!(std::fs::read(&old).unwrap(), bytes);
     let fresh = acquisition.reload().await.unwrap();
     assert_eq!(
@@ -322,11 +325,11 @@ async fn zip_members_are_listed_downloaded_and_read() {
         b"second"
     );
     let dest = site.dir.path().join("one.dcm");
-    site.fw
-        .transport()
-        .download(a.download_file_zip_member("series.zip", "a/1.dcm", &dest))
+    let written = a
+        .download_file_zip_member("series.zip", "a/1.dcm", &dest)
         .await
         .unwrap();
+    assert_eq!(written, b"first member".len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), b"first member");
     let err = a
         .read_file_zip_member("series.zip", "nope")
