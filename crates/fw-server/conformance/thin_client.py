@@ -60,9 +60,11 @@ try:
     fw.post("/api/storage/files", params={"project_id": project["_id"], "signed_url": True})
     check("POST /storage/files is refused", False)
 except fw_client.ServerError as exc:
+    message = exc.response.json()["message"]
     check(
         "POST /storage/files is a 501 naming the route",
-        "501" in str(exc) and "POST /api/storage/files is not implemented" in str(exc),
+        exc.response.status_code == 501
+        and message == "POST /api/storage/files is not implemented by fw-server",
         str(exc),
     )
 done()
