@@ -168,7 +168,8 @@ struct PythonEnv {
     name: &'static str,
     /// The virtualenv's folder under `target/`.
     venv: &'static str,
-    /// The `pip install` arguments, paths relative to the workspace root.
+    /// The `pip install` arguments, paths relative to the workspace root. A requirements
+    /// file that pins every package is installed `--no-deps`: nothing is left to resolve.
     install: &'static [&'static str],
 }
 
@@ -187,13 +188,21 @@ const PYTHON_ENVS: &[PythonEnv] = &[
     PythonEnv {
         name: "cli",
         venv: "conformance-venv-cli",
-        install: &["-r", "crates/fw-server/conformance/requirements-cli.txt"],
+        install: &[
+            "--no-deps",
+            "-r",
+            "crates/fw-server/conformance/requirements-cli.txt",
+        ],
     },
     // fw-client 2.3.4.
     PythonEnv {
         name: "fw-client2",
         venv: "conformance-venv-fw-client2",
-        install: &["-r", "crates/fw-server/conformance/requirements-fw-client2.txt"],
+        install: &[
+            "--no-deps",
+            "-r",
+            "crates/fw-server/conformance/requirements-fw-client2.txt",
+        ],
     },
 ];
 
@@ -272,7 +281,10 @@ fn conformance() -> Result<(), String> {
             .collect();
         threads
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Err("a conformance thread panicked".into())))
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("a conformance thread panicked".into()))
+            })
             .collect()
     });
     let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
@@ -291,7 +303,9 @@ fn run_script(
     flags: &[String],
     env: &str,
 ) -> Result<(), String> {
-    let stem = script.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let stem = script
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     let data_dir = std::env::temp_dir().join(format!(
         "fw-conformance-{}-{env}-{stem}",
         std::process::id()
@@ -336,7 +350,13 @@ fn python_env(env: &PythonEnv) -> Result<PathBuf, String> {
     }
     run(Command::new(&python)
         .current_dir(&root)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(env.install))?;
     Ok(python)
 }

@@ -82,6 +82,6 @@ fn target(planned: &Planned<'_>) -> Value {
         "filename": file["name"],
         "filetype": file["type"],
         "size": file["size"].as_u64().unwrap_or(0),
-        "modified": file["modified"].as_str().map_or_else(|| ids::now(), str::to_string),
+        "modified": file["modified"].as_str().map_or_else(ids::now, str::to_string),
     })
 }
