@@ -5,11 +5,14 @@
 //! - `cargo xtask test`: the whole suite: the codegen check, the check that dependencies
 //!   between our crates point one way, every crate's unit, integration and doc tests, the
 //!   docs built with warnings as errors, `cargo package` of the library crates, and the
-//!   conformance suite: the official Python SDK (flywheel-sdk 23.0.0, in a virtualenv under
+//!   conformance suite: the official Python SDK (flywheel-sdk 23.0.0), flywheel-sdk 17.8.0
+//!   with flywheel-cli 18.5.1, and fw-client 1.x and 2.x (each in a virtualenv under
 //!   `target/`) against fw-server, and the wire-equivalence check.
 //! - `cargo xtask wire`: only the wire-equivalence check (`wire.rs`): the same Quick
 //!   Reference walkthrough through the Python SDK and through fw-sdk, against fw-server
 //!   recording requests; differences must be justified in `crates/fw-sdk/WIRE.md`.
+//! - `cargo xtask conformance`: only the conformance suite, with the `fw-server` that
+//!   `cargo test` built.
 //! - `cargo xtask ci`: what CI runs: `cargo fmt --check`, `cargo clippy -D warnings`, then
 //!   everything `test` runs.
 //!
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("test") => Phases::run("test", TEST_PHASES),
         Some("ci") => Phases::run("ci", &[CI_PHASES, TEST_PHASES].concat()),
         Some("wire") => wire_check(),
+        Some("conformance") => Phases::run("conformance", &[("conformance", conformance)]),
         Some("codegen") => match args.get(1).map(String::as_str) {
             None => codegen::run(&paths, false),
             Some("--check") => codegen::run(&paths, true),
@@ -37,7 +41,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask ci | cargo xtask wire | cargo xtask codegen [--check]"
+                "usage: cargo xtask test | cargo xtask ci | cargo xtask wire | cargo xtask conformance | cargo xtask codegen [--check]"
             );
             return ExitCode::from(2);
         }
@@ -157,14 +161,58 @@ fn package() -> Result<(), String> {
     run(&mut command)
 }
 
-/// The Python SDK version the server must serve unmodified.
-const FLYWHEEL_SDK: &str = "flywheel-sdk==23.0.0";
+/// A Python environment of the conformance suite: a virtualenv under `target/` holding
+/// one set of Flywheel clients, installed from what the repository pins.
+struct PythonEnv {
+    /// What a script names on its `# python:` line (`sdk23` when it names none).
+    name: &'static str,
+    /// The virtualenv's folder under `target/`.
+    venv: &'static str,
+    /// The `pip install` arguments, paths relative to the workspace root. A requirements
+    /// file that pins every package is installed `--no-deps`: nothing is left to resolve.
+    install: &'static [&'static str],
+}
 
-/// Runs `crates/fw-server/conformance/*.py` with the official Python SDK against a fresh
-/// fw-server.
+/// The clients the conformance suite runs, each in its own virtualenv (their pins clash:
+/// flywheel-cli 18.5.1 needs flywheel-sdk 17.x; fw-client 2.x wants another
+/// python-dateutil than flywheel-sdk 23). They are installed, and their scripts run, in
+/// parallel.
+const PYTHON_ENVS: &[PythonEnv] = &[
+    // The official Python SDK, which the server must serve unmodified.
+    PythonEnv {
+        name: "sdk23",
+        venv: "conformance-venv",
+        install: &["flywheel-sdk==23.0.0"],
+    },
+    // flywheel-cli 18.5.1 (the `fw` command), its flywheel-sdk 17.8.0, and fw-client 1.0.2.
+    PythonEnv {
+        name: "cli",
+        venv: "conformance-venv-cli",
+        install: &[
+            "--no-deps",
+            "-r",
+            "crates/fw-server/conformance/requirements-cli.txt",
+        ],
+    },
+    // fw-client 2.3.4.
+    PythonEnv {
+        name: "fw-client2",
+        venv: "conformance-venv-fw-client2",
+        install: &[
+            "--no-deps",
+            "-r",
+            "crates/fw-server/conformance/requirements-fw-client2.txt",
+        ],
+    },
+];
+
+/// Runs `crates/fw-server/conformance/*.py` with the Python clients against a fresh
+/// fw-server each: a script runs in every environment its `# python:` line names
+/// (flywheel-sdk 23.0.0 when none). The environments are made, and their scripts run, in
+/// parallel; each environment's scripts run one after another, and their output is
+/// printed when they end.
 fn conformance() -> Result<(), String> {
     let root = workspace_root();
-    let python = python_venv()?;
     let binary = built_binary("fw-server")?;
     let scripts = std::fs::read_dir(root.join("crates/fw-server/conformance"))
         .map_err(|e| format!("cannot list the conformance scripts: {e}"))?;
@@ -179,45 +227,137 @@ fn conformance() -> Result<(), String> {
         })
         .collect();
     scripts.sort();
+    // (environment, script, server flags)
+    let mut runs: Vec<(&PythonEnv, PathBuf, Vec<String>)> = Vec::new();
     for script in scripts {
-        let data_dir = std::env::temp_dir().join(format!("fw-conformance-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data_dir);
-        // A script names the server flags it needs on a `# fw-server flags: …` line.
         let text = std::fs::read_to_string(&script)
             .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
-        let flags: Vec<String> = text
-            .lines()
-            .find_map(|line| line.strip_prefix("# fw-server flags:"))
-            .map(|flags| flags.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
-        let server = Server::start(&binary, &data_dir, &flags)?;
-        let result = run(Command::new(&python)
-            .arg(&script)
-            .arg(&server.api_key)
-            .arg(&data_dir));
-        drop(server);
-        let _ = std::fs::remove_dir_all(&data_dir);
-        result?;
+        let line = |prefix: &str| -> Vec<String> {
+            text.lines()
+                .find_map(|line| line.strip_prefix(prefix))
+                .map(|words| words.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        // A script names the server flags it needs on a `# fw-server flags: …` line, and
+        // the environments it runs in on a `# python: …` line.
+        let flags = line("# fw-server flags:");
+        let mut envs = line("# python:");
+        if envs.is_empty() {
+            envs.push("sdk23".to_string());
+        }
+        for name in envs {
+            let env = PYTHON_ENVS.iter().find(|e| e.name == name).ok_or(format!(
+                "{} names an unknown python environment {name:?}",
+                script.display()
+            ))?;
+            runs.push((env, script.clone(), flags.clone()));
+        }
     }
-    Ok(())
+    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = PYTHON_ENVS
+            .iter()
+            .filter(|env| runs.iter().any(|(e, _, _)| e.name == env.name))
+            .map(|env| {
+                let (runs, binary) = (&runs, &binary);
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    let python = python_env(env)?;
+                    eprintln!(
+                        "xtask: python environment {} ready in {:.1} s",
+                        env.name,
+                        started.elapsed().as_secs_f64()
+                    );
+                    for (_, script, flags) in runs.iter().filter(|(e, _, _)| e.name == env.name) {
+                        run_script(&python, binary, script, flags, env.name)?;
+                    }
+                    eprintln!(
+                        "xtask: conformance with {} took {:.1} s",
+                        env.name,
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(())
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("a conformance thread panicked".into()))
+            })
+            .collect()
+    });
+    let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
-/// The Python of the virtualenv under `target/` holding the official SDK, made (and the
-/// SDK installed) if missing.
+/// Runs one conformance script against a fresh server; prints its output when it ends.
+fn run_script(
+    python: &Path,
+    binary: &Path,
+    script: &Path,
+    flags: &[String],
+    env: &str,
+) -> Result<(), String> {
+    let stem = script
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let data_dir = std::env::temp_dir().join(format!(
+        "fw-conformance-{}-{env}-{stem}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let server = Server::start(binary, &data_dir, flags)?;
+    let shown = format!("{} ({env})", script.display());
+    let output = Command::new(python)
+        .arg(script)
+        .arg(&server.api_key)
+        .arg(&data_dir)
+        .output()
+        .map_err(|e| format!("cannot start {shown}: {e}"));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let output = output?;
+    eprintln!(
+        "xtask: == {shown} ==\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {}", output.status))
+    }
+}
+
+/// The Python of the flywheel-sdk 23.0.0 virtualenv (the wire check's), made if missing.
 fn python_venv() -> Result<PathBuf, String> {
-    let venv = workspace_root().join("target/conformance-venv");
+    python_env(&PYTHON_ENVS[0])
+}
+
+/// The Python of an environment's virtualenv under `target/`, made (and its clients
+/// installed) if missing; pip finds an installed environment up to date in seconds.
+fn python_env(env: &PythonEnv) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let venv = root.join("target").join(env.venv);
     let python = venv.join("bin/python");
     if !python.exists() {
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
-    run(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        FLYWHEEL_SDK,
-    ]))?;
+    run(Command::new(&python)
+        .current_dir(&root)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(env.install))?;
     Ok(python)
 }
 

@@ -1,15 +1,18 @@
-//! Bulk downloads (docs/wire.md §11). `POST /download` walks the requested containers
-//! once, checks access, applies the file filters, and records every archive member (its
-//! path in the classic layout, blob, size and time) under a ticket, in one transaction;
-//! `GET /download?ticket=` then streams exactly those members as tar or zip (see
-//! `archive`). Blobs are never deleted, so a ticket's members stay readable until it expires.
+//! Bulk downloads (docs/wire.md §11). One walk, [`plan`], visits the requested
+//! containers, checks access, applies the file filters and hands each file with its path
+//! to a sink. `POST /download` records every archive member (path, blob, size and time)
+//! under a ticket, in one transaction; `GET /download?ticket=` then streams exactly those
+//! members as tar or zip (see `archive`). `POST /download/targets` writes each file as a
+//! line of JSON instead (`routes::targets`). Blobs are never deleted, so a ticket's
+//! members stay readable until it expires.
 //!
 //! The classic layout: `<prefix>/<group>/<project>/<subject>/<session>/<acquisition>/<file>`,
 //! files of higher levels directly in their container's folder, analyses as a folder in
 //! their parent's with `input/` and `output/`. A folder's name is its container's label
 //! (with fallbacks), made unique among the folders and files beside it: siblings are taken
 //! in id order (creation order), the first keeps the name and the next get `_0`, `_1`, ….
-//! So a container has the same folder whichever part of the tree is downloaded.
+//! So a container has the same folder whichever part of the tree is downloaded. The full
+//! layout ([`Layout::Full`]) names folders the same way and adds its section folders.
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,74 +37,246 @@ const TICKET_LIFETIME_SECONDS: i64 = 3600;
 /// How many members a page of `GET /download` reads from the database at a time.
 pub(crate) const PAGE: usize = 500;
 
+/// The folder layouts of a bulk download (`?type=`), both named by fw_model::layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `<prefix>/<group>/<project>/<subject>/<session>/<acquisition>/<file>` (the
+    /// default): files in their container's folder, analyses as a folder with `input/`
+    /// and `output/`.
+    Classic,
+    /// `<prefix>/<project>/SUBJECTS/<subject>/SESSIONS/<session>/ACQUISITIONS/
+    /// <acquisition>/FILES/<file>`: what `fw sync` writes and `fw ingest project` reads
+    /// back (flywheel-cli 18.5.1), without analyses (docs/wire.md §15.9).
+    Full,
+}
+
+impl Layout {
+    /// `type=classic` (or none) or `type=full`.
+    ///
+    /// # Errors
+    ///
+    /// A 400 naming any other type.
+    pub(crate) fn parse(layout: Option<&str>) -> Result<Layout, ApiError> {
+        match layout {
+            None | Some("classic") => Ok(Layout::Classic),
+            Some("full") => Ok(Layout::Full),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "type must be classic or full, not {other:?}"
+            ))),
+        }
+    }
+
+    /// The folder of a group: its id below the prefix (classic), or the prefix (full).
+    fn group_folder(self, prefix: &str, group_id: &str) -> String {
+        match self {
+            Layout::Classic => join(prefix, &folder_name(group_id)),
+            Layout::Full => prefix.to_string(),
+        }
+    }
+
+    /// The folder of a child container named `name` in its parent's `folder`.
+    fn child_folder(self, folder: &str, kind: Kind, name: &str) -> String {
+        let section = match (self, kind) {
+            (Layout::Full, Kind::Subject) => "SUBJECTS/",
+            (Layout::Full, Kind::Session) => "SESSIONS/",
+            (Layout::Full, Kind::Acquisition) => "ACQUISITIONS/",
+            _ => "",
+        };
+        join(folder, &format!("{section}{name}"))
+    }
+
+    /// The folder of a container's own files.
+    fn files_folder(self, folder: &str) -> String {
+        match self {
+            Layout::Classic => folder.to_string(),
+            Layout::Full => join(folder, "FILES"),
+        }
+    }
+}
+
+/// `a/b`, or `b` when `a` is empty (an empty prefix is no top folder).
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}/{b}")
+    }
+}
+
+/// A bulk download request, checked: `POST /download` and `POST /download/targets`.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    /// The containers asked for, in order.
+    nodes: Vec<(Kind, String)>,
+    filters: Vec<fw_model::DownloadFilter>,
+    /// The top folder; empty for none.
+    prefix: String,
+    layout: Layout,
+}
+
+impl Request {
+    /// Reads a download body with its query parameters: `prefix` (`scitran` when absent,
+    /// none when empty) and `type`.
+    ///
+    /// # Errors
+    ///
+    /// A 400 for a body that is no download request (unknown keys named by their path,
+    /// docs/wire.md §15.6), a node without `level` or `_id`, no node, container filters,
+    /// a prefix that is no file name, or another type than classic and full.
+    pub(crate) fn parse(
+        body: Value,
+        prefix: Option<&str>,
+        layout: Option<&str>,
+    ) -> Result<Request, ApiError> {
+        let request: fw_model::DownloadRequest = crate::json::typed_body(body, "download request")?;
+        refuse_unknown_keys(&request)?;
+        let layout = Layout::parse(layout)?;
+        if request
+            .container_filters
+            .as_ref()
+            .is_some_and(|f| !f.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "container_filters are not supported; select the containers as nodes",
+            ));
+        }
+        let prefix = prefix.unwrap_or("scitran");
+        if !prefix.is_empty() {
+            crate::files::check_name(prefix)?;
+        }
+        let mut nodes = Vec::new();
+        for node in request.nodes.unwrap_or_default() {
+            let id = node
+                .id
+                .ok_or_else(|| ApiError::bad_request("every node needs an `_id`"))?;
+            let level = node
+                .level
+                .ok_or_else(|| ApiError::bad_request("every node needs a `level`"))?;
+            let kind = Kind::from_name(level.as_str())
+                .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", level.as_str())))?;
+            if layout == Layout::Full && kind == Kind::Analysis {
+                return Err(ApiError::bad_request(
+                    "a full download holds no analyses; ask for a classic one (type=classic)",
+                ));
+            }
+            nodes.push((kind, id.as_str().to_string()));
+        }
+        if nodes.is_empty() {
+            return Err(ApiError::bad_request("a download needs at least one node"));
+        }
+        Ok(Request {
+            nodes,
+            filters: request.filters.unwrap_or_default(),
+            prefix: prefix.to_string(),
+            layout,
+        })
+    }
+}
+
+/// One file a bulk download plans.
+pub(crate) struct Planned<'f> {
+    /// Its path in the layout, `/`-separated.
+    pub(crate) path: String,
+    /// Its file entry.
+    pub(crate) file: &'f Value,
+    /// The id of the container holding it.
+    pub(crate) container_id: &'f str,
+}
+
+/// Walks a request's nodes (each must be readable by the caller: 404 when invisible),
+/// handing `sink` every file that passes the filters, in the request's layout. Returns
+/// the number of files and their total size in bytes.
+///
+/// # Errors
+///
+/// What the access checks and the database return, and what `sink` returns.
+pub(crate) fn plan(
+    c: &Connection,
+    caller: &Caller,
+    request: &Request,
+    sink: &mut dyn FnMut(Planned<'_>) -> Result<(), ApiError>,
+) -> Result<(u64, u64), ApiError> {
+    let mut plan = Plan {
+        c,
+        access: Access::new(caller),
+        request,
+        folders: HashMap::new(),
+        walked: HashSet::new(),
+        sink,
+        count: 0,
+        size: 0,
+    };
+    for (kind, id) in &request.nodes {
+        let row = plan.access.get(c, Some(*kind), id, Level::Ro)?;
+        let folder = plan.folder_of(&row)?;
+        plan.walk(row, &folder)?;
+    }
+    Ok((plan.count, plan.size))
+}
+
+/// Fails unless the caller may read every node of the request (404 when invisible, as
+/// [`plan`] would), so that a streamed reply can start with the request known good.
+///
+/// # Errors
+///
+/// The 404 of the first node the caller cannot read.
+pub(crate) fn check_nodes(
+    c: &Connection,
+    caller: &Caller,
+    request: &Request,
+) -> Result<(), ApiError> {
+    let mut access = Access::new(caller);
+    for (kind, id) in &request.nodes {
+        access.get(c, Some(*kind), id, Level::Ro)?;
+    }
+    Ok(())
+}
+
 /// `POST /download[?prefix=&type=]`: plans the archive and returns the ticket stub
 /// `{ticket, filename, file_cnt, size}`.
 pub(crate) fn create_ticket(
     c: &Connection,
     caller: &Caller,
-    body: Value,
-    prefix: Option<&str>,
-    layout: Option<&str>,
+    request: &Request,
 ) -> Result<Value, ApiError> {
-    let request: fw_model::DownloadRequest = crate::json::typed_body(body, "download request")?;
-    refuse_unknown_keys(&request)?;
-    if let Some(other) = layout.filter(|l| *l != "classic") {
-        return Err(ApiError::bad_request(format!(
-            "this server builds classic archives only, not type={other:?}"
-        )));
-    }
-    if request
-        .container_filters
-        .as_ref()
-        .is_some_and(|f| !f.is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "container_filters are not supported; select the containers as nodes",
-        ));
-    }
-    let prefix = prefix.unwrap_or("scitran");
-    crate::files::check_name(prefix)?;
-    let nodes = request.nodes.unwrap_or_default();
-    if nodes.is_empty() {
-        return Err(ApiError::bad_request("a download needs at least one node"));
-    }
-
     let now = chrono::Utc::now();
     expire_tickets(c, now.timestamp())?;
     let ticket = random_hex(24);
-    let filename = format!("{prefix}_{}.tar", now.format("%Y%m%d_%H%M%S"));
+    let name = if request.prefix.is_empty() {
+        "scitran"
+    } else {
+        &request.prefix
+    };
+    let filename = format!("{name}_{}.tar", now.format("%Y%m%d_%H%M%S"));
     c.execute(
         "INSERT INTO bulk_downloads (ticket, filename, expires) VALUES (?1, ?2, ?3)",
         params![ticket, filename, now.timestamp() + TICKET_LIFETIME_SECONDS],
     )
     .map_err(db)?;
-
-    let mut plan = Plan {
-        c,
-        access: Access::new(caller),
-        filters: request.filters.unwrap_or_default(),
-        prefix: prefix.to_string(),
-        folders: HashMap::new(),
-        walked: HashSet::new(),
-        ticket: ticket.clone(),
-        count: 0,
-        size: 0,
-    };
-    for node in nodes {
-        let id = node
-            .id
-            .ok_or_else(|| ApiError::bad_request("every node needs an `_id`"))?;
-        let level = node
-            .level
-            .ok_or_else(|| ApiError::bad_request("every node needs a `level`"))?;
-        let (level, id) = (level.as_str(), id.as_str());
-        let kind = Kind::from_name(level)
-            .ok_or_else(|| ApiError::not_found(format!("{level} {id} not found")))?;
-        let row = plan.access.get(c, Some(kind), id, Level::Ro)?;
-        let folder = plan.folder_of(&row)?;
-        plan.walk(row, &folder)?;
-    }
-    Ok(json!({"ticket": ticket, "filename": filename, "file_cnt": plan.count, "size": plan.size}))
+    let mut insert = c
+        .prepare_cached(
+            "INSERT INTO bulk_members (ticket, seq, path, hash, size, modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db)?;
+    let mut seq: i64 = 0;
+    let (count, size) = plan(c, caller, request, &mut |planned| {
+        let file = planned.file;
+        let modified = modified_of(file).map_or(0, |t| t.timestamp());
+        insert
+            .execute(params![
+                ticket,
+                seq,
+                planned.path,
+                file["hash"].as_str(),
+                file["size"].as_u64().unwrap_or(0) as i64,
+                modified
+            ])
+            .map_err(db)?;
+        seq += 1;
+        Ok(())
+    })?;
+    Ok(json!({"ticket": ticket, "filename": filename, "file_cnt": count, "size": size}))
 }
 
 /// Forgets tickets that expired, with their members.
@@ -148,29 +323,29 @@ pub(crate) fn members(c: &Connection, ticket: &str, skip: usize) -> Result<Vec<M
         .map_err(db)
 }
 
-/// An archive being planned.
-struct Plan<'a> {
+/// A bulk download being planned.
+struct Plan<'a, 's> {
     c: &'a Connection,
     access: Access<'a>,
-    filters: Vec<fw_model::DownloadFilter>,
-    prefix: String,
+    request: &'a Request,
     /// The folders of the nodes' ancestors, by container id.
     folders: HashMap<String, String>,
     /// The containers whose files are planned, so overlapping nodes add nothing twice.
     walked: HashSet<String>,
-    ticket: String,
+    sink: &'s mut dyn FnMut(Planned<'_>) -> Result<(), ApiError>,
     count: u64,
     size: u64,
 }
 
-impl Plan<'_> {
-    /// The folder of a container in the archive.
+impl Plan<'_, '_> {
+    /// The folder of a container in the layout.
     fn folder_of(&mut self, row: &Row) -> Result<String, ApiError> {
         if let Some(folder) = self.folders.get(&row.id) {
             return Ok(folder.clone());
         }
+        let layout = self.request.layout;
         let folder = match &row.parent_id {
-            None => format!("{}/{}", self.prefix, folder_name(&row.id)),
+            None => layout.group_folder(&self.request.prefix, &row.id),
             Some(parent_id) => {
                 let parent = container(self.c, parent_id)?.ok_or_else(|| {
                     ApiError::internal(format!("the parent of {} {} is gone", row.kind, row.id))
@@ -178,15 +353,15 @@ impl Plan<'_> {
                 let parent_folder = self.folder_of(&parent)?;
                 let name = child_folders(self.c, &mut self.access, &parent)?
                     .into_iter()
-                    .find(|(id, _)| *id == row.id)
-                    .map(|(_, name)| name)
+                    .find(|(id, _, _)| *id == row.id)
+                    .map(|(_, _, name)| name)
                     .ok_or_else(|| {
                         ApiError::internal(format!(
                             "{} {} is not below its parent",
                             row.kind, row.id
                         ))
                     })?;
-                format!("{parent_folder}/{name}")
+                layout.child_folder(&parent_folder, row.kind, &name)
             }
         };
         self.folders.insert(row.id.clone(), folder.clone());
@@ -198,25 +373,32 @@ impl Plan<'_> {
         if !self.walked.insert(row.id.clone()) {
             return Ok(());
         }
+        let layout = self.request.layout;
         let files = stored_list(&row.doc, "files", &row.what())?;
         if row.kind == Kind::Analysis {
-            let inputs = self.analysis_inputs(&row)?;
-            self.add_files(&inputs, &format!("{folder}/input"))?;
-            self.add_files(&files, &format!("{folder}/output"))?;
+            for (holder, input) in self.analysis_inputs(&row)? {
+                self.add_files(&holder, &[input], &format!("{folder}/input"))?;
+            }
+            self.add_files(&row.id, &files, &format!("{folder}/output"))?;
             return Ok(());
         }
-        self.add_files(&files, folder)?;
-        for (id, name) in child_folders(self.c, &mut self.access, &row)? {
+        self.add_files(&row.id, &files, &layout.files_folder(folder))?;
+        for (id, kind, name) in child_folders(self.c, &mut self.access, &row)? {
+            // A full download holds no analyses.
+            if layout == Layout::Full && kind == Some(Kind::Analysis) {
+                continue;
+            }
             if let Some(child) = container(self.c, &id)? {
-                self.walk(child, &format!("{folder}/{name}"))?;
+                let child_folder = layout.child_folder(folder, child.kind, &name);
+                self.walk(child, &child_folder)?;
             }
         }
         Ok(())
     }
 
-    /// The files an analysis's `inputs` name (`{type, id, name}`), where the caller may
-    /// read them.
-    fn analysis_inputs(&mut self, row: &Row) -> Result<Vec<Value>, ApiError> {
+    /// The files an analysis's `inputs` name (`{type, id, name}`), with the id of the
+    /// container holding each, where the caller may read them.
+    fn analysis_inputs(&mut self, row: &Row) -> Result<Vec<(String, Value)>, ApiError> {
         let mut inputs = Vec::new();
         for input in row.doc["inputs"].as_array().into_iter().flatten() {
             let (Some(id), Some(name)) = (input["id"].as_str(), input["name"].as_str()) else {
@@ -229,57 +411,44 @@ impl Plan<'_> {
                 continue;
             }
             if let Ok(entry) = crate::files::entry(self.c, &holder, name, None) {
-                inputs.push(entry);
+                inputs.push((holder.id, entry));
             }
         }
         Ok(inputs)
     }
 
-    /// Records the files that pass the filters as members in `folder`.
-    fn add_files(&mut self, files: &[Value], folder: &str) -> Result<(), ApiError> {
+    /// Hands the sink the files of container `holder` that pass the filters, in `folder`.
+    fn add_files(&mut self, holder: &str, files: &[Value], folder: &str) -> Result<(), ApiError> {
         let mut names = HashSet::new();
-        let mut insert = self
-            .c
-            .prepare_cached(
-                "INSERT INTO bulk_members (ticket, seq, path, hash, size, modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(db)?;
         for file in files {
-            let (Some(name), Some(hash)) = (file["name"].as_str(), file["hash"].as_str()) else {
+            let (Some(name), Some(_)) = (file["name"].as_str(), file["hash"].as_str()) else {
                 continue;
             };
-            if !passes(&self.filters, file) {
+            if !passes(&self.request.filters, file) {
                 continue;
             }
-            let size = file["size"].as_u64().unwrap_or(0);
-            let modified = modified_of(file).map_or(0, |t| t.timestamp());
             let name = unique(folder_name(name), &mut names);
-            insert
-                .execute(params![
-                    self.ticket,
-                    self.count as i64,
-                    format!("{folder}/{name}"),
-                    hash,
-                    size as i64,
-                    modified
-                ])
-                .map_err(db)?;
+            (self.sink)(Planned {
+                path: format!("{folder}/{name}"),
+                file,
+                container_id: holder,
+            })?;
             self.count += 1;
-            self.size += size;
+            self.size += file["size"].as_u64().unwrap_or(0);
         }
         Ok(())
     }
 }
 
 /// The folders in a container's folder: its children of the next level and its analyses,
-/// in id order, each named uniquely among them and the container's own files. In a group,
-/// only the projects the caller may read count (site admins read all).
+/// in id order, each named uniquely among them and the container's own files: `(id, kind,
+/// folder name)`. In a group, only the projects the caller may read count (site admins
+/// read all).
 fn child_folders(
     c: &Connection,
     access: &mut Access<'_>,
     parent: &Row,
-) -> Result<Vec<(String, String)>, ApiError> {
+) -> Result<Vec<(String, Option<Kind>, String)>, ApiError> {
     let mut taken: HashSet<String> = parent.doc["files"]
         .as_array()
         .into_iter()
@@ -321,7 +490,7 @@ fn child_folders(
             }
         };
         let name = unique(folder_name(&label), &mut taken);
-        folders.push((id, name));
+        folders.push((id, Kind::from_name(&kind), name));
     }
     Ok(folders)
 }
@@ -346,7 +515,11 @@ fn refuse_unknown_keys(request: &fw_model::DownloadRequest) -> Result<(), ApiErr
         note(format!("filters[{i}]"), filter.extra());
         for (name, rule) in [("tags", &filter.tags), ("types", &filter.types)] {
             if let Some(rule) = rule {
-                note(format!("filters[{i}].{name}"), rule.extra());
+                let mut extra = rule.extra().clone();
+                // core's spellings of plus and minus, which `fw sync -i/-e` sends
+                extra.remove("+");
+                extra.remove("-");
+                note(format!("filters[{i}].{name}"), &extra);
             }
         }
     }
@@ -369,9 +542,19 @@ fn modified_of(file: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 /// `types.minus`, a tag among `tags.plus` and none among `tags.minus`, modified after `since`.
 fn passes(filters: &[fw_model::DownloadFilter], file: &Value) -> bool {
     fn allowed(rule: Option<&fw_model::PlusMinus>, values: &[&str]) -> bool {
+        use fw_model::WireModel;
         let Some(rule) = rule else { return true };
-        let plus = rule.plus.as_deref().unwrap_or_default();
-        let minus = rule.minus.as_deref().unwrap_or_default();
+        // `plus` and `+` (core read both), `minus` and `-`.
+        let spelled = |list: &Option<Vec<String>>, alias: &str| -> Vec<String> {
+            let aliased = rule.extra().get(alias).and_then(Value::as_array);
+            let aliased = aliased.into_iter().flatten().filter_map(Value::as_str);
+            list.iter()
+                .flatten()
+                .cloned()
+                .chain(aliased.map(str::to_string))
+                .collect()
+        };
+        let (plus, minus) = (spelled(&rule.plus, "+"), spelled(&rule.minus, "-"));
         (plus.is_empty() || values.iter().any(|v| plus.iter().any(|p| p == v)))
             && !values.iter().any(|v| minus.iter().any(|m| m == v))
     }
@@ -416,6 +599,11 @@ mod tests {
         assert!(passes(&no_dicom, &untyped));
         let tagged = [filter(json!({"tags": {"plus": ["good"]}}))];
         assert!(passes(&tagged, &nifti) && !passes(&tagged, &dicom));
+        // core's spellings `+` and `-` (flywheel-cli's `fw sync -i/-e`).
+        let plus_sign = [filter(json!({"types": {"+": ["nifti"]}}))];
+        assert!(passes(&plus_sign, &nifti) && !passes(&plus_sign, &dicom));
+        let minus_sign = [filter(json!({"types": {"-": ["nifti"]}}))];
+        assert!(!passes(&minus_sign, &nifti) && passes(&minus_sign, &dicom));
         let recent = [filter(json!({"since": 1_600_000_000.0}))];
         assert!(passes(&recent, &nifti) && !passes(&recent, &dicom));
         // Any filter: nifti files, or dicom files.

@@ -132,9 +132,18 @@ impl Running {
     }
 }
 
-/// The API key string a client uses for `secret` on a server at `addr`.
+/// The API key string a client uses for `secret` on a server at `addr`:
+/// `HOST:PORT:__force_insecure:SECRET`, the form flywheel-sdk, flywheel-cli (`fw login`),
+/// fw-api and the Rust SDK read (docs/wire.md §2.1).
 pub fn api_key(addr: SocketAddr, secret: &str) -> String {
     format!("{}:{}:__force_insecure:{secret}", addr.ip(), addr.port())
+}
+
+/// The same key in the form fw-client (1.x and 2.x) reads: `http://HOST:PORT:SECRET`.
+/// fw-client does not know `__force_insecure` and would take it for the secret; without a
+/// scheme it uses https (docs/wire.md §15.9).
+pub fn fw_client_key(addr: SocketAddr, secret: &str) -> String {
+    format!("http://{}:{}:{secret}", addr.ip(), addr.port())
 }
 
 /// Opens the data directory, makes sure the bootstrap admin exists, and starts serving.

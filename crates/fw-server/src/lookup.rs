@@ -173,14 +173,45 @@ fn visible(
     }
 }
 
-/// The `path` of a lookup or resolve body: a list of segments, or one `/`-separated string.
+/// The `path` of a lookup body: a list of segments, or one `/`-separated string.
+///
+/// # Errors
+///
+/// A 400 for a body that is no lookup body, or an empty path (a lookup names a node).
 pub(crate) fn path_of(body: Value) -> Result<Vec<String>, ApiError> {
-    let input: fw_model::LookupInput = crate::json::decode_body(body, "lookup body")?;
-    let path: Vec<String> = input.path.into_iter().filter(|s| !s.is_empty()).collect();
+    let path = segments_of(body)?;
     if path.is_empty() {
         return Err(ApiError::bad_request(
             "the path is empty; it starts with a group id",
         ));
     }
     Ok(path)
+}
+
+/// The `path` of a resolve body, which may be empty: the root (docs/wire.md §15.9).
+///
+/// # Errors
+///
+/// A 400 for a body that is no lookup body.
+pub(crate) fn segments_of(body: Value) -> Result<Vec<String>, ApiError> {
+    let input: fw_model::LookupInput = crate::json::decode_body(body, "lookup body")?;
+    Ok(input.path.into_iter().filter(|s| !s.is_empty()).collect())
+}
+
+/// The resolve of the root (`{"path": []}`, what `fw ls` sends): no nodes, and as
+/// children the groups the caller is listed in, as `GET /groups` lists them (core's
+/// resolver had a root node whose children are the groups).
+pub(crate) fn root(c: &Connection, caller: &Caller) -> Result<Resolved, ApiError> {
+    let mut access = Access::new(caller);
+    let mut groups = Vec::new();
+    scan(c, &Scan::of(Kind::Group), &mut |row| {
+        if access.listed(c, &row)? {
+            groups.push(node(c, &row)?);
+        }
+        Ok(true)
+    })?;
+    Ok(Resolved {
+        path: Vec::new(),
+        children: groups,
+    })
 }

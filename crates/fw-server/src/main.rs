@@ -148,6 +148,11 @@ fn main() -> ExitCode {
                 }),
             };
             eprintln!("fw-server: added a key for {id}");
+            // stdout keeps one line, the key scripts capture; fw-client's form is extra.
+            eprintln!(
+                "fw-server: for fw-client, the same key is {}",
+                fw_server::fw_client_key(addr, &secret)
+            );
             writeln!(std::io::stdout(), "{}", api_key(addr, &secret))
                 .map_err(|e| format!("cannot print the key: {e}"))
         }),
@@ -288,6 +293,11 @@ fn serve(site: &Site, config: ServerConfig) -> Result<(), String> {
             out,
             "api key: {}",
             api_key(running.addr, &running.admin_secret)
+        );
+        let _ = writeln!(
+            out,
+            "fw-client key: {}",
+            fw_server::fw_client_key(running.addr, &running.admin_secret)
         );
         let _ = out.flush();
         drop(out);

@@ -46,7 +46,10 @@ pub(crate) fn default_roles() -> Vec<Value> {
     let write = [
         "containers_create_hierarchy",
         "containers_modify_metadata",
-        "files_create_single",
+        // Uploading, as SDK 17 (flywheel-cli 18.5.1) names it and the CLI's ingest checks
+        // for. SDK 17 fails on a role naming `files_create_single`; SDK 23 keeps this one
+        // as text, logging that it is not among its names (docs/wire.md §15.9).
+        "files_create_upload",
         "files_modify_metadata",
         "tags_manage",
         "notes_manage",

@@ -25,10 +25,14 @@ async fn create_download(
     params: Params,
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
-    let (prefix, layout) = (params.get("prefix"), params.get("type"));
+    let request = bulk::Request::parse(
+        body,
+        params.get("prefix").as_deref(),
+        params.get("type").as_deref(),
+    )?;
     state
         .store
-        .write(move |c| bulk::create_ticket(c, &caller, body, prefix.as_deref(), layout.as_deref()))
+        .write(move |c| bulk::create_ticket(c, &caller, &request))
         .await
         .map(Json)
 }

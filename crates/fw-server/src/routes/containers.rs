@@ -42,7 +42,8 @@ pub(crate) fn router() -> Router<AppState> {
         ("/api/{collection}/{id}/permissions", post(handler(Write, set_permission, Json))),
         ("/api/{collection}/{id}/permissions/{item}", get(handler(Read, permission, Json)).put(handler(Write, update_permission, Json)).delete(handler(Write, remove_permission, one))),
         ("/api/{collection}/{id}/roles", post(handler(Write, group_role, Json))),
-        ("/api/{collection}/{id}/info", patch(handler(Write, info, one))),
+        // SDKs before 20 send the same bodies with POST (docs/wire.md §15.9).
+        ("/api/{collection}/{id}/info", patch(handler(Write, info, one)).post(handler(Write, info, one))),
         ("/api/{collection}/{id}/tags", post(handler(Write, metadata::add_tag, modified))),
         ("/api/{collection}/{id}/tags/{item}", get(handler(Read, tag, Json)).put(handler(Write, rename_tag, |tag| Json(json!(tag)))).delete(handler(Write, delete_tag, deleted))),
         ("/api/{collection}/{id}/notes", post(handler(Write, note, Json))),

@@ -59,7 +59,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/api/{collection}/{id}/files/{name}/info",
             get(handler(Read, file_entry, Json))
-                .patch(handler(Write, update_info, |()| modified(1))),
+                .patch(handler(Write, update_info, |()| modified(1)))
+                // SDKs before 20 send the same bodies with POST (docs/wire.md §15.9).
+                .post(handler(Write, update_info, |()| modified(1))),
         )
         .route(
             "/api/{collection}/{id}/files/{name}/classification",

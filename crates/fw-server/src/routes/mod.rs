@@ -8,6 +8,7 @@ mod extract;
 mod files;
 mod reply;
 mod search;
+mod targets;
 mod users;
 
 use std::future::Future;
@@ -107,6 +108,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(files::router())
         .merge(bulk::router())
         .merge(search::router())
+        .merge(targets::router())
         // Routes and methods fw-server does not serve are its limit, not the caller's
         // mistake: 501 naming the route (docs/wire.md §15.4), never 404 or 405.
         .fallback(not_implemented)

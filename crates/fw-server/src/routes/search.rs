@@ -48,7 +48,12 @@ fn lookup(c: &Connection, caller: &Caller, body: Value) -> Result<Value, ApiErro
 
 /// `POST /resolve` `{"path"}`: the nodes along the path and the children of the last.
 fn resolve(c: &Connection, caller: &Caller, body: Value) -> Result<Value, ApiError> {
-    let resolved = lookup::resolve(c, caller, &lookup::path_of(body)?, true)?;
+    let path = lookup::segments_of(body)?;
+    let resolved = if path.is_empty() {
+        lookup::root(c, caller)?
+    } else {
+        lookup::resolve(c, caller, &path, true)?
+    };
     Ok(json!({"path": resolved.path, "children": resolved.children}))
 }
 

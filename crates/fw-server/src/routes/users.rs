@@ -74,14 +74,21 @@ async fn auth_status(caller: Caller, state: State) -> Result<Json<Value>, ApiErr
     })))
 }
 
+/// The Flywheel release whose API fw-server implements (the official SDK it serves).
+const API_RELEASE: &str = "23.0.0";
+
+/// `GET /version`: every version field a client reads holds the API release we implement,
+/// a plain version number (fw-client 1.x parses `release`, 2.x `flywheel_release`); our
+/// own name and version go in `fw_server` (docs/wire.md §15.9).
 async fn version() -> Json<Value> {
     Json(json!({
         "_id": "version",
         "database": 1,
         "database_target": 1,
-        "release": concat!("fw-server ", env!("CARGO_PKG_VERSION")),
-        "flywheel_release": "23.0.0",
-        "cli_version": "23.0.0",
+        "release": API_RELEASE,
+        "flywheel_release": API_RELEASE,
+        "cli_version": API_RELEASE,
+        "fw_server": {"name": "fw-server", "version": env!("CARGO_PKG_VERSION")},
         "applied_checks": {},
         "applied_fixes": {},
     }))

@@ -302,7 +302,7 @@ async fn bulk_archives_hold_every_file_in_the_classic_layout_byte_for_byte() {
             "/download",
             400,
         ),
-        (nodes(&[("project", &project)]), "/download?type=full", 400),
+        (nodes(&[("project", &project)]), "/download?type=bids", 400),
         (nodes(&[("project", &project)]), "/download?prefix=..", 400),
     ] {
         let (status, reply) = server.admin("POST", path, Some(body.clone())).await;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod archives;
+mod clients;
 mod common;
 mod containers;
 mod files;
