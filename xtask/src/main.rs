@@ -7,7 +7,8 @@
 //!   docs built with warnings as errors, `cargo package` of the library crates, and the
 //!   conformance suite: the official Python SDK (flywheel-sdk 23.0.0), flywheel-sdk 17.8.0
 //!   with flywheel-cli 18.5.1, and fw-client 1.x and 2.x (each in a virtualenv under
-//!   `target/`) against fw-server, and the wire-equivalence check.
+//!   `target/`, made in the background from the start of the run) against fw-server, and
+//!   the wire-equivalence check.
 //! - `cargo xtask wire`: only the wire-equivalence check (`wire.rs`): the same Quick
 //!   Reference walkthrough through the Python SDK and through fw-sdk, against fw-server
 //!   recording requests; differences must be justified in `crates/fw-sdk/WIRE.md`.
@@ -24,14 +25,21 @@ mod wire;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let paths = codegen::Paths::of_workspace(&workspace_root());
     let result = match args.first().map(String::as_str) {
-        Some("test") => Phases::run("test", TEST_PHASES),
-        Some("ci") => Phases::run("ci", &[CI_PHASES, TEST_PHASES].concat()),
+        Some("test") => {
+            prepare_python_envs();
+            Phases::run("test", TEST_PHASES)
+        }
+        Some("ci") => {
+            prepare_python_envs();
+            Phases::run("ci", &[CI_PHASES, TEST_PHASES].concat())
+        }
         Some("wire") => wire_check(),
         Some("conformance") => Phases::run("conformance", &[("conformance", conformance)]),
         Some("codegen") => match args.get(1).map(String::as_str) {
@@ -341,7 +349,28 @@ fn python_venv() -> Result<PathBuf, String> {
 
 /// The Python of an environment's virtualenv under `target/`, made (and its clients
 /// installed) if missing; pip finds an installed environment up to date in seconds.
-fn python_env(env: &PythonEnv) -> Result<PathBuf, String> {
+/// Prepared once per run: a second caller waits for the first (see
+/// [`prepare_python_envs`]).
+fn python_env(env: &'static PythonEnv) -> Result<PathBuf, String> {
+    static READY: [OnceLock<Result<PathBuf, String>>; PYTHON_ENVS.len()] =
+        [const { OnceLock::new() }; PYTHON_ENVS.len()];
+    let index = PYTHON_ENVS
+        .iter()
+        .position(|e| std::ptr::eq(e, env))
+        .ok_or("a python environment outside PYTHON_ENVS")?;
+    READY[index].get_or_init(|| install_python_env(env)).clone()
+}
+
+/// Starts preparing every Python environment in the background, so that a cold run's
+/// virtualenvs (pip downloads, and one package built from source) are made while cargo
+/// builds and tests rather than after; the conformance phase then waits for what is left.
+fn prepare_python_envs() {
+    for env in PYTHON_ENVS {
+        std::thread::spawn(move || python_env(env));
+    }
+}
+
+fn install_python_env(env: &PythonEnv) -> Result<PathBuf, String> {
     let root = workspace_root();
     let venv = root.join("target").join(env.venv);
     let python = venv.join("bin/python");
