@@ -37,7 +37,7 @@ for ((i = 0; i < FILES; i++)); do
   head -c 1048576 /dev/urandom > "$dir/f$i.dat"
 done
 
-target/release/fw-server serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+target/release/fw-server serve --create --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   --admin-key bench-secret > "$WORK/server.log" 2>&1 & SERVER=$!
 KEY="127.0.0.1:$PORT:__force_insecure:bench-secret"
 API="http://127.0.0.1:$PORT/api"

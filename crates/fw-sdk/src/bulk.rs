@@ -228,15 +228,16 @@ struct Job {
     hash: Option<String>,
 }
 
-/// The child collections whose containers are folders inside a container of `kind`.
-/// Analyses are not listed: they come embedded in their parent's document (fw-server
-/// answers `GET /{coll}/{id}/analyses` with 405 for now).
+/// The child collections whose containers are folders inside a container of `kind`: the
+/// next level, and the analyses attached to it (listed: the SDK asks for
+/// `slim-containers`, so documents come without their `analyses`).
 fn child_collections(kind: &str) -> &'static [&'static str] {
     match kind {
         "group" => &["projects"],
-        "project" => &["subjects"],
-        "subject" => &["sessions"],
-        "session" => &["acquisitions"],
+        "project" => &["subjects", "analyses"],
+        "subject" => &["sessions", "analyses"],
+        "session" => &["acquisitions", "analyses"],
+        "acquisition" => &["analyses"],
         _ => &[],
     }
 }
@@ -274,6 +275,7 @@ async fn child_folders(client: &Client, kind: &str, doc: &Value) -> Result<Vec<N
             "projects" => "project",
             "subjects" => "subject",
             "sessions" => "session",
+            "analyses" => "analysis",
             _ => "acquisition",
         };
         let request = Request::get([collection, id, child]);
@@ -286,13 +288,6 @@ async fn child_folders(client: &Client, kind: &str, doc: &Value) -> Result<Vec<N
                 child_kind.to_string(),
                 folder_label(child_kind, &doc),
             ));
-        }
-    }
-    if kind != "group" {
-        for analysis in doc["analyses"].as_array().into_iter().flatten() {
-            let child_id = analysis["_id"].as_str().unwrap_or_default().to_string();
-            let label = folder_label("analysis", analysis);
-            children.push((child_id, "analysis".to_string(), label));
         }
     }
     children.sort();
