@@ -680,6 +680,60 @@ mod tests {
         thread.join().unwrap();
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_commit_together_and_a_failed_one_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Hold the writer, so that the writes below queue up behind it.
+        let (held, holding) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.write_blocking(|c| {
+                    let _ = held.send(());
+                    let _ = released.recv_timeout(Duration::from_secs(10));
+                    set_meta(c, "first", "1")
+                })
+            })
+        };
+        holding.recv_timeout(Duration::from_secs(10)).unwrap();
+        let writes: Vec<_> = (0..6)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write(move |c| {
+                            set_meta(c, &format!("k{i}"), "v")?;
+                            if i % 2 == 1 {
+                                return Err(ApiError::bad_request(format!("no {i}")));
+                            }
+                            Ok(i)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while store.queue.lock().unwrap().len() < 6 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        release.send(()).unwrap();
+        holder.join().unwrap().unwrap();
+        for (i, write) in writes.into_iter().enumerate() {
+            let result = write.await.unwrap();
+            if i % 2 == 1 {
+                assert_eq!(result.unwrap_err().message, format!("no {i}"));
+            } else {
+                assert_eq!(result.unwrap(), i);
+            }
+        }
+        for i in 0..6 {
+            let value = store.run_blocking(|c| meta(c, &format!("k{i}"))).unwrap();
+            assert_eq!(value, (i % 2 == 0).then(|| "v".to_string()), "k{i}");
+        }
+        assert!(store.queue.lock().unwrap().is_empty());
+    }
+
     #[test]
     fn a_write_on_the_read_path_fails_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
