@@ -8,26 +8,7 @@ use std::path::Path;
 use fw_sdk::{TreeOptions, TypeFilter};
 use serde_json::json;
 
-use crate::common::{site, tree};
-
-/// Every file under `dir`, relative (with `/`), with its bytes.
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).unwrap();
-                let relative = relative.to_string_lossy().replace('\\', "/");
-                out.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
+use crate::common::{files_under, site, tree};
 
 /// The members of a tar file, without the archive's first folder (`scitran/`).
 fn tar_members(tar: &Path) -> BTreeMap<String, Vec<u8>> {
