@@ -37,17 +37,7 @@ for ((i = 0; i < FILES; i++)); do
   head -c 1048576 /dev/urandom > "$dir/f$i.dat"
 done
 
-target/release/fw-server serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  --admin-key bench-secret > "$WORK/server.log" 2>&1 & SERVER=$!
-KEY="127.0.0.1:$PORT:__force_insecure:bench-secret"
-API="http://127.0.0.1:$PORT/api"
-for _ in $(seq 100); do curl -sf -o /dev/null "$API/version" && break; sleep 0.1; done
-curl -sf -o /dev/null -H 'Authorization: scitran-user bench-secret' -H 'Content-Type: application/json' \
-  -d '{"_id": "bench", "label": "Bench"}' "$API/groups"
-new_project() {
-  curl -sf -H 'Authorization: scitran-user bench-secret' -H 'Content-Type: application/json' \
-    -d "{\"group\": \"bench\", \"label\": \"$1\"}" "$API/projects" | sed 's/.*"_id": *"\([^"]*\)".*/\1/'
-}
+source crates/fw-sdk/bench/server.sh
 
 RESULTS="$WORK/results"
 RESULTS_COPY=target/transfers-bench-results.txt

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use futures_util::StreamExt;
 use fw_model::layout::{folder_label, folder_name, unique};
 use fw_model::{ContainerKind, FileEntry, HasFiles, ParentOf, ProjectKind};
-use fw_transport::{Download, Request, Upload, UploadMode, UploadSource, UploadTarget};
+use fw_transport::{Download, Fetched, Request, Upload, UploadMode, UploadSource, UploadTarget};
 use serde_json::{Value, json};
 
 use crate::files::{ProgressObserver, Totals, check_file_name, file_progress};
@@ -41,8 +41,9 @@ impl<K: HasFiles> Container<K> {
 
     /// Every file under this container written below `dest_dir` in the archive's layout
     /// (`group/project/subject/session/acquisition/file`, docs/wire.md §11), with the
-    /// options given. See [`TreeOptions`] and [`TreeSummary`]. Analyses' output files are
-    /// included (`<analysis>/output/<file>`); their inputs are not.
+    /// options given. See [`TreeOptions`] and [`TreeSummary`]. Analyses' files are
+    /// included as in the archive: their inputs in `<analysis>/input/` (those the caller
+    /// may read), their own files in `<analysis>/output/`.
     ///
     /// # Errors
     ///
@@ -227,15 +228,16 @@ struct Job {
     hash: Option<String>,
 }
 
-/// The child collections whose containers are folders inside a container of `kind`.
-/// Analyses are not listed: they come embedded in their parent's document (fw-server
-/// answers `GET /{coll}/{id}/analyses` with 405 for now).
+/// The child collections whose containers are folders inside a container of `kind`: the
+/// next level, and the analyses attached to it (listed: the SDK asks for
+/// `slim-containers`, so documents come without their `analyses`).
 fn child_collections(kind: &str) -> &'static [&'static str] {
     match kind {
         "group" => &["projects"],
-        "project" => &["subjects"],
-        "subject" => &["sessions"],
-        "session" => &["acquisitions"],
+        "project" => &["subjects", "analyses"],
+        "subject" => &["sessions", "analyses"],
+        "session" => &["acquisitions", "analyses"],
+        "acquisition" => &["analyses"],
         _ => &[],
     }
 }
@@ -273,6 +275,7 @@ async fn child_folders(client: &Client, kind: &str, doc: &Value) -> Result<Vec<N
             "projects" => "project",
             "subjects" => "subject",
             "sessions" => "session",
+            "analyses" => "analysis",
             _ => "acquisition",
         };
         let request = Request::get([collection, id, child]);
@@ -285,13 +288,6 @@ async fn child_folders(client: &Client, kind: &str, doc: &Value) -> Result<Vec<N
                 child_kind.to_string(),
                 folder_label(child_kind, &doc),
             ));
-        }
-    }
-    if kind != "group" {
-        for analysis in doc["analyses"].as_array().into_iter().flatten() {
-            let child_id = analysis["_id"].as_str().unwrap_or_default().to_string();
-            let label = folder_label("analysis", analysis);
-            children.push((child_id, "analysis".to_string(), label));
         }
     }
     children.sort();
@@ -405,45 +401,104 @@ async fn download_tree(
     let summary = std::sync::Mutex::new(TreeSummary::default());
     let mut walk_error = None;
     let walk_error_slot = std::sync::Mutex::new(&mut walk_error);
-    jobs.for_each_concurrent(concurrency, |job| {
-        let summary = &summary;
-        let walk_error_slot = &walk_error_slot;
-        let options = &options;
-        let totals = totals.clone();
-        async move {
-            let job = match job {
-                Ok(job) => job,
-                Err(e) => {
-                    if let Ok(mut slot) = walk_error_slot.lock() {
-                        **slot = Some(e);
+    // Checked files go from the downloads to the persisting stage, which syncs and renames
+    // them while the next downloads run: the network never waits for the disk.
+    let (fetched_sender, fetched_receiver) =
+        tokio::sync::mpsc::channel::<Fetched>(PERSISTS_IN_FLIGHT);
+    let downloads = async {
+        // Owned here, so the persisting stage ends when the last download is handed over.
+        let fetched_sender = fetched_sender;
+        jobs.for_each_concurrent(concurrency, |job| {
+            let summary = &summary;
+            let walk_error_slot = &walk_error_slot;
+            let options = &options;
+            let totals = totals.clone();
+            let fetched_sender = fetched_sender.clone();
+            async move {
+                let job = match job {
+                    Ok(job) => job,
+                    Err(e) => {
+                        if let Ok(mut slot) = walk_error_slot.lock() {
+                            **slot = Some(e);
+                        }
+                        return;
                     }
-                    return;
+                };
+                let outcome = match fetch(client, &job, options, totals).await {
+                    Ok(Some(fetched)) => match fetched_sender.send(fetched).await {
+                        Ok(()) => return,
+                        Err(_) => Err(Error::unexpected("the download stopped")),
+                    },
+                    other => other,
+                };
+                if let Ok(mut summary) = summary.lock() {
+                    match outcome {
+                        Ok(_) => summary.skipped += 1,
+                        Err(e) => summary.failed.push((job.path, e)),
+                    }
                 }
-            };
-            let outcome = fetch(client, &job, options, totals).await;
+            }
+        })
+        .await;
+    };
+    // The folders that got new names, and their parents up to `dest_dir`: each is synced
+    // once at the end (a rename is durable once its folder is). One entry per folder,
+    // not per file.
+    let folders = std::sync::Mutex::new(std::collections::BTreeSet::<PathBuf>::new());
+    let persists = futures_util::stream::unfold(fetched_receiver, |mut r| async move {
+        r.recv().await.map(|fetched| (fetched, r))
+    })
+    .for_each_concurrent(PERSISTS_IN_FLIGHT, |fetched| {
+        let (summary, folders) = (&summary, &folders);
+        async move {
+            let path = fetched.destination().to_path_buf();
+            let outcome = fetched.persist().await;
+            if let (Ok(_), Ok(mut folders)) = (&outcome, folders.lock()) {
+                let mut folder = path.parent();
+                while let Some(dir) = folder.filter(|d| d.starts_with(dest_dir)) {
+                    if !folders.insert(dir.to_path_buf()) {
+                        break; // its parents are in already
+                    }
+                    folder = dir.parent();
+                }
+            }
             if let Ok(mut summary) = summary.lock() {
                 match outcome {
-                    Ok(Some(bytes)) => {
+                    Ok(bytes) => {
                         summary.downloaded += 1;
                         summary.bytes += bytes;
                     }
-                    Ok(None) => summary.skipped += 1,
-                    Err(e) => summary.failed.push((job.path, e)),
+                    Err(e) => summary.failed.push((path, e.into())),
                 }
             }
         }
-    })
-    .await;
+    });
+    futures_util::future::join(downloads, persists).await;
     let _ = walker.await;
+    let mut summary = summary
+        .into_inner()
+        .map_err(|_| Error::unexpected("a download task panicked"))?;
+    if client.transport().syncs_downloads() {
+        let folders = folders.into_inner().unwrap_or_default();
+        // Deepest first, so a folder is synced after the names made inside it.
+        for folder in folders.iter().rev() {
+            if let Err(e) = fw_transport::sync_directory(folder).await {
+                summary.failed.push((folder.clone(), e.into()));
+            }
+        }
+    }
     if let Some(e) = walk_error {
         return Err(e);
     }
-    summary
-        .into_inner()
-        .map_err(|_| Error::unexpected("a download task panicked"))
+    Ok(summary)
 }
 
-/// Hands over the files of one container; returns its child folders to walk.
+/// How many checked downloads may wait to be synced and renamed, and how many are synced
+/// at once (the disk merges concurrent syncs into fewer journal commits).
+const PERSISTS_IN_FLIGHT: usize = 8;
+
+/// Hands over the files of one container; returns its child folders to walk. An analysis
+/// puts its inputs in `input/` and its own files in `output/`, as the archive does.
 #[allow(clippy::too_many_arguments)]
 async fn walk_one(
     client: &Client,
@@ -457,39 +512,36 @@ async fn walk_one(
 ) -> Result<Vec<Node>, Error> {
     let id = doc["_id"].as_str().unwrap_or_default();
     let collection = collection_of(kind).unwrap_or("containers");
+    let jobs = JobMaker {
+        dest_dir,
+        types,
+        totals,
+    };
     let files_folder = if kind == "analysis" {
+        let input_folder = format!("{folder}/input");
+        let mut names = HashSet::new();
+        for input in doc["inputs"].as_array().into_iter().flatten() {
+            let Some((holder, file)) = analysis_input(client, input).await? else {
+                continue;
+            };
+            let job = jobs.make(&holder, &file, &input_folder, &mut names);
+            if let Some(job) = job
+                && sender.send(Ok(job)).await.is_err()
+            {
+                return Ok(Vec::new());
+            }
+        }
         format!("{folder}/output")
     } else {
         folder.to_string()
     };
     let mut names = HashSet::new();
+    let holder = (collection.to_string(), id.to_string());
     for file in doc["files"].as_array().into_iter().flatten() {
-        let entry: FileEntry = match serde_json::from_value(file.clone()) {
-            Ok(entry) => entry,
-            Err(_) => continue,
-        };
-        let (Some(name), Some(hash)) = (entry.name.clone(), entry.hash.clone()) else {
-            continue;
-        };
-        if !types.passes(file["type"].as_str()) {
-            continue;
-        }
-        let local = unique(folder_name(&name), &mut names);
-        let relative = format!("{files_folder}/{local}");
-        let size = entry.size.unwrap_or(0).max(0) as u64;
-        totals.size.fetch_add(size, Relaxed);
-        let mut request = Request::get([collection, id, "files", name.as_str()]);
-        if let Some(version) = entry.version {
-            request = request.query("version", version.to_string());
-        }
-        let job = Job {
-            request,
-            path: dest_dir.join(&relative),
-            relative,
-            size,
-            hash: Some(hash),
-        };
-        if sender.send(Ok(job)).await.is_err() {
+        let job = jobs.make(&holder, file, &files_folder, &mut names);
+        if let Some(job) = job
+            && sender.send(Ok(job)).await.is_err()
+        {
             return Ok(Vec::new());
         }
     }
@@ -500,14 +552,98 @@ async fn walk_one(
         .collect())
 }
 
-/// Fetches one file unless an identical one is there: `Some(bytes)` downloaded, `None`
-/// skipped.
+/// Makes the download jobs of a walk.
+struct JobMaker<'a> {
+    dest_dir: &'a Path,
+    types: &'a TypeFilter,
+    totals: &'a Totals,
+}
+
+impl JobMaker<'_> {
+    /// The job for the file entry `file` of the container `holder` (collection, id), in
+    /// `folder` under a name unique among `names`; `None` for an entry without a name or
+    /// hash, or of a type filtered out.
+    fn make(
+        &self,
+        (collection, id): &(String, String),
+        file: &Value,
+        folder: &str,
+        names: &mut HashSet<String>,
+    ) -> Option<Job> {
+        let entry: FileEntry = serde_json::from_value(file.clone()).ok()?;
+        let (Some(name), Some(hash)) = (entry.name, entry.hash) else {
+            return None;
+        };
+        if !self.types.passes(file["type"].as_str()) {
+            return None;
+        }
+        let relative = format!("{folder}/{}", unique(folder_name(&name), names));
+        let size = entry.size.unwrap_or(0).max(0) as u64;
+        self.totals.size.fetch_add(size, Relaxed);
+        let mut request = Request::get([collection.as_str(), id.as_str(), "files", &name]);
+        if let Some(version) = entry.version {
+            request = request.query("version", version.to_string());
+        }
+        Some(Job {
+            request,
+            path: self.dest_dir.join(&relative),
+            relative,
+            size,
+            hash: Some(hash),
+        })
+    }
+}
+
+/// The container holding an analysis input and its file entry. The server shows inputs of
+/// the analysis's own project as entries with a `parent_ref`; others stay references
+/// (`{type, id, name}`), whose holder is read to find the entry. As in the archive, an
+/// input whose holder or file is gone or cannot be read is left out.
+///
+/// # Errors
+///
+/// Errors reading the holder other than [`Error::NotFound`] and [`Error::PermissionDenied`].
+async fn analysis_input(
+    client: &Client,
+    input: &Value,
+) -> Result<Option<((String, String), Value)>, Error> {
+    let Some(name) = input["name"].as_str() else {
+        return Ok(None);
+    };
+    let parent = &input["parent_ref"];
+    if input["hash"].is_string()
+        && let (Some(kind), Some(id)) = (parent["type"].as_str(), parent["id"].as_str())
+        && let Some(collection) = collection_of(kind)
+    {
+        return Ok(Some(((collection.into(), id.into()), input.clone())));
+    }
+    let (Some(kind), Some(id)) = (input["type"].as_str(), input["id"].as_str()) else {
+        return Ok(None);
+    };
+    let Some(collection) = collection_of(kind) else {
+        return Ok(None);
+    };
+    let holder = match document(client, kind, id).await {
+        Ok(doc) => doc,
+        Err(Error::NotFound { .. } | Error::PermissionDenied { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let file = holder["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["name"] == name)
+        .cloned();
+    Ok(file.map(|file| ((collection.into(), id.into()), file)))
+}
+
+/// Fetches one file unless an identical one is there: `Some` downloaded and checked (to
+/// persist), `None` skipped.
 async fn fetch(
     client: &Client,
     job: &Job,
     options: &TreeOptions,
     totals: Totals,
-) -> Result<Option<u64>, Error> {
+) -> Result<Option<Fetched>, Error> {
     if options.existing != Existing::Overwrite
         && let Ok(meta) = tokio::fs::metadata(&job.path).await
     {
@@ -541,7 +677,7 @@ async fn fetch(
         download = download.progress(file_progress(observer, job.relative.clone(), totals));
     }
     let _permit = client.permit().await;
-    Ok(Some(client.transport().download(download).await?))
+    Ok(Some(client.transport().fetch(download).await?))
 }
 
 /// Options of [`Project::import_folder`](crate::Container::import_folder).
@@ -615,6 +751,11 @@ impl Container<ProjectKind> {
         options: ImportOptions,
     ) -> Result<ImportSummary, Error> {
         let root = root.as_ref();
+        let mut options = options;
+        if !options.dry_run {
+            // One `GET /config` for the whole import, not one per file.
+            options.mode = self.client().transport().upload_mode(options.mode).await?;
+        }
         let concurrency = options.concurrency.max(1);
         let (sender, receiver) = tokio::sync::mpsc::channel::<UploadJob>(2 * concurrency);
         let summary = std::sync::Mutex::new(ImportSummary::default());

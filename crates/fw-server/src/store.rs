@@ -77,6 +77,8 @@ CREATE INDEX IF NOT EXISTS containers_by_kind ON containers(kind, id);
 pub(crate) struct Store {
     path: Arc<PathBuf>,
     writer: Arc<Mutex<Connection>>,
+    /// Writes waiting for the next group commit ([`Store::write`]).
+    queue: Arc<Mutex<Vec<QueuedWork>>>,
     readers: Arc<ReadPool>,
 }
 
@@ -151,6 +153,7 @@ impl Store {
         Ok(Store {
             path: Arc::new(path),
             writer: Arc::new(Mutex::new(connection)),
+            queue: Arc::new(Mutex::new(Vec::new())),
             readers: Arc::new(ReadPool {
                 state: Mutex::new(PoolState {
                     idle: Vec::new(),
@@ -260,17 +263,97 @@ impl Store {
         Ok(value)
     }
 
-    /// Runs `work` in one transaction: all of it is written, or none.
+    /// Runs `work` atomically: all of it is written, or none; the reply comes once it is
+    /// on disk.
+    ///
+    /// Group commit: works that arrive while another commit is under way wait in a queue,
+    /// and the next writer runs all of them in one transaction, each inside its own
+    /// savepoint (a work that fails is rolled back alone and gets its error), then commits
+    /// once. With `synchronous = FULL` every commit is a sync of the log, so N uploads
+    /// finishing together cost one sync instead of N, and a container document changed by
+    /// each of them is written to the log once.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queued: QueuedWork = Box::new(move |tx| {
+            let outcome = work(tx);
+            let failed = outcome.is_err();
+            // Sent only after the commit: until then the reply waits in the closure.
+            let deliver: Delivery = Box::new(move |committed| {
+                let _ = reply.send(committed.and(outcome));
+            });
+            (failed, deliver)
+        });
+        self.queue
+            .lock()
+            .map_err(|_| ApiError::internal("the write queue lock is poisoned"))?
+            .push(queued);
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(work))
+        tokio::task::spawn_blocking(move || store.commit_queued())
             .await
-            .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("a database task failed: {e}")))?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("a database write was dropped"))?
+    }
+
+    /// Takes the writer and runs every queued work in one transaction (nothing, when an
+    /// earlier writer took them all).
+    fn commit_queued(&self) {
+        let Ok(mut connection) = self.lock() else {
+            return self.fail_queued("the database lock is poisoned");
+        };
+        let works = match self.queue.lock() {
+            Ok(mut queue) => std::mem::take(&mut *queue),
+            Err(_) => return,
+        };
+        if works.is_empty() {
+            return;
+        }
+        let mut deliveries = Vec::with_capacity(works.len());
+        let committed = (|| -> Result<(), ApiError> {
+            let tx = connection.transaction().map_err(db)?;
+            for work in works {
+                tx.execute_batch("SAVEPOINT work").map_err(db)?;
+                let (failed, deliver) = work(&tx);
+                let end = if failed {
+                    "ROLLBACK TO work; RELEASE work"
+                } else {
+                    "RELEASE work"
+                };
+                deliveries.push(deliver);
+                tx.execute_batch(end).map_err(db)?;
+            }
+            tx.commit().map_err(db)
+        })();
+        for deliver in deliveries {
+            let committed = committed
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| ApiError::new(e.status, e.message.clone()));
+            deliver(committed);
+        }
+    }
+
+    /// Answers every queued work with an error.
+    fn fail_queued(&self, message: &str) {
+        let works = match self.queue.lock() {
+            Ok(mut queue) => std::mem::take(&mut *queue),
+            Err(_) => return,
+        };
+        drop(works); // dropping a work drops its reply: the caller sees the write dropped
+        tracing::error!("{message}");
     }
 }
+
+/// A write waiting for the next commit: runs in the transaction, says whether it failed,
+/// and returns how to deliver its outcome once the commit is done.
+type QueuedWork = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> (bool, Delivery) + Send>;
+
+/// Sends a work's outcome, given whether the commit succeeded.
+type Delivery = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
 
 /// Read connections when the caller names no number (`Limits::read_connections`).
 const DEFAULT_READERS: usize = 4;
@@ -624,6 +707,60 @@ mod tests {
         assert!(!second_read_finishes(&single, Duration::from_millis(300)));
         finish.send(()).unwrap();
         thread.join().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_commit_together_and_a_failed_one_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Hold the writer, so that the writes below queue up behind it.
+        let (held, holding) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.write_blocking(|c| {
+                    let _ = held.send(());
+                    let _ = released.recv_timeout(Duration::from_secs(10));
+                    set_meta(c, "first", "1")
+                })
+            })
+        };
+        holding.recv_timeout(Duration::from_secs(10)).unwrap();
+        let writes: Vec<_> = (0..6)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write(move |c| {
+                            set_meta(c, &format!("k{i}"), "v")?;
+                            if i % 2 == 1 {
+                                return Err(ApiError::bad_request(format!("no {i}")));
+                            }
+                            Ok(i)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while store.queue.lock().unwrap().len() < 6 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        release.send(()).unwrap();
+        holder.join().unwrap().unwrap();
+        for (i, write) in writes.into_iter().enumerate() {
+            let result = write.await.unwrap();
+            if i % 2 == 1 {
+                assert_eq!(result.unwrap_err().message, format!("no {i}"));
+            } else {
+                assert_eq!(result.unwrap(), i);
+            }
+        }
+        for i in 0..6 {
+            let value = store.run_blocking(|c| meta(c, &format!("k{i}"))).unwrap();
+            assert_eq!(value, (i % 2 == 0).then(|| "v".to_string()), "k{i}");
+        }
+        assert!(store.queue.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -359,8 +359,9 @@ impl Client {
         .await
     }
 
-    /// Whether downloads are synced to disk before they are renamed into place.
-    pub(crate) fn syncs_downloads(&self) -> bool {
+    /// Whether downloads are synced to the disk before they are renamed into place
+    /// ([`ClientBuilder::sync_downloads`]).
+    pub fn syncs_downloads(&self) -> bool {
         self.inner.sync_downloads
     }
 

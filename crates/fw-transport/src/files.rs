@@ -465,22 +465,33 @@ impl Client {
     /// be read; and the errors of [`Client::send`] for `GET /config`, the upload, the
     /// ticket, the storage PUTs and the close.
     pub async fn upload(&self, upload: Upload) -> Result<Vec<FileEntry>, Error> {
-        let mode = match upload.mode {
-            UploadMode::Auto => {
-                let config: Config = self.json(&Request::get(["config"])).await?;
-                let features = config.features.and_then(|f| f.signed_url);
-                if features == Some(true) || config.signed_url == Some(true) {
-                    UploadMode::Signed
-                } else {
-                    UploadMode::Multipart
-                }
-            }
-            other => other,
-        };
-        match mode {
+        match self.upload_mode(upload.mode).await? {
             UploadMode::Signed => self.upload_signed(upload).await,
             _ => self.upload_multipart(upload).await,
         }
+    }
+
+    /// The flow an upload in `mode` takes: [`UploadMode::Auto`] is decided by `GET
+    /// /config` (signed URLs when `features.signed_url` or `signed_url` is true, else
+    /// multipart); the others are themselves. Many uploads in a row ask once and pass the
+    /// answer on, instead of one `GET /config` per file.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Client::send`] for `GET /config`.
+    pub async fn upload_mode(&self, mode: UploadMode) -> Result<UploadMode, Error> {
+        if mode != UploadMode::Auto {
+            return Ok(mode);
+        }
+        let config: Config = self.json(&Request::get(["config"])).await?;
+        let features = config.features.and_then(|f| f.signed_url);
+        Ok(
+            if features == Some(true) || config.signed_url == Some(true) {
+                UploadMode::Signed
+            } else {
+                UploadMode::Multipart
+            },
+        )
     }
 
     async fn upload_multipart(&self, upload: Upload) -> Result<Vec<FileEntry>, Error> {
@@ -699,7 +710,9 @@ impl Client {
         Ok(None)
     }
 
-    /// Sends one download and returns the size of the file now under its destination.
+    /// Sends one download and returns the size of the file now under its destination:
+    /// [`Client::fetch`], then [`Fetched::persist`], then (when the client syncs
+    /// downloads) a sync of the destination's folder, so the new name is on disk too.
     ///
     /// The bytes go to a temporary file beside the destination while their SHA-384 is
     /// computed; the size is checked against `Content-Length` and
@@ -722,6 +735,29 @@ impl Client {
     /// renamed; [`Error::Config`] if the destination names no file or the expected hash is
     /// not `v0-sha384-<hex>`.
     pub async fn download(&self, download: Download) -> Result<u64, Error> {
+        let fetched = self.fetch(download).await?;
+        let folder = fetched.destination.parent().map(Path::to_path_buf);
+        let size = fetched.persist().await?;
+        if let Some(folder) = folder.filter(|_| self.syncs_downloads()) {
+            sync_directory(&folder).await?;
+        }
+        Ok(size)
+    }
+
+    /// The first half of [`Client::download`]: the bytes in a temporary file beside the
+    /// destination, complete and checked (size, hash), not yet synced or renamed. Many
+    /// downloads in a row hand the [`Fetched`] files to other tasks to persist, so that the
+    /// next transfer does not wait for the disk, and sync their folders once at the end
+    /// ([`sync_directory`]).
+    ///
+    /// While a synced download is written, what is already written is flushed to the disk
+    /// in the background every 64 MiB, so the final sync of a large file does not start
+    /// from gigabytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::download`], but for the sync and the rename.
+    pub async fn fetch(&self, download: Download) -> Result<Fetched, Error> {
         use sha2::Digest;
         let expected_hex = download
             .expected_hash
@@ -742,8 +778,11 @@ impl Client {
         } else {
             TempFile::beside(destination)?
         };
-        // What a resumable download already has on disk, hashed, if it is usable.
-        let mut hasher = sha2::Sha384::new();
+        // What a resumable download already has on disk, hashed, if it is usable. Bytes
+        // are hashed only when a hash is expected: SHA-384 costs more CPU than the rest of
+        // the transfer (an archive download has no hash to meet).
+        let new_hasher = || expected_hex.as_ref().map(|_| sha2::Sha384::new());
+        let mut hasher = new_hasher();
         let mut have = 0u64;
         let existing = if download.resume {
             tokio::fs::metadata(&temp.path).await.ok()
@@ -753,7 +792,10 @@ impl Client {
         if let Some(meta) = existing {
             let usable = meta.len() > 0 && download.expected_size.is_none_or(|s| meta.len() < s);
             if usable {
-                have = hash_prefix(&temp.path, &mut hasher).await?;
+                have = match &mut hasher {
+                    Some(hasher) => hash_prefix(&temp.path, hasher).await?,
+                    None => meta.len(),
+                };
             } else {
                 let _ = tokio::fs::remove_file(&temp.path).await;
             }
@@ -777,7 +819,7 @@ impl Client {
         if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
             // The server sent the whole file: start again from its first byte.
             have = 0;
-            hasher = sha2::Sha384::new();
+            hasher = new_hasher();
         }
         let announced = response.content_length().map(|n| n + have);
         let total = download.expected_size.or(announced);
@@ -797,6 +839,7 @@ impl Client {
         // Network chunks are small; every write to a tokio file is a trip to the blocking
         // pool, so they are gathered into large writes.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut early_sync = EarlySync::new(self.syncs_downloads());
         let mut received = have;
         let mut body = response.bytes_stream();
         let mut failure = None;
@@ -812,8 +855,11 @@ impl Client {
                 failure = Some(io_error("write", &temp.path, source));
                 break;
             }
-            hasher.update(&chunk);
+            if let Some(hasher) = &mut hasher {
+                hasher.update(&chunk);
+            }
             received += chunk.len() as u64;
+            early_sync.wrote(chunk.len() as u64, file.get_ref()).await;
             if let Some(progress) = &download.progress {
                 progress(received, total.unwrap_or(received));
             }
@@ -837,7 +883,7 @@ impl Client {
                 });
             }
         }
-        if let Some(expected) = expected_hex {
+        if let (Some(expected), Some(hasher)) = (expected_hex, hasher) {
             let computed = flywheel_hash(&hasher.finalize());
             if computed[10..] != expected {
                 temp.keep = false;
@@ -848,15 +894,121 @@ impl Client {
                 });
             }
         }
-        let file = file.into_inner();
-        if self.syncs_downloads() {
+        // Checked: nothing is left to resume from.
+        temp.keep = false;
+        Ok(Fetched {
+            temp,
+            file: file.into_inner(),
+            destination: destination.to_path_buf(),
+            size: received,
+            sync: self.syncs_downloads(),
+        })
+    }
+}
+
+/// A download whose bytes are all in a temporary file beside its destination and match
+/// the expected size and hash ([`Client::fetch`]). [`Fetched::persist`] puts it in place;
+/// dropped instead, it leaves nothing.
+#[derive(Debug)]
+pub struct Fetched {
+    temp: TempFile,
+    file: tokio::fs::File,
+    destination: PathBuf,
+    size: u64,
+    sync: bool,
+}
+
+impl Fetched {
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Where [`Fetched::persist`] puts the file.
+    pub fn destination(&self) -> &Path {
+        &self.destination
+    }
+
+    /// Syncs the file to the disk (unless the client was built with
+    /// [`sync_downloads(false)`](crate::ClientBuilder::sync_downloads)) and renames it to
+    /// its destination, replacing what was there; returns its size. The folder is not
+    /// synced: see [`sync_directory`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the sync or the rename fails; then the destination is as it was.
+    pub async fn persist(self) -> Result<u64, Error> {
+        let Fetched {
+            temp,
+            file,
+            destination,
+            size,
+            sync,
+        } = self;
+        if sync {
             file.sync_all()
                 .await
                 .map_err(|source| io_error("sync", &temp.path, source))?;
         }
         drop(file);
-        temp.persist(destination).await?;
-        Ok(received)
+        temp.persist(&destination).await?;
+        Ok(size)
+    }
+}
+
+/// Syncs a folder, so that the names renamed into it last are on the disk (a rename is
+/// durable only once its folder is). Does nothing where folders cannot be opened as files
+/// (Windows).
+///
+/// # Errors
+///
+/// [`Error::Io`] if the folder cannot be opened or synced.
+pub async fn sync_directory(folder: &Path) -> Result<(), Error> {
+    if !cfg!(unix) {
+        return Ok(());
+    }
+    let owned = folder.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&owned)?.sync_all())
+        .await
+        .map_err(|e| io_error("sync", folder, std::io::Error::other(e)))?
+        .map_err(|source| io_error("sync", folder, source))
+}
+
+/// Flushes a download being written to the disk in the background every [`EARLY_SYNC`]
+/// bytes, so that the final sync has little left to write: the disk works while the
+/// network does. Errors are left to the final sync, which reports them.
+struct EarlySync {
+    enabled: bool,
+    unsynced: u64,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How many bytes are written between two background syncs.
+const EARLY_SYNC: u64 = 64 << 20;
+
+impl EarlySync {
+    fn new(enabled: bool) -> Self {
+        EarlySync {
+            enabled,
+            unsynced: 0,
+            running: None,
+        }
+    }
+
+    async fn wrote(&mut self, bytes: u64, file: &tokio::fs::File) {
+        self.unsynced += bytes;
+        if !self.enabled
+            || self.unsynced < EARLY_SYNC
+            || self.running.as_ref().is_some_and(|r| !r.is_finished())
+        {
+            return;
+        }
+        if let Ok(clone) = file.try_clone().await {
+            self.unsynced = 0;
+            self.running = Some(tokio::spawn(async move {
+                let _ = clone.sync_data().await;
+            }));
+        }
     }
 }
 
@@ -942,6 +1094,7 @@ fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> Error 
 }
 
 /// A temporary file beside a destination, removed on drop unless persisted.
+#[derive(Debug)]
 struct TempFile {
     path: PathBuf,
     persisted: bool,

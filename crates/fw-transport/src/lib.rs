@@ -11,8 +11,8 @@ mod retry;
 pub use client::{Client, ClientBuilder, DEFAULT_FEATURES, USER_AGENT};
 pub use error::Error;
 pub use files::{
-    Download, PART_ALIGNMENT, Progress, Upload, UploadMode, UploadSource, UploadTarget,
-    content_type_for, flywheel_hash, hash_file, part_ranges, sha384_hex_of,
+    Download, Fetched, PART_ALIGNMENT, Progress, Upload, UploadMode, UploadSource, UploadTarget,
+    content_type_for, flywheel_hash, hash_file, part_ranges, sha384_hex_of, sync_directory,
 };
 pub use key::{ApiKey, credentials_path};
 pub use paging::DEFAULT_PAGE_SIZE;

@@ -1014,3 +1014,66 @@ async fn auto_mode_asks_the_config_first() {
         .unwrap();
     assert_eq!(server.uris(), ["/api/config", "/api/sessions/s1/files"]);
 }
+
+/// The names in a folder, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_fetched_download_is_in_place_only_once_persisted() {
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 239) as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    std::fs::write(&reference, &content).unwrap();
+    let (size, hash) = hash_file(&reference).await.unwrap();
+    std::fs::remove_file(&reference).unwrap();
+    let server = Server::start(ranged_server(content.clone(), usize::MAX)).await;
+    let client = server.client();
+    assert!(client.syncs_downloads(), "synced by default");
+    let dest = dir.path().join("scan.bin");
+    let download = Download::new(Request::get(["files", "f"]), &dest)
+        .expected_size(size)
+        .expected_hash(&hash)
+        .resume(true);
+
+    // Checked but not persisted: only a hidden temporary file, gone when dropped (a
+    // resumable download keeps nothing once its bytes were checked).
+    let fetched = client.fetch(download.clone()).await.unwrap();
+    assert_eq!((fetched.size(), fetched.destination()), (300_000, &*dest));
+    let names = names_in(dir.path());
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with(".scan.bin"), "{names:?}");
+    drop(fetched);
+    assert!(names_in(dir.path()).is_empty());
+
+    let fetched = client.fetch(download).await.unwrap();
+    assert_eq!(fetched.persist().await.unwrap(), 300_000);
+    assert_eq!(names_in(dir.path()), ["scan.bin"]);
+    assert_eq!(std::fs::read(&dest).unwrap(), content);
+    sync_directory(dir.path()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cut_download_without_a_hash_resumes_from_the_bytes_on_disk() {
+    // Nothing to verify against but the size: the kept bytes are not read again.
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 233) as u8).collect();
+    let server = Server::start(ranged_server(content.clone(), 50_000)).await;
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("archive.tar");
+    let download = Download::new(Request::get(["files", "cut"]), &dest)
+        .expected_size(200_000)
+        .resume(true);
+    client.download(download.clone()).await.unwrap_err();
+    assert!(!dest.exists());
+    assert_eq!(client.download(download).await.unwrap(), 200_000);
+    assert_eq!(std::fs::read(&dest).unwrap(), content);
+    let seen = server.seen();
+    assert_eq!(seen[1].header("range"), Some("bytes=50000-"));
+}

@@ -1,5 +1,8 @@
 //! A fresh site per test, and the hierarchy most tests start from.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use fw_sdk::{Acquisition, Client, Group, Project, Session, Subject};
 use fw_server::{Running, ServerConfig};
 use serde_json::{Value, json};
@@ -139,3 +142,25 @@ has_label!(
     fw_model::Acquisition,
     fw_model::Analysis
 );
+
+/// The names of the files in `dir` and below, relative, with their bytes.
+pub(crate) fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}

@@ -11,34 +11,12 @@ use fw_sdk::{
 };
 use serde_json::json;
 
-use crate::common::{site, tree};
+use crate::common::{files_under, site, tree};
 
 fn content(n: usize, seed: u32) -> Vec<u8> {
     (0..n as u32)
         .map(|i| (i.wrapping_mul(31).wrapping_add(seed) % 251) as u8)
         .collect()
-}
-
-/// The names of the files in `dir` and below, relative, with their bytes.
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -14,4 +14,5 @@ mod lookup;
 mod metadata;
 mod permissions;
 mod probe;
+mod tree_analyses;
 mod wire;

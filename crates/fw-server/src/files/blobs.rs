@@ -51,6 +51,7 @@ impl Blobs {
         Ok(Staging {
             path,
             file: Some(file),
+            buffer: Vec::new(),
             hasher: Sha384::new(),
             size: 0,
         })
@@ -61,9 +62,15 @@ impl Blobs {
 pub(crate) struct Staging {
     path: PathBuf,
     file: Option<tokio::fs::File>,
+    /// Received bytes not yet written: request bodies come in chunks of a few KiB, and each
+    /// write to a tokio file is a trip to the blocking pool, so they are gathered first.
+    buffer: Vec<u8>,
     hasher: Sha384,
     size: u64,
 }
+
+/// How many received bytes are gathered before a write to disk.
+const WRITE_BUFFER: usize = 512 * 1024;
 
 /// A received, synced upload waiting to be recorded.
 pub(crate) struct Staged {
@@ -88,24 +95,40 @@ fn count_zip_members(name: &str, path: &Path) -> Option<usize> {
 impl Staging {
     /// Appends a chunk.
     pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        self.buffer.extend_from_slice(chunk);
+        if self.buffer.len() >= WRITE_BUFFER {
+            self.write_buffer().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the gathered bytes to the file.
+    async fn write_buffer(&mut self) -> Result<(), ApiError> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| ApiError::internal("the upload is closed"))?;
-        file.write_all(chunk)
+        file.write_all(&self.buffer)
             .await
             .map_err(|e| ApiError::io("cannot write an upload", &e))?;
-        self.hasher.update(chunk);
-        self.size += chunk.len() as u64;
+        self.buffer.clear();
         Ok(())
     }
 
     /// Syncs the bytes to disk and hands them over for recording.
     pub(crate) async fn finish(mut self, name: String) -> Result<Staged, ApiError> {
-        let file = self
+        self.write_buffer().await?;
+        self.buffer = Vec::new();
+        let mut file = self
             .file
             .take()
             .ok_or_else(|| ApiError::internal("the upload is closed"))?;
+        // A tokio file may still hold the last write in flight: flush waits for it.
+        file.flush()
+            .await
+            .map_err(|e| ApiError::io("cannot write an upload", &e))?;
         file.sync_all()
             .await
             .map_err(|e| ApiError::io("cannot sync an upload", &e))?;
