@@ -44,7 +44,6 @@ pub(crate) fn create_ticket(
     layout: Option<&str>,
 ) -> Result<Value, ApiError> {
     let request: fw_model::DownloadRequest = crate::json::typed_body(body, "download request")?;
-    refuse_unknown_keys(&request)?;
     if let Some(other) = layout.filter(|l| *l != "classic") {
         return Err(ApiError::bad_request(format!(
             "this server builds classic archives only, not type={other:?}"
@@ -326,39 +325,6 @@ fn child_folders(
         folders.push((id, name));
     }
     Ok(folders)
-}
-
-/// Refuses unknown keys below the top of a download request (docs/wire.md §15.6): an
-/// unknown key in a filter was ignored, so a filter meant to exclude files downloaded
-/// exactly those (issue 16).
-///
-/// # Errors
-///
-/// A 400 naming the key by its path (`filters[0].typez`).
-fn refuse_unknown_keys(request: &fw_model::DownloadRequest) -> Result<(), ApiError> {
-    use fw_model::WireModel;
-    let mut unknown: Vec<String> = Vec::new();
-    let mut note = |path: String, extra: &serde_json::Map<String, Value>| {
-        unknown.extend(extra.keys().map(|key| format!("{path}.{key}")));
-    };
-    for (i, node) in request.nodes.iter().flatten().enumerate() {
-        note(format!("nodes[{i}]"), node.extra());
-    }
-    for (i, filter) in request.filters.iter().flatten().enumerate() {
-        note(format!("filters[{i}]"), filter.extra());
-        for (name, rule) in [("tags", &filter.tags), ("types", &filter.types)] {
-            if let Some(rule) = rule {
-                note(format!("filters[{i}].{name}"), rule.extra());
-            }
-        }
-    }
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::bad_request(format!(
-        "unknown field(s) in a download request: {}",
-        unknown.join(", ")
-    )))
 }
 
 /// When a file entry was last modified.

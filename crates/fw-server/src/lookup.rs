@@ -175,7 +175,7 @@ fn visible(
 
 /// The `path` of a lookup or resolve body: a list of segments, or one `/`-separated string.
 pub(crate) fn path_of(body: Value) -> Result<Vec<String>, ApiError> {
-    let input: fw_model::LookupInput = crate::json::decode_body(body, "lookup body")?;
+    let input: fw_model::LookupInput = crate::json::typed_body(body, "lookup body")?;
     let path: Vec<String> = input.path.into_iter().filter(|s| !s.is_empty()).collect();
     if path.is_empty() {
         return Err(ApiError::bad_request(

@@ -136,7 +136,7 @@ pub(crate) fn record(
         Some(other) => other,
         None => Value::Null,
     };
-    let input: fw_model::FileInput = crate::json::decode_body(
+    let input: fw_model::FileInput = crate::json::typed_body(
         if metadata.is_null() {
             json!({})
         } else {
@@ -343,12 +343,7 @@ pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result
 /// `modality`); values are checked against the modality's aspects (`Custom` is free).
 pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
     let delta: fw_model::ClassificationUpdate =
-        crate::json::decode_body(body, "classification update")?;
-    if !delta.extra.is_empty() {
-        return Err(ApiError::bad_request(
-            "a classification update has `add`, `delete`, `replace` and `modality` only",
-        ));
-    }
+        crate::json::typed_body(body, "classification update")?;
     if delta.modality.is_some() && delta.replace.is_none() {
         return Err(ApiError::bad_request(
             "only `replace` may change the modality",

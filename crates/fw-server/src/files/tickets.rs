@@ -127,7 +127,7 @@ fn open_ticket(
     base_url: &str,
 ) -> Result<Value, ApiError> {
     let request: fw_model::UploadTicketRequest =
-        crate::json::decode_body(body, "upload ticket request")?;
+        crate::json::typed_body(body, "upload ticket request")?;
     let filenames = request.filenames.unwrap_or_default();
     if filenames.is_empty() {
         return Err(ApiError::bad_request("an upload ticket needs `filenames`"));

@@ -14,3 +14,4 @@ mod robustness;
 mod search;
 mod server;
 mod stored_documents;
+mod unknown_fields;
