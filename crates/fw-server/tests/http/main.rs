@@ -8,6 +8,7 @@ mod containers;
 mod files;
 mod lists;
 mod metadata;
+mod parse_errors;
 mod permissions;
 mod recording;
 mod robustness;
