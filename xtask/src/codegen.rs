@@ -393,10 +393,14 @@ fn render_module(schema: &Schema, module: &Module) -> String {
 /// The types whose values have fields of their own: the schema's structs and the
 /// hand-written types that hold them.
 fn model_names(schema: &Schema) -> BTreeSet<&str> {
-    let structs = schema.modules.iter().flat_map(|m| &m.items).filter_map(|item| match item {
-        Item::Struct { name, .. } => Some(name.as_str()),
-        Item::Enum { .. } => None,
-    });
+    let structs = schema
+        .modules
+        .iter()
+        .flat_map(|m| &m.items)
+        .filter_map(|item| match item {
+            Item::Struct { name, .. } => Some(name.as_str()),
+            Item::Enum { .. } => None,
+        });
     structs.chain(HAND_WRITTEN_MODELS.iter().copied()).collect()
 }
 

@@ -286,6 +286,42 @@ impl UnknownFields for FileUpdate {
     }
 }
 
+/// The body of `POST /files/{file_id}/move`: a new name, a new container, or both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileMoveInput {
+    /// The container to move the file to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_reference: Option<ContainerReference>,
+    /// A new name for the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether gear rules run on the moved file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_gear_rules: Option<bool>,
+    /// Fields this schema does not name, kept so that writing the value back loses nothing.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FileMoveInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["container_reference", "name", "run_gear_rules"];
+}
+
+impl WireModel for FileMoveInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
+impl UnknownFields for FileMoveInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.container_reference
+            .unknown_fields_into(&field_path(path, "container_reference"), out);
+    }
+}
+
 /// A change to a file's classification (`PATCH …/classification`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationUpdate {

@@ -144,6 +144,19 @@ pub(crate) fn record(
         },
         "file metadata",
     )?;
+    // A `name` in the metadata is never dropped (docs/wire.md §15.3, §15.6): an upload is
+    // named by its file part, so the name must be that of a part; no rename happens here.
+    if let Some(name) = &input.name {
+        check_name(name).map_err(|e| ApiError::bad_request(format!("name: {}", e.message)))?;
+        if !uploads.iter().any(|upload| upload.name == *name) {
+            let parts: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "name: the file metadata names {name:?}, but the file part is named {}; \
+                 an upload is named by its file part (rename with POST /files/{{file_id}}/move)",
+                parts.join(", ")
+            )));
+        }
+    }
     let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for upload in uploads {

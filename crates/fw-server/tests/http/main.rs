@@ -5,6 +5,7 @@
 mod archives;
 mod common;
 mod containers;
+mod file_names;
 mod files;
 mod lists;
 mod metadata;
