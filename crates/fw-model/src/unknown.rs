@@ -105,7 +105,6 @@ impl UnknownFields for crate::Container {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::{DownloadRequest, ProjectUpdate, SessionUpdate};
     use serde_json::json;
 
