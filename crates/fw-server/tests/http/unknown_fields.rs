@@ -259,3 +259,38 @@ async fn download_and_search_bodies_refuse_unknown_keys() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_signed_upload_close_refuses_unknown_keys_and_keeps_the_ticket() {
+    let server = start_signed().await;
+    let (.., acquisition) = hierarchy(&server).await;
+    let files = format!("/acquisitions/{acquisition}/files");
+    let opened = server
+        .ok(
+            "POST",
+            &format!("{files}?ticket="),
+            Some(json!({"metadata": {"name": "a.txt"}, "filenames": ["a.txt"]})),
+        )
+        .await;
+    let ticket = opened["ticket"].as_str().unwrap().to_string();
+    let url = opened["urls"]["a.txt"].as_str().unwrap().to_string();
+    let stored = server.http.put(url).body("hello").send().await.unwrap();
+    assert_eq!(stored.status().as_u16(), 200);
+    let close = format!("{files}?ticket={ticket}");
+    let body = json!({"multipart": {"upload_id": "u", "etags": ["e1"]}});
+    refused(
+        &server,
+        "POST",
+        &close,
+        body,
+        "upload ticket close",
+        &["multipart.etags"],
+    )
+    .await;
+    let info = format!("{files}/a.txt/info");
+    assert_eq!(server.call("GET", &info, ADMIN, None).await.0, 404);
+    // The ticket is intact: closed with a body spelt right, the file is there.
+    let body = json!({"multipart": {"upload_id": "u", "e_tags": ["e1"]}});
+    server.ok("POST", &close, Some(body)).await;
+    assert_eq!(server.ok("GET", &info, None).await["size"], 5);
+}
