@@ -25,6 +25,9 @@ const HAND_WRITTEN: &[&str] = &[
     "SubjectRef",
 ];
 
+/// The hand-written types that hold models, and so implement `UnknownFields` (by hand).
+const HAND_WRITTEN_MODELS: &[&str] = &["Container", "SubjectRef"];
+
 /// Where the schema and the generated files live, relative to the workspace root.
 pub(crate) struct Paths {
     /// The schema file.
@@ -375,13 +378,30 @@ fn render_module(schema: &Schema, module: &Module) -> String {
          #[allow(unused_imports)]\nuse crate::*;\nuse serde::{{Deserialize, Serialize}};\n\n",
         module.doc, schema.version
     );
+    let models = model_names(schema);
     for item in &module.items {
         match item {
             Item::Enum { name, doc, values } => render_enum(&mut out, name, doc, values),
-            Item::Struct { name, doc, fields } => render_struct(&mut out, name, doc, fields),
+            Item::Struct { name, doc, fields } => {
+                render_struct(&mut out, name, doc, fields, &models)
+            }
         }
     }
     out
+}
+
+/// The types whose values have fields of their own: the schema's structs and the
+/// hand-written types that hold them.
+fn model_names(schema: &Schema) -> BTreeSet<&str> {
+    let structs = schema
+        .modules
+        .iter()
+        .flat_map(|m| &m.items)
+        .filter_map(|item| match item {
+            Item::Struct { name, .. } => Some(name.as_str()),
+            Item::Enum { .. } => None,
+        });
+    structs.chain(HAND_WRITTEN_MODELS.iter().copied()).collect()
 }
 
 fn render_enum(out: &mut String, name: &str, doc: &str, values: &[(String, String)]) {
@@ -417,7 +437,13 @@ fn render_enum(out: &mut String, name: &str, doc: &str, values: &[(String, Strin
     );
 }
 
-fn render_struct(out: &mut String, name: &str, doc: &str, fields: &[Field]) {
+fn render_struct(
+    out: &mut String,
+    name: &str,
+    doc: &str,
+    fields: &[Field],
+    models: &BTreeSet<&str>,
+) {
     let _ = writeln!(out, "/// {doc}");
     out.push_str("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]\n");
     let _ = writeln!(out, "pub struct {name} {{");
@@ -450,10 +476,32 @@ fn render_struct(out: &mut String, name: &str, doc: &str, fields: &[Field]) {
         "/// Fields this schema does not name, kept so that writing the value back loses nothing.\n\
          #[serde(flatten)]\npub extra: serde_json::Map<String, serde_json::Value>,\n}\n\n",
     );
+    let names: Vec<&str> = fields.iter().map(|f| f.wire.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "impl {name} {{\n/// The wire names of the fields the schema names.\npub const FIELDS: &[&str] = &{names:?};\n}}\n"
+    );
     let _ = writeln!(
         out,
         "impl WireModel for {name} {{\nfn extra(&self) -> &serde_json::Map<String, serde_json::Value> {{\n&self.extra\n}}\n}}\n"
     );
+    // Unknown fields: this model's own, then those of every field that holds models
+    // (free-form `object` and `any` fields are not looked into).
+    let _ = writeln!(
+        out,
+        "impl UnknownFields for {name} {{\nfn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {{\nextra_paths(path, &self.extra, out);"
+    );
+    for field in fields {
+        if named_types(&field.ty).iter().any(|n| models.contains(n)) {
+            let _ = writeln!(
+                out,
+                "self.{}.unknown_fields_into(&field_path(path, {:?}), out);",
+                field_name(&field.wire),
+                field.wire
+            );
+        }
+    }
+    out.push_str("}\n}\n\n");
 }
 
 fn rust_type(ty: &Type) -> String {

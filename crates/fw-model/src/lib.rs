@@ -6,6 +6,7 @@ mod ids;
 mod kind;
 pub mod layout;
 mod time;
+mod unknown;
 
 pub use container::{
     Container, IsVariant, Node, NodeFamily, NodeMap, Page, SubjectRef, Wire, WrongKind,
@@ -17,10 +18,12 @@ pub use kind::{
     SessionKind, SubjectKind,
 };
 pub use time::{AgeHelpers, TimeZoneError, Timestamp, TimestampError, TimestampHelpers};
+pub use unknown::{UnknownFields, extra_paths, field_path};
 
 /// What every generated model is: a serde type that keeps the fields the schema does not
-/// name. A server uses [`WireModel::extra`] to refuse unknown fields in request bodies.
-pub trait WireModel: serde::Serialize + serde::de::DeserializeOwned {
-    /// The fields read that the schema does not name.
+/// name. A server uses [`UnknownFields::unknown_fields`] to refuse them in request bodies,
+/// at every depth.
+pub trait WireModel: serde::Serialize + serde::de::DeserializeOwned + UnknownFields {
+    /// The fields read that the schema does not name, at the top of this value only.
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value>;
 }

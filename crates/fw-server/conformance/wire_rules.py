@@ -59,6 +59,20 @@ try:
 except flywheel.ApiException as e:
     check("a forbidden file name is refused with 400 naming it", e.status == 400 and "':' at position 2" in str(e.reason), e.reason)
 
+# §15.3: a rename (the SDK's move_file) applies the rule, and renames.
+good = os.path.join(tempfile.mkdtemp(), "before.txt")
+with open(good, "w") as f:
+    f.write("x")
+naive.upload_file(good)
+file_id = naive.reload().get_file("before.txt").file_id
+try:
+    fw.move_file(file_id, flywheel.FileMoveInput(name="a|b.txt"))
+    check("a rename to a forbidden name is refused", False, "accepted")
+except flywheel.ApiException as e:
+    check("a rename to a forbidden name is refused with 400 naming it", e.status == 400 and "'|' at position 2" in str(e.reason), e.reason)
+fw.move_file(file_id, flywheel.FileMoveInput(name="after.txt"))
+check("move_file renames", [f.name for f in naive.reload().files if f.file_id == file_id] == ["after.txt"])
+
 # §15.4: a read the SDK makes on a path another method holds is served.
 naive.add_tag("t1")
 check("get_session_tag is served", fw.get_session_tag(naive.id, "t1") == "t1")

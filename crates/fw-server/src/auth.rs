@@ -171,7 +171,7 @@ pub(crate) fn add_user(c: &Connection, caller: &Caller, body: Value) -> Result<S
     if !caller.site_admin {
         return Err(ApiError::forbidden("only site admins add users"));
     }
-    let input: fw_model::UserInput = crate::json::decode_body(body, "user")?;
+    let input: fw_model::UserInput = crate::json::typed_body(body, "user")?;
     let id = input
         .id
         .as_ref()

@@ -128,8 +128,9 @@ impl Request {
         prefix: Option<&str>,
         layout: Option<&str>,
     ) -> Result<Request, ApiError> {
+        let mut body = body;
+        respell_plus_minus(&mut body);
         let request: fw_model::DownloadRequest = crate::json::typed_body(body, "download request")?;
-        refuse_unknown_keys(&request)?;
         let layout = Layout::parse(layout)?;
         if request
             .container_filters
@@ -495,41 +496,35 @@ fn child_folders(
     Ok(folders)
 }
 
-/// Refuses unknown keys below the top of a download request (docs/wire.md §15.6): an
-/// unknown key in a filter was ignored, so a filter meant to exclude files downloaded
-/// exactly those (issue 16).
-///
-/// # Errors
-///
-/// A 400 naming the key by its path (`filters[0].typez`).
-fn refuse_unknown_keys(request: &fw_model::DownloadRequest) -> Result<(), ApiError> {
-    use fw_model::WireModel;
-    let mut unknown: Vec<String> = Vec::new();
-    let mut note = |path: String, extra: &serde_json::Map<String, Value>| {
-        unknown.extend(extra.keys().map(|key| format!("{path}.{key}")));
+/// Rewrites core's spellings of a filter rule's `plus` and `minus`, `+` and `-` (which
+/// `fw sync -i/-e` sends), as ours, so that the typed body reads them and unknown keys are
+/// still refused (docs/wire.md §15.6). A rule that has both spellings gets both lists.
+fn respell_plus_minus(body: &mut Value) {
+    let Some(filters) = body.get_mut("filters").and_then(Value::as_array_mut) else {
+        return;
     };
-    for (i, node) in request.nodes.iter().flatten().enumerate() {
-        note(format!("nodes[{i}]"), node.extra());
-    }
-    for (i, filter) in request.filters.iter().flatten().enumerate() {
-        note(format!("filters[{i}]"), filter.extra());
-        for (name, rule) in [("tags", &filter.tags), ("types", &filter.types)] {
-            if let Some(rule) = rule {
-                let mut extra = rule.extra().clone();
-                // core's spellings of plus and minus, which `fw sync -i/-e` sends
-                extra.remove("+");
-                extra.remove("-");
-                note(format!("filters[{i}].{name}"), &extra);
+    for filter in filters {
+        for rule in ["tags", "types"] {
+            let Some(rule) = filter.get_mut(rule).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (sign, name) in [("+", "plus"), ("-", "minus")] {
+                let Some(values) = rule.remove(sign) else {
+                    continue;
+                };
+                match (rule.get_mut(name), values) {
+                    (Some(Value::Array(ours)), Value::Array(theirs)) => ours.extend(theirs),
+                    (None, values) => {
+                        rule.insert(name.to_string(), values);
+                    }
+                    // Not two lists: left as sent, so that the typed body names the fault.
+                    (Some(_), values) => {
+                        rule.insert(sign.to_string(), values);
+                    }
+                }
             }
         }
     }
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::bad_request(format!(
-        "unknown field(s) in a download request: {}",
-        unknown.join(", ")
-    )))
 }
 
 /// When a file entry was last modified.
@@ -542,19 +537,11 @@ fn modified_of(file: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 /// `types.minus`, a tag among `tags.plus` and none among `tags.minus`, modified after `since`.
 fn passes(filters: &[fw_model::DownloadFilter], file: &Value) -> bool {
     fn allowed(rule: Option<&fw_model::PlusMinus>, values: &[&str]) -> bool {
-        use fw_model::WireModel;
         let Some(rule) = rule else { return true };
-        // `plus` and `+` (core read both), `minus` and `-`.
-        let spelled = |list: &Option<Vec<String>>, alias: &str| -> Vec<String> {
-            let aliased = rule.extra().get(alias).and_then(Value::as_array);
-            let aliased = aliased.into_iter().flatten().filter_map(Value::as_str);
-            list.iter()
-                .flatten()
-                .cloned()
-                .chain(aliased.map(str::to_string))
-                .collect()
-        };
-        let (plus, minus) = (spelled(&rule.plus, "+"), spelled(&rule.minus, "-"));
+        let (plus, minus) = (
+            rule.plus.as_deref().unwrap_or_default(),
+            rule.minus.as_deref().unwrap_or_default(),
+        );
         (plus.is_empty() || values.iter().any(|v| plus.iter().any(|p| p == v)))
             && !values.iter().any(|v| minus.iter().any(|m| m == v))
     }
@@ -600,10 +587,25 @@ mod tests {
         let tagged = [filter(json!({"tags": {"plus": ["good"]}}))];
         assert!(passes(&tagged, &nifti) && !passes(&tagged, &dicom));
         // core's spellings `+` and `-` (flywheel-cli's `fw sync -i/-e`).
-        let plus_sign = [filter(json!({"types": {"+": ["nifti"]}}))];
+        // core's spellings, `+` and `-`, read as ours once the body is respelled.
+        let spelled = |rule: Value| {
+            let mut body = json!({"filters": [{"types": rule}]});
+            respell_plus_minus(&mut body);
+            [filter(body["filters"][0].clone())]
+        };
+        let plus_sign = spelled(json!({"+": ["nifti"]}));
         assert!(passes(&plus_sign, &nifti) && !passes(&plus_sign, &dicom));
-        let minus_sign = [filter(json!({"types": {"-": ["nifti"]}}))];
+        let minus_sign = spelled(json!({"-": ["nifti"]}));
         assert!(!passes(&minus_sign, &nifti) && passes(&minus_sign, &dicom));
+        let both = spelled(json!({"plus": ["dicom"], "+": ["nifti"]}));
+        assert!(passes(&both, &nifti) && passes(&both, &dicom));
+        assert_eq!(
+            spelled(json!({"+": ["nifti"]}))[0]
+                .types
+                .as_ref()
+                .map(|t| t.extra.len()),
+            Some(0)
+        );
         let recent = [filter(json!({"since": 1_600_000_000.0}))];
         assert!(passes(&recent, &nifti) && !passes(&recent, &dicom));
         // Any filter: nifti files, or dicom files.

@@ -112,10 +112,11 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(StalledWrites {
+    // hyper's own replies to heads it cannot parse become JSON (`parse_errors`).
+    let io = TokioIo::new(crate::parse_errors::JsonParseErrors::new(StalledWrites {
         inner: stream,
         stall: Stall::new(limits.idle_timeout),
-    });
+    }));
     let idle = limits.idle_timeout;
     let app = hyper_util::service::TowerToHyperService::new(app);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {

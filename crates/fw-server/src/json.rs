@@ -240,7 +240,9 @@ pub(crate) fn encode_stored(doc: &Value, what: &str) -> Result<String, ApiError>
 }
 
 /// Decodes a JSON body with its fw-model type (`null` reads as `{}`): a body that is not an
-/// object, a wrong type and an unknown field are 400s that name the problem.
+/// object, a wrong type and an unknown field at any depth are 400s that name the problem
+/// (docs/wire.md §15.6: `unknown field(s) in a download request: filters[0].tags.plsu`).
+/// Free-form fields (`info`, a classification's values) hold what they are given.
 ///
 /// # Errors
 ///
@@ -256,8 +258,8 @@ pub(crate) fn typed_body<T: fw_model::WireModel>(body: Value, what: &str) -> Res
         }
     };
     let typed: T = decode_body(body, what)?;
-    if !typed.extra().is_empty() {
-        let unknown: Vec<&str> = typed.extra().keys().map(String::as_str).collect();
+    let unknown = typed.unknown_fields();
+    if !unknown.is_empty() {
         return Err(ApiError::bad_request(format!(
             "unknown field(s) in a {what}: {}",
             unknown.join(", ")

@@ -42,6 +42,7 @@ mod kind;
 mod lookup;
 mod metadata;
 mod modalities;
+mod parse_errors;
 mod record;
 mod rejections;
 mod request_log;

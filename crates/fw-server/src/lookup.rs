@@ -194,7 +194,7 @@ pub(crate) fn path_of(body: Value) -> Result<Vec<String>, ApiError> {
 ///
 /// A 400 for a body that is no lookup body.
 pub(crate) fn segments_of(body: Value) -> Result<Vec<String>, ApiError> {
-    let input: fw_model::LookupInput = crate::json::decode_body(body, "lookup body")?;
+    let input: fw_model::LookupInput = crate::json::typed_body(body, "lookup body")?;
     Ok(input.path.into_iter().filter(|s| !s.is_empty()).collect())
 }
 

@@ -55,10 +55,8 @@ pub(crate) fn apply_info_update(
     info: Map<String, Value>,
     body: Value,
 ) -> Result<Map<String, Value>, ApiError> {
-    let delta: fw_model::InfoUpdate = crate::json::decode_body(body, "info update")?;
-    if !delta.extra.is_empty()
-        || (delta.set.is_none() && delta.replace.is_none() && delta.delete.is_none())
-    {
+    let delta: fw_model::InfoUpdate = crate::json::typed_body(body, "info update")?;
+    if delta.set.is_none() && delta.replace.is_none() && delta.delete.is_none() {
         return Err(ApiError::bad_request(
             "an info update has `set`, `replace` or `delete`, and nothing else",
         ));
@@ -138,7 +136,7 @@ pub(crate) fn add_note(c: &Connection, target: &Target, body: Value) -> Result<V
     if kind == Kind::Group {
         return Err(ApiError::not_found("groups have no notes"));
     }
-    let input: fw_model::NoteInput = crate::json::decode_body(body, "note")?;
+    let input: fw_model::NoteInput = crate::json::typed_body(body, "note")?;
     if input.text.trim().is_empty() {
         return Err(ApiError::bad_request("a note needs some `text`"));
     }
@@ -187,7 +185,7 @@ pub(crate) fn get_note(c: &Connection, target: &Target, note_id: &str) -> Result
 }
 
 fn tag_value(body: Value) -> Result<String, ApiError> {
-    let tag: fw_model::TagInput = crate::json::decode_body(body, "tag")?;
+    let tag: fw_model::TagInput = crate::json::typed_body(body, "tag")?;
     let value = tag.value.trim().to_string();
     if value.is_empty() || value.chars().count() > containers::MAX_LABEL {
         return Err(ApiError::bad_request(format!(

@@ -47,7 +47,7 @@ pub(crate) fn search(
 ) -> Result<Vec<Value>, ApiError> {
     // Flywheel's core read `"size": "10"` as 10 (docs/wire.md §15.5).
     crate::json::numeric_strings(&mut body, &["size"]);
-    let query: fw_model::SearchQuery = crate::json::decode_body(body, "search")?;
+    let query: fw_model::SearchQuery = crate::json::typed_body(body, "search")?;
     let return_type = query
         .return_type
         .as_ref()

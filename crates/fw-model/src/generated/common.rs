@@ -175,9 +175,20 @@ pub struct Origin {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Origin {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["type", "id", "method", "name", "via"];
+}
+
 impl WireModel for Origin {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Origin {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -195,9 +206,54 @@ pub struct ContainerReference {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ContainerReference {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["type", "id"];
+}
+
 impl WireModel for ContainerReference {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ContainerReference {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+    }
+}
+
+/// A file named by its container and name (`FileReference`): analysis inputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileReference {
+    /// The kind of container holding the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<ContainerType>,
+    /// That container's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ContainerId>,
+    /// The file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Fields this schema does not name, kept so that writing the value back loses nothing.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FileReference {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["type", "id", "name"];
+}
+
+impl WireModel for FileReference {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
+impl UnknownFields for FileReference {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -227,9 +283,27 @@ pub struct ContainerParents {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ContainerParents {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "group",
+        "project",
+        "subject",
+        "session",
+        "acquisition",
+        "analysis",
+    ];
+}
+
 impl WireModel for ContainerParents {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ContainerParents {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -268,9 +342,30 @@ pub struct Note {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Note {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "text",
+        "user",
+        "firstname",
+        "lastname",
+        "avatar",
+        "created",
+        "modified",
+        "timestamp",
+    ];
+}
+
 impl WireModel for Note {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Note {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -284,9 +379,20 @@ pub struct NoteInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl NoteInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["text"];
+}
+
 impl WireModel for NoteInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for NoteInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -300,9 +406,20 @@ pub struct TagInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl TagInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["value"];
+}
+
 impl WireModel for TagInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for TagInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -320,9 +437,20 @@ pub struct AccessPermission {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AccessPermission {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "access"];
+}
+
 impl WireModel for AccessPermission {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AccessPermission {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -337,9 +465,20 @@ pub struct AccessPermissionUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AccessPermissionUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["access"];
+}
+
 impl WireModel for AccessPermissionUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AccessPermissionUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -357,9 +496,20 @@ pub struct RolePermission {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl RolePermission {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "role_ids"];
+}
+
 impl WireModel for RolePermission {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for RolePermission {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -374,9 +524,20 @@ pub struct RolePermissionUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl RolePermissionUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["role_ids"];
+}
+
 impl WireModel for RolePermissionUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for RolePermissionUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -397,9 +558,20 @@ pub struct InfoUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl InfoUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["set", "replace", "delete"];
+}
+
 impl WireModel for InfoUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for InfoUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -414,9 +586,20 @@ pub struct InsertedId {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl InsertedId {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id"];
+}
+
 impl WireModel for InsertedId {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for InsertedId {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -434,9 +617,20 @@ pub struct ModifiedResult {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ModifiedResult {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["modified", "jobs_spawned"];
+}
+
 impl WireModel for ModifiedResult {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ModifiedResult {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -457,9 +651,20 @@ pub struct DeletedResult {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl DeletedResult {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["deleted", "not_found", "delete_scheduled"];
+}
+
 impl WireModel for DeletedResult {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for DeletedResult {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -483,8 +688,19 @@ pub struct ErrorBody {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ErrorBody {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["message", "detail", "status_code", "request_id"];
+}
+
 impl WireModel for ErrorBody {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ErrorBody {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }

@@ -51,9 +51,37 @@ pub struct Group {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Group {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "label",
+        "permissions",
+        "permissions_template",
+        "created",
+        "modified",
+        "revision",
+        "tags",
+        "providers",
+        "roles",
+        "editions",
+        "settings",
+    ];
+}
+
 impl WireModel for Group {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Group {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.permissions_template
+            .unknown_fields_into(&field_path(path, "permissions_template"), out);
     }
 }
 
@@ -77,9 +105,20 @@ pub struct GroupInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl GroupInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "label", "providers", "editions"];
+}
+
 impl WireModel for GroupInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for GroupInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -100,9 +139,20 @@ pub struct GroupUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl GroupUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["label", "providers", "editions"];
+}
+
 impl WireModel for GroupUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for GroupUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -117,9 +167,20 @@ pub struct GroupRole {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl GroupRole {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id"];
+}
+
 impl WireModel for GroupRole {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for GroupRole {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -228,9 +289,62 @@ pub struct Project {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Project {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "label",
+        "description",
+        "group",
+        "group_info",
+        "parents",
+        "editions",
+        "providers",
+        "ldap_sync",
+        "permissions",
+        "files",
+        "info",
+        "info_exists",
+        "notes",
+        "tags",
+        "templates",
+        "join-origin",
+        "analyses",
+        "settings",
+        "locked",
+        "revision",
+        "created",
+        "modified",
+        "copyable",
+        "copy_status",
+        "copy_failure_reason",
+        "copy_of",
+        "original_copy_of",
+        "delete_status",
+        "delete_failure_reason",
+        "stats",
+    ];
+}
+
 impl WireModel for Project {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Project {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.files
+            .unknown_fields_into(&field_path(path, "files"), out);
+        self.notes
+            .unknown_fields_into(&field_path(path, "notes"), out);
+        self.analyses
+            .unknown_fields_into(&field_path(path, "analyses"), out);
     }
 }
 
@@ -269,9 +383,32 @@ pub struct ProjectInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ProjectInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "label",
+        "description",
+        "group",
+        "editions",
+        "providers",
+        "ldap_sync",
+        "permissions",
+        "info",
+        "copyable",
+    ];
+}
+
 impl WireModel for ProjectInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ProjectInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
     }
 }
 
@@ -319,9 +456,33 @@ pub struct ProjectUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ProjectUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "label",
+        "description",
+        "group",
+        "editions",
+        "providers",
+        "ldap_sync",
+        "info",
+        "copyable",
+        "copy_status",
+        "copy_failure_reason",
+        "delete_status",
+        "delete_failure_reason",
+    ];
+}
+
 impl WireModel for ProjectUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ProjectUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -537,9 +698,64 @@ pub struct Subject {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Subject {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "project",
+        "created",
+        "modified",
+        "date_of_birth",
+        "revision",
+        "parents",
+        "permissions",
+        "firstname",
+        "lastname",
+        "sex",
+        "age",
+        "cohort",
+        "mlset",
+        "type",
+        "race",
+        "ethnicity",
+        "species",
+        "strain",
+        "label",
+        "code",
+        "master_code",
+        "notes",
+        "tags",
+        "info",
+        "info_exists",
+        "state",
+        "files",
+        "analyses",
+        "join-origin",
+        "copy_of",
+        "original_copy_of",
+        "copy_status",
+    ];
+}
+
 impl WireModel for Subject {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Subject {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.notes
+            .unknown_fields_into(&field_path(path, "notes"), out);
+        self.files
+            .unknown_fields_into(&field_path(path, "files"), out);
+        self.analyses
+            .unknown_fields_into(&field_path(path, "analyses"), out);
     }
 }
 
@@ -605,9 +821,39 @@ pub struct SubjectInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SubjectInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "project",
+        "date_of_birth",
+        "firstname",
+        "lastname",
+        "sex",
+        "cohort",
+        "mlset",
+        "type",
+        "race",
+        "ethnicity",
+        "species",
+        "strain",
+        "label",
+        "code",
+        "master_code",
+        "tags",
+        "info",
+        "state",
+    ];
+}
+
 impl WireModel for SubjectInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SubjectInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -676,9 +922,42 @@ pub struct SubjectUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SubjectUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "project",
+        "date_of_birth",
+        "permissions",
+        "firstname",
+        "lastname",
+        "sex",
+        "cohort",
+        "mlset",
+        "type",
+        "race",
+        "ethnicity",
+        "species",
+        "strain",
+        "label",
+        "code",
+        "master_code",
+        "tags",
+        "info",
+        "state",
+    ];
+}
+
 impl WireModel for SubjectUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SubjectUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
     }
 }
 
@@ -778,9 +1057,61 @@ pub struct Session {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Session {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "group",
+        "project",
+        "parents",
+        "label",
+        "info",
+        "uid",
+        "timestamp",
+        "timezone",
+        "tags",
+        "notes",
+        "permissions",
+        "subject",
+        "age",
+        "weight",
+        "operator",
+        "files",
+        "created",
+        "modified",
+        "revision",
+        "satisfies_template",
+        "analyses",
+        "project_has_template",
+        "join-origin",
+        "copy_of",
+        "original_copy_of",
+        "copy_status",
+        "info_exists",
+    ];
+}
+
 impl WireModel for Session {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Session {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.notes
+            .unknown_fields_into(&field_path(path, "notes"), out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.subject
+            .unknown_fields_into(&field_path(path, "subject"), out);
+        self.files
+            .unknown_fields_into(&field_path(path, "files"), out);
+        self.analyses
+            .unknown_fields_into(&field_path(path, "analyses"), out);
     }
 }
 
@@ -825,9 +1156,34 @@ pub struct SessionInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SessionInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "project",
+        "label",
+        "info",
+        "uid",
+        "timestamp",
+        "timezone",
+        "subject",
+        "age",
+        "weight",
+        "operator",
+        "project_has_template",
+    ];
+}
+
 impl WireModel for SessionInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SessionInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.subject
+            .unknown_fields_into(&field_path(path, "subject"), out);
     }
 }
 
@@ -875,9 +1231,37 @@ pub struct SessionUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SessionUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "project",
+        "label",
+        "info",
+        "timestamp",
+        "timezone",
+        "tags",
+        "permissions",
+        "subject",
+        "age",
+        "weight",
+        "operator",
+        "project_has_template",
+    ];
+}
+
 impl WireModel for SessionUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SessionUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.subject
+            .unknown_fields_into(&field_path(path, "subject"), out);
     }
 }
 
@@ -907,9 +1291,20 @@ pub struct EmbeddedSubject {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl EmbeddedSubject {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "project", "code", "label", "master_code", "age"];
+}
+
 impl WireModel for EmbeddedSubject {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for EmbeddedSubject {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -994,9 +1389,54 @@ pub struct Acquisition {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Acquisition {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "parents",
+        "label",
+        "session",
+        "info",
+        "info_exists",
+        "metadata",
+        "uid",
+        "timestamp",
+        "timezone",
+        "created",
+        "modified",
+        "revision",
+        "permissions",
+        "tags",
+        "notes",
+        "analyses",
+        "collections",
+        "files",
+        "join-origin",
+        "copy_of",
+        "original_copy_of",
+        "copy_status",
+    ];
+}
+
 impl WireModel for Acquisition {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Acquisition {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
+        self.notes
+            .unknown_fields_into(&field_path(path, "notes"), out);
+        self.analyses
+            .unknown_fields_into(&field_path(path, "analyses"), out);
+        self.files
+            .unknown_fields_into(&field_path(path, "files"), out);
     }
 }
 
@@ -1026,9 +1466,20 @@ pub struct AcquisitionInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AcquisitionInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["label", "session", "info", "uid", "timestamp", "timezone"];
+}
+
 impl WireModel for AcquisitionInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AcquisitionInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -1058,9 +1509,20 @@ pub struct AcquisitionUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AcquisitionUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["label", "session", "info", "uid", "timestamp", "timezone"];
+}
+
 impl WireModel for AcquisitionUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AcquisitionUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -1136,9 +1598,51 @@ pub struct Analysis {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Analysis {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "label",
+        "parent",
+        "parents",
+        "created",
+        "modified",
+        "timestamp",
+        "revision",
+        "inputs",
+        "description",
+        "info",
+        "files",
+        "notes",
+        "tags",
+        "job",
+        "gear_info",
+        "compute_provider_id",
+        "join-origin",
+        "copy_of",
+        "original_copy_of",
+    ];
+}
+
 impl WireModel for Analysis {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Analysis {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parent
+            .unknown_fields_into(&field_path(path, "parent"), out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.inputs
+            .unknown_fields_into(&field_path(path, "inputs"), out);
+        self.files
+            .unknown_fields_into(&field_path(path, "files"), out);
+        self.notes
+            .unknown_fields_into(&field_path(path, "notes"), out);
     }
 }
 
@@ -1153,7 +1657,7 @@ pub struct AnalysisInput {
     pub description: Option<String>,
     /// Input files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inputs: Option<Vec<ContainerReference>>,
+    pub inputs: Option<Vec<FileReference>>,
     /// Free-form metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<serde_json::Map<String, serde_json::Value>>,
@@ -1162,8 +1666,21 @@ pub struct AnalysisInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AnalysisInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["label", "description", "inputs", "info"];
+}
+
 impl WireModel for AnalysisInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AnalysisInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.inputs
+            .unknown_fields_into(&field_path(path, "inputs"), out);
     }
 }

@@ -123,9 +123,65 @@ pub struct FileEntry {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl FileEntry {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "container_type",
+        "name",
+        "type",
+        "file_id",
+        "version",
+        "mimetype",
+        "modality",
+        "deid_log_id",
+        "deid_log_skip_reason",
+        "classification",
+        "tags",
+        "provider_id",
+        "parent_ref",
+        "parents",
+        "restored_from",
+        "restored_by",
+        "path",
+        "reference",
+        "origin",
+        "created",
+        "modified",
+        "replaced",
+        "deleted",
+        "size",
+        "hash",
+        "client_hash",
+        "info",
+        "info_exists",
+        "cvat",
+        "zip_member_count",
+        "gear_info",
+        "copy_of",
+        "original_copy_of",
+        "revision",
+        "file_group",
+    ];
+}
+
 impl WireModel for FileEntry {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for FileEntry {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.parent_ref
+            .unknown_fields_into(&field_path(path, "parent_ref"), out);
+        self.parents
+            .unknown_fields_into(&field_path(path, "parents"), out);
+        self.restored_by
+            .unknown_fields_into(&field_path(path, "restored_by"), out);
+        self.origin
+            .unknown_fields_into(&field_path(path, "origin"), out);
     }
 }
 
@@ -170,9 +226,32 @@ pub struct FileInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl FileInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "name",
+        "size",
+        "type",
+        "mimetype",
+        "modality",
+        "classification",
+        "tags",
+        "info",
+        "zip_member_count",
+        "deid_log_id",
+        "deid_log_skip_reason",
+    ];
+}
+
 impl WireModel for FileInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for FileInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -190,9 +269,56 @@ pub struct FileUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl FileUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["type", "modality"];
+}
+
 impl WireModel for FileUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for FileUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+    }
+}
+
+/// The body of `POST /files/{file_id}/move`: a new name, a new container, or both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileMoveInput {
+    /// The container to move the file to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_reference: Option<ContainerReference>,
+    /// A new name for the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether gear rules run on the moved file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_gear_rules: Option<bool>,
+    /// Fields this schema does not name, kept so that writing the value back loses nothing.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FileMoveInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["container_reference", "name", "run_gear_rules"];
+}
+
+impl WireModel for FileMoveInput {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
+    }
+}
+
+impl UnknownFields for FileMoveInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.container_reference
+            .unknown_fields_into(&field_path(path, "container_reference"), out);
     }
 }
 
@@ -216,9 +342,20 @@ pub struct ClassificationUpdate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ClassificationUpdate {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["modality", "add", "delete", "replace"];
+}
+
 impl WireModel for ClassificationUpdate {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ClassificationUpdate {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -245,9 +382,26 @@ pub struct Modality {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Modality {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "classification",
+        "active",
+        "description",
+        "rts_managed",
+    ];
+}
+
 impl WireModel for Modality {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Modality {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -265,9 +419,20 @@ pub struct UploadTicketRequest {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl UploadTicketRequest {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["metadata", "filenames"];
+}
+
 impl WireModel for UploadTicketRequest {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for UploadTicketRequest {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -288,9 +453,20 @@ pub struct UploadTicket {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl UploadTicket {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["ticket", "urls", "headers"];
+}
+
 impl WireModel for UploadTicket {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for UploadTicket {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -308,9 +484,20 @@ pub struct MultipartCompletion {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl MultipartCompletion {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["e_tags", "upload_id"];
+}
+
 impl WireModel for MultipartCompletion {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for MultipartCompletion {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -325,9 +512,22 @@ pub struct UploadTicketClose {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl UploadTicketClose {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["multipart"];
+}
+
 impl WireModel for UploadTicketClose {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for UploadTicketClose {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.multipart
+            .unknown_fields_into(&field_path(path, "multipart"), out);
     }
 }
 
@@ -345,9 +545,22 @@ pub struct ZipInfo {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ZipInfo {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["comment", "members"];
+}
+
 impl WireModel for ZipInfo {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ZipInfo {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.members
+            .unknown_fields_into(&field_path(path, "members"), out);
     }
 }
 
@@ -368,9 +581,20 @@ pub struct ZipMember {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ZipMember {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["path", "size", "timestamp"];
+}
+
 impl WireModel for ZipMember {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ZipMember {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -391,9 +615,20 @@ pub struct FileDownloadTicket {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl FileDownloadTicket {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["ticket", "filename", "size"];
+}
+
 impl WireModel for FileDownloadTicket {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for FileDownloadTicket {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -454,9 +689,20 @@ pub struct DownloadNode {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl DownloadNode {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["level", "_id"];
+}
+
 impl WireModel for DownloadNode {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for DownloadNode {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -474,9 +720,20 @@ pub struct PlusMinus {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl PlusMinus {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["plus", "minus"];
+}
+
 impl WireModel for PlusMinus {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for PlusMinus {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -497,9 +754,24 @@ pub struct DownloadFilter {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl DownloadFilter {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["tags", "types", "since"];
+}
+
 impl WireModel for DownloadFilter {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for DownloadFilter {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.tags
+            .unknown_fields_into(&field_path(path, "tags"), out);
+        self.types
+            .unknown_fields_into(&field_path(path, "types"), out);
     }
 }
 
@@ -523,9 +795,24 @@ pub struct DownloadRequest {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl DownloadRequest {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["optional", "nodes", "container_filters", "filters"];
+}
+
 impl WireModel for DownloadRequest {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for DownloadRequest {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.nodes
+            .unknown_fields_into(&field_path(path, "nodes"), out);
+        self.filters
+            .unknown_fields_into(&field_path(path, "filters"), out);
     }
 }
 
@@ -549,8 +836,19 @@ pub struct DownloadTicket {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl DownloadTicket {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["ticket", "filename", "file_cnt", "size"];
+}
+
 impl WireModel for DownloadTicket {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for DownloadTicket {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }

@@ -17,9 +17,20 @@ pub struct LookupInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl LookupInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["path"];
+}
+
 impl WireModel for LookupInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for LookupInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -37,9 +48,24 @@ pub struct ResolveOutput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ResolveOutput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["path", "children"];
+}
+
 impl WireModel for ResolveOutput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ResolveOutput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.path
+            .unknown_fields_into(&field_path(path, "path"), out);
+        self.children
+            .unknown_fields_into(&field_path(path, "children"), out);
     }
 }
 
@@ -104,9 +130,20 @@ pub struct SearchSort {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SearchSort {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["field", "order"];
+}
+
 impl WireModel for SearchSort {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SearchSort {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -139,9 +176,30 @@ pub struct SearchQuery {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SearchQuery {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "return_type",
+        "structured_query",
+        "search_string",
+        "filters",
+        "all_data",
+        "sort",
+        "size",
+    ];
+}
+
 impl WireModel for SearchQuery {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SearchQuery {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.sort
+            .unknown_fields_into(&field_path(path, "sort"), out);
     }
 }
 
@@ -159,9 +217,20 @@ pub struct SearchParent {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SearchParent {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "type"];
+}
+
 impl WireModel for SearchParent {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SearchParent {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -206,8 +275,49 @@ pub struct SearchResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl SearchResponse {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "return_type",
+        "group",
+        "project",
+        "subject",
+        "session",
+        "acquisition",
+        "analysis",
+        "collection",
+        "file",
+        "parent",
+        "permissions",
+    ];
+}
+
 impl WireModel for SearchResponse {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for SearchResponse {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.group
+            .unknown_fields_into(&field_path(path, "group"), out);
+        self.project
+            .unknown_fields_into(&field_path(path, "project"), out);
+        self.subject
+            .unknown_fields_into(&field_path(path, "subject"), out);
+        self.session
+            .unknown_fields_into(&field_path(path, "session"), out);
+        self.acquisition
+            .unknown_fields_into(&field_path(path, "acquisition"), out);
+        self.analysis
+            .unknown_fields_into(&field_path(path, "analysis"), out);
+        self.file
+            .unknown_fields_into(&field_path(path, "file"), out);
+        self.parent
+            .unknown_fields_into(&field_path(path, "parent"), out);
+        self.permissions
+            .unknown_fields_into(&field_path(path, "permissions"), out);
     }
 }

@@ -77,9 +77,22 @@ pub struct AuthStatus {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AuthStatus {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["origin", "user_id", "user_is_admin", "is_device", "roles"];
+}
+
 impl WireModel for AuthStatus {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for AuthStatus {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.origin
+            .unknown_fields_into(&field_path(path, "origin"), out);
     }
 }
 
@@ -112,9 +125,28 @@ pub struct ApiKey {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ApiKey {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "label",
+        "key",
+        "created",
+        "last_used",
+        "expires_at",
+        "scope",
+    ];
+}
+
 impl WireModel for ApiKey {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for ApiKey {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -135,9 +167,20 @@ pub struct LegacyApiKey {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl LegacyApiKey {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["key", "created", "last_used"];
+}
+
 impl WireModel for LegacyApiKey {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for LegacyApiKey {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -218,9 +261,48 @@ pub struct User {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl User {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "user_id",
+        "firstname",
+        "lastname",
+        "email",
+        "roles",
+        "avatar",
+        "root",
+        "disabled",
+        "deleted",
+        "created",
+        "modified",
+        "info",
+        "firstlogin",
+        "lastlogin",
+        "api_key",
+        "api_keys",
+        "preferences",
+        "central_user_id",
+        "central_revision",
+        "ldap_sync_id",
+        "visited_projects",
+        "auth0sub",
+    ];
+}
+
 impl WireModel for User {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for User {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.api_key
+            .unknown_fields_into(&field_path(path, "api_key"), out);
+        self.api_keys
+            .unknown_fields_into(&field_path(path, "api_keys"), out);
     }
 }
 
@@ -245,7 +327,7 @@ pub struct UserInput {
     /// Whether the user is a site admin (legacy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<bool>,
-    /// Whether the user is disabled.
+    /// Whether the user is disabled."  avatar string "Avatar URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// Fields this schema does not name, kept so that writing the value back loses nothing.
@@ -253,9 +335,28 @@ pub struct UserInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl UserInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "email",
+        "firstname",
+        "lastname",
+        "roles",
+        "root",
+        "disabled",
+    ];
+}
+
 impl WireModel for UserInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for UserInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -317,9 +418,20 @@ pub struct Role {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Role {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["_id", "label", "default_flywheel_role", "actions", "in_use"];
+}
+
 impl WireModel for Role {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Role {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -336,9 +448,20 @@ pub struct RoleInput {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl RoleInput {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["label", "actions"];
+}
+
 impl WireModel for RoleInput {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for RoleInput {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -374,9 +497,29 @@ pub struct Version {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Version {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "_id",
+        "database",
+        "database_target",
+        "release",
+        "flywheel_release",
+        "cli_version",
+        "applied_checks",
+        "applied_fixes",
+    ];
+}
+
 impl WireModel for Version {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Version {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -403,9 +546,26 @@ pub struct Site {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Site {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "id",
+        "api_url",
+        "name",
+        "pagination_limit",
+        "upload_maximum_bytes",
+    ];
+}
+
 impl WireModel for Site {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Site {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -423,9 +583,20 @@ pub struct Features {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Features {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &["signed_url", "multipart_signed_url"];
+}
+
 impl WireModel for Features {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Features {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
     }
 }
 
@@ -467,8 +638,34 @@ pub struct Config {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Config {
+    /// The wire names of the fields the schema names.
+    pub const FIELDS: &[&str] = &[
+        "last_updated",
+        "site",
+        "features",
+        "wip_features",
+        "signed_url",
+        "auth",
+        "created",
+        "modified",
+        "central",
+        "assistant_chat",
+    ];
+}
+
 impl WireModel for Config {
     fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.extra
+    }
+}
+
+impl UnknownFields for Config {
+    fn unknown_fields_into(&self, path: &str, out: &mut Vec<String>) {
+        extra_paths(path, &self.extra, out);
+        self.site
+            .unknown_fields_into(&field_path(path, "site"), out);
+        self.features
+            .unknown_fields_into(&field_path(path, "features"), out);
     }
 }

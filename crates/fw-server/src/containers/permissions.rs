@@ -122,7 +122,7 @@ pub(crate) fn add_group_role(
             kind.collection()
         )));
     }
-    let role: fw_model::GroupRole = crate::json::decode_body(body, "group role")?;
+    let role: fw_model::GroupRole = crate::json::typed_body(body, "group role")?;
     let role = crate::roles::get(c, role.id.as_str())?;
     let role_id = role["_id"].clone();
     let mut row = target.get(c, Level::Admin)?;

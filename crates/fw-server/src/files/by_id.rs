@@ -51,6 +51,89 @@ pub(crate) fn get_by_id(
     Ok(with_parent(&entry(c, &row, &name, version)?, &row))
 }
 
+/// `POST /files/{file_id}/move` (`FileMoveInput`, the Python SDK's `move_file`): renames
+/// a file in its container. The new name follows the file-name rule (docs/wire.md §15.3)
+/// and must not name another file of the container (409); the current entry and every
+/// stored version take it. Moving to another container and running gear rules are not
+/// served: 501, naming the field, rather than a rename that ignores them.
+///
+/// # Errors
+///
+/// 400 for a bad body or name, 404 for a file the caller cannot see, 403 without write
+/// access, 409 for a name in use, 501 as above.
+pub(crate) fn move_file(
+    c: &Connection,
+    caller: &Caller,
+    file_id: &str,
+    body: Value,
+) -> Result<(), ApiError> {
+    let input: fw_model::FileMoveInput = crate::json::typed_body(body, "file move")?;
+    let row = holder(c, caller, file_id, Level::Rw)?;
+    let not_served = |what: &str| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "{what} is not implemented by fw-server; `name` alone renames the file in its container"
+            ),
+        )
+    };
+    if let Some(target) = &input.container_reference
+        && (target.id.as_ref().map(|id| id.as_str()) != Some(row.id.as_str())
+            || target.r#type.as_ref().map(|t| t.as_str()) != Some(row.kind.name()))
+    {
+        return Err(not_served(
+            "container_reference: moving a file to another container",
+        ));
+    }
+    if input.run_gear_rules == Some(true) {
+        return Err(not_served("run_gear_rules: running gear rules"));
+    }
+    let name = input
+        .name
+        .ok_or_else(|| ApiError::bad_request("a file move needs a new `name`"))?;
+    super::entries::check_name(&name)
+        .map_err(|e| ApiError::bad_request(format!("name: {}", e.message)))?;
+    let old = current_by_id(&row, file_id)?["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if old == name {
+        return Ok(());
+    }
+    if row.doc["files"]
+        .as_array()
+        .is_some_and(|files| files.iter().any(|f| f["name"] == name.as_str()))
+    {
+        return Err(ApiError::conflict(format!(
+            "{} has a file named {name:?} already",
+            row.what()
+        )));
+    }
+    modify(c, caller, None, &row.id, &old, Level::Rw, |entry| {
+        entry.insert("name".into(), json!(name));
+        Ok(())
+    })?;
+    // Older versions are the same file: they take the name too.
+    let versions: Vec<(i64, String)> = c
+        .prepare("SELECT version, doc FROM file_versions WHERE file_id = ?1")
+        .and_then(|mut s| {
+            s.query_map([file_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(db)?;
+    for (version, text) in versions {
+        let what = format!("version {version} of file {file_id}");
+        let mut doc = crate::json::decode_stored_object(&text, &what)?;
+        doc["name"] = json!(name);
+        c.execute(
+            "UPDATE file_versions SET doc = ?1 WHERE file_id = ?2 AND version = ?3",
+            rusqlite::params![crate::json::encode_stored(&doc, &what)?, file_id, version],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
 /// File tags: `PATCH /files/{file_id}/tags` adds the listed tags, `PUT` replaces them all.
 /// Returns the file's tags after the change.
 pub(crate) fn set_tags(

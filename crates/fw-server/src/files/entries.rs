@@ -136,7 +136,7 @@ pub(crate) fn record(
         Some(other) => other,
         None => Value::Null,
     };
-    let input: fw_model::FileInput = crate::json::decode_body(
+    let input: fw_model::FileInput = crate::json::typed_body(
         if metadata.is_null() {
             json!({})
         } else {
@@ -144,6 +144,19 @@ pub(crate) fn record(
         },
         "file metadata",
     )?;
+    // A `name` in the metadata is never dropped (docs/wire.md §15.3, §15.6): an upload is
+    // named by its file part, so the name must be that of a part; no rename happens here.
+    if let Some(name) = &input.name {
+        check_name(name).map_err(|e| ApiError::bad_request(format!("name: {}", e.message)))?;
+        if !uploads.iter().any(|upload| upload.name == *name) {
+            let parts: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "name: the file metadata names {name:?}, but the file part is named {}; \
+                 an upload is named by its file part (rename with POST /files/{{file_id}}/move)",
+                parts.join(", ")
+            )));
+        }
+    }
     let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for upload in uploads {
@@ -340,12 +353,7 @@ pub(crate) fn update_info(entry: &mut Map<String, Value>, body: Value) -> Result
 /// `modality`); values are checked against the modality's aspects (`Custom` is free).
 pub(crate) fn classify(entry: &mut Map<String, Value>, body: Value) -> Result<(), ApiError> {
     let delta: fw_model::ClassificationUpdate =
-        crate::json::decode_body(body, "classification update")?;
-    if !delta.extra.is_empty() {
-        return Err(ApiError::bad_request(
-            "a classification update has `add`, `delete`, `replace` and `modality` only",
-        ));
-    }
+        crate::json::typed_body(body, "classification update")?;
     if delta.modality.is_some() && delta.replace.is_none() {
         return Err(ApiError::bad_request(
             "only `replace` may change the modality",

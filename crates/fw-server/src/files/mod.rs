@@ -17,7 +17,7 @@ mod entries;
 mod tickets;
 
 pub(crate) use blobs::Blobs;
-pub(crate) use by_id::{get_by_id, list, set_tags};
+pub(crate) use by_id::{get_by_id, list, move_file, set_tags};
 pub(crate) use entries::{
     check_hash, check_name, classify, container_of, delete, entry, modify, record, show, update,
     update_info, with_parent,

@@ -69,6 +69,9 @@ pub(crate) fn upload_ticket(
     if ticket.is_empty() {
         open_ticket(c, caller, &row, body, base_url)
     } else {
+        // The parts are on this server already; the body (S3 multipart details) is
+        // checked all the same, so nothing unknown in it passes unnoticed (§15.6).
+        let _: fw_model::UploadTicketClose = crate::json::typed_body(body, "upload ticket close")?;
         close_ticket(c, caller, blobs, row, ticket).map(Value::Array)
     }
 }
@@ -127,7 +130,7 @@ fn open_ticket(
     base_url: &str,
 ) -> Result<Value, ApiError> {
     let request: fw_model::UploadTicketRequest =
-        crate::json::decode_body(body, "upload ticket request")?;
+        crate::json::typed_body(body, "upload ticket request")?;
     let filenames = request.filenames.unwrap_or_default();
     if filenames.is_empty() {
         return Err(ApiError::bad_request("an upload ticket needs `filenames`"));

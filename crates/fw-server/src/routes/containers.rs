@@ -114,7 +114,7 @@ async fn find(
     let envelope = wants_envelope(&headers);
     let listing = state
         .store
-        .run(move |c| {
+        .scan(move |c| {
             let parent = path.parent.as_ref().map(|(kind, id)| (*kind, id.as_str()));
             containers::find(c, &caller, parent, path.kind, &params, envelope)
         })

@@ -31,7 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
     let upload_route = || post(upload).layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
         .route("/storage/{ticket}/{name}", put(storage_put))
-        .route("/api/files", get(handler(Read, list_files, Json)))
+        .route("/api/files", get(handler(Tx::Scan, list_files, Json)))
         .route("/api/files/{file_id}", get(handler(Read, get_file, Json)))
         .route(
             "/api/files/{file_id}/tags",
@@ -41,6 +41,10 @@ pub(crate) fn router() -> Router<AppState> {
                 replace_tags,
                 |_| modified(1),
             )),
+        )
+        .route(
+            "/api/files/{file_id}/move",
+            post(handler(Write, move_file, |()| modified(1))),
         )
         .route("/api/containers/{id}/files", upload_route())
         .route("/api/containers/{id}/files/{name}", get(download))
@@ -191,7 +195,7 @@ async fn download(
         files::download_entry(c, caller, path.kind, &path.id, &name, version, ticket)
     };
     let (entry, new_ticket) = match tx {
-        Tx::Read => state.store.run(move |c| work(c)).await?,
+        Tx::Read | Tx::Scan => state.store.run(move |c| work(c)).await?,
         Tx::Write => state.store.write(move |c| work(c)).await?,
     };
     if let Some(hash) = params.get("hash") {
@@ -386,6 +390,11 @@ fn get_file(c: &Connection, (caller, Path(id), params): &ById, (): ()) -> Outcom
 
 /// Who calls, the `{file_id}` of the path, and the query.
 type ById = (Caller, Path<String>, Params);
+
+/// `POST /files/{file_id}/move`: a rename (`files::move_file`).
+fn move_file(c: &Connection, (caller, Path(id), _): &ById, body: Value) -> Outcome<()> {
+    files::move_file(c, caller, id, body)
+}
 
 /// File tags: `PATCH /files/{file_id}/tags` adds, `PUT` replaces.
 fn set_tags(

@@ -48,8 +48,10 @@ type State = axum::extract::State<AppState>;
 /// Whether a handler made by [`handler`] reads, or writes in one transaction.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Tx {
-    /// A read.
+    /// A read of a few rows.
     Read,
+    /// A read that may walk a whole collection (`Store::scan`).
+    Scan,
     /// A write: all of it, or nothing.
     Write,
 }
@@ -78,6 +80,7 @@ where
             let work = move |c: &Connection| call(c, &target, input);
             let result = match tx {
                 Tx::Read => state.store.run(move |c| work(c)).await?,
+                Tx::Scan => state.store.scan(move |c| work(c)).await?,
                 Tx::Write => state.store.write(move |c| work(c)).await?,
             };
             Ok(reply(result))

@@ -22,7 +22,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/resolve", post(handler(Read, resolve, Json)))
         .route(
             "/api/dataexplorer/search",
-            post(handler(Read, search, |results| Json(Value::Array(results)))),
+            post(handler(Tx::Scan, search, |results| {
+                Json(Value::Array(results))
+            })),
         )
 }
 

@@ -283,7 +283,10 @@ async fn file_metadata_classification_and_deletion() {
             json!({"modality": "CT", "add": {}}),
             "only `replace` may change the modality",
         ),
-        (json!({"bogus": {}}), "only"),
+        (
+            json!({"bogus": {}}),
+            "unknown field(s) in a classification update: bogus",
+        ),
     ];
     for (body, message) in refusals {
         refused(
