@@ -356,7 +356,7 @@ fn python_env(env: &'static PythonEnv) -> Result<PathBuf, String> {
         [const { OnceLock::new() }; PYTHON_ENVS.len()];
     let index = PYTHON_ENVS
         .iter()
-        .position(|e| std::ptr::eq(e, env))
+        .position(|e| e.name == env.name)
         .ok_or("a python environment outside PYTHON_ENVS")?;
     READY[index].get_or_init(|| install_python_env(env)).clone()
 }
