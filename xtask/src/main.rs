@@ -10,12 +10,15 @@
 //! - `cargo xtask wire`: only the wire-equivalence check (`wire.rs`): the same Quick
 //!   Reference walkthrough through the Python SDK and through fw-sdk, against fw-server
 //!   recording requests; differences must be justified in `crates/fw-sdk/WIRE.md`.
+//! - `cargo xtask bench-python [--runs N] [--scale F]`: the race against the Python SDK
+//!   (`race.rs`; not part of `test`): a markdown table of times and memory.
 //! - `cargo xtask ci`: what CI runs: `cargo fmt --check`, `cargo clippy -D warnings`, then
 //!   everything `test` runs.
 //!
 //! Every phase prints its time, and the run ends with one summary line.
 
 mod codegen;
+mod race;
 mod wire;
 
 use std::io::BufRead;
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("test") => Phases::run("test", TEST_PHASES),
         Some("ci") => Phases::run("ci", &[CI_PHASES, TEST_PHASES].concat()),
         Some("wire") => wire_check(),
+        Some("bench-python") => race::bench_python(&args[1..]),
         Some("codegen") => match args.get(1).map(String::as_str) {
             None => codegen::run(&paths, false),
             Some("--check") => codegen::run(&paths, true),
@@ -37,7 +41,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask ci | cargo xtask wire | cargo xtask codegen [--check]"
+                "usage: cargo xtask test | ci | wire | codegen [--check] | bench-python [--runs N] [--scale F]"
             );
             return ExitCode::from(2);
         }

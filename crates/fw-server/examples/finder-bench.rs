@@ -10,7 +10,10 @@
 //! document read and evaluated); then a bulk download of the whole project (planning, then
 //! the tar of every file) and of one subject (whose folder name needs all its siblings).
 
-use std::time::{Duration, Instant};
+#[path = "common/seed.rs"]
+mod seed;
+
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -37,49 +40,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             response.json::<Value>().await
         }
     };
-    call(
-        reqwest::Method::POST,
-        "/groups".into(),
-        Some(json!({"_id": "bench"})),
-    )
-    .await?;
-    let project = call(
-        reqwest::Method::POST,
-        "/projects".into(),
-        Some(json!({"label": "Bench", "group": "bench"})),
-    )
-    .await?;
-    let project = project["_id"].as_str().ok_or("no project id")?.to_string();
-    let template = call(
-        reqwest::Method::POST,
-        "/subjects".into(),
-        Some(json!({"label": "template", "project": project, "info": {"site": "a"}})),
-    )
-    .await?;
-    let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"consent form".to_vec()).file_name("consent.txt"),
-    );
-    http.post(format!("{base}/subjects/{template}/files"))
-        .header("Authorization", "scitran-user bench")
-        .multipart(form)
-        .send()
-        .await?
-        .error_for_status()?;
-
     let started = Instant::now();
-    let connection = rusqlite::Connection::open(dir.path().join("fw.sqlite"))?;
-    connection.busy_timeout(Duration::from_secs(10))?;
-    connection.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-         INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
-         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf('sub-%06d', i),
-                json_set(doc, '$._id', printf('%024x', i), '$.label', printf('sub-%06d', i),
-                         '$.code', printf('sub-%06d', i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
-         FROM containers, n WHERE id = ?1",
-        rusqlite::params![template, subjects as i64],
-    )?;
+    let (project, _) = seed::seed_subjects(
+        &base,
+        "bench",
+        dir.path(),
+        ("bench", "Bench", "sub"),
+        subjects as u64,
+    )
+    .await?;
     println!(
         "seeded {subjects} subjects in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -13,6 +13,9 @@
 //! It prints, per setting and client count, the median over rounds (and the range) of
 //! the p50 and p99 of gets by id and of the throughput (operations per second).
 
+#[path = "common/seed.rs"]
+mod seed;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -239,45 +242,5 @@ async fn seed(
         let template = template[0]["_id"].as_str().ok_or("no template")?;
         return Ok((project.to_string(), template.to_string()));
     }
-    call(reqwest::Method::POST, "/groups", json!({"_id": "load"})).await?;
-    let project: Value = call(
-        reqwest::Method::POST,
-        "/projects",
-        json!({"label": "Load", "group": "load"}),
-    )
-    .await?
-    .json()
-    .await?;
-    let project = project["_id"].as_str().ok_or("no project id")?.to_string();
-    let template: Value = call(
-        reqwest::Method::POST,
-        "/subjects",
-        json!({"label": "template", "project": project, "info": {"site": "a"}}),
-    )
-    .await?
-    .json()
-    .await?;
-    let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"consent form".to_vec()).file_name("consent.txt"),
-    );
-    http.post(format!("{base}/subjects/{template}/files"))
-        .header("Authorization", "scitran-user bench")
-        .multipart(form)
-        .send()
-        .await?
-        .error_for_status()?;
-    let connection = rusqlite::Connection::open(dir.join("fw.sqlite"))?;
-    connection.busy_timeout(Duration::from_secs(10))?;
-    connection.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-         INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
-         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf('load-%06d', i),
-                json_set(doc, '$._id', printf('%024x', i), '$.label', printf('load-%06d', i),
-                         '$.code', printf('load-%06d', i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
-         FROM containers, n WHERE id = ?1",
-        rusqlite::params![template, subjects as i64],
-    )?;
-    Ok((project, template))
+    seed::seed_subjects(base, "bench", dir, ("load", "Load", "load"), subjects).await
 }
