@@ -39,10 +39,7 @@ impl Options {
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
-            let value = args
-                .next()
-                .ok_or(format!("{flag} needs a value"))?
-                .as_str();
+            let value = args.next().ok_or(format!("{flag} needs a value"))?.as_str();
             match flag.as_str() {
                 "--runs" => {
                     options.runs = value
@@ -216,8 +213,7 @@ impl Row {
             check("≤1.3x limit".into(), sdk <= 1.3 * limit);
         }
         let sdk_mb = median(self.megabytes(Client::Sdk));
-        if let (Some(sdk_mb), Some(python_mb)) = (sdk_mb, median(self.megabytes(Client::Python)))
-        {
+        if let (Some(sdk_mb), Some(python_mb)) = (sdk_mb, median(self.megabytes(Client::Python))) {
             check("≤⅕ Python memory".into(), sdk_mb <= python_mb / 5.0);
         }
         match self.target {
@@ -345,7 +341,9 @@ fn measure(command: &mut Command, expected: u64) -> Result<Sample, String> {
             let count = words.next()?.parse::<u64>().ok()?;
             Some((seconds, count))
         })
-        .ok_or(format!("{shown} printed no `<workload> <seconds> <count>`: {stdout}"))?;
+        .ok_or(format!(
+            "{shown} printed no `<workload> <seconds> <count>`: {stdout}"
+        ))?;
     let rss_kib = stderr
         .lines()
         .find_map(|l| l.strip_prefix("race-rss "))
@@ -354,7 +352,10 @@ fn measure(command: &mut Command, expected: u64) -> Result<Sample, String> {
     if count != expected {
         return Err(format!("{shown} counted {count}, not {expected}"));
     }
-    eprintln!("xtask: {seconds:8.3} s {:7.1} MB  {shown}", rss_kib as f64 / 1000.0);
+    eprintln!(
+        "xtask: {seconds:8.3} s {:7.1} MB  {shown}",
+        rss_kib as f64 / 1000.0
+    );
     Ok(Sample { seconds, rss_kib })
 }
 
@@ -409,9 +410,18 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
     let options = Options::parse(args)?;
     let sizes = Sizes::scaled(options.scale);
     let root = workspace_root();
-    run(cargo().args(["build", "--release", "--locked", "--quiet", "-p", "fw-server"])
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "fw-server",
+        ])
         .args(["--bin", "fw-server", "--example", "bench-seed"]))?;
-    run(cargo().args(["build", "--release", "--locked", "--quiet", "-p", "fw-sdk"])
+    run(cargo()
+        .args(["build", "--release", "--locked", "--quiet", "-p", "fw-sdk"])
         .args(["--example", "race", "--example", "transfers"]))?;
     let python = python_venv()?;
     let release = root.join("target/release");
@@ -456,7 +466,10 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
     let site_b = clones / 3;
     let gets = sizes.gets.min(clones);
 
-    eprintln!("xtask: writing {} small files and the big one", sizes.small_files);
+    eprintln!(
+        "xtask: writing {} small files and the big one",
+        sizes.small_files
+    );
     let small = work.dir.join("small");
     for i in 0..sizes.small_files {
         let dir = small.join(format!("sub-{}/ses-1/acq-1", i % 10));
@@ -519,20 +532,26 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
                 Client::Sdk => (rust("sdk", &["create", &key, &create]), sizes.create),
                 _ => (rust("limit", &["create", &key, &create]), sizes.create),
             };
-            rows[0].samples.push((client, measure(&mut command, expected)?));
+            rows[0]
+                .samples
+                .push((client, measure(&mut command, expected)?));
             let mut command = match client {
                 Client::Python => py(&["iterate", &key, project]),
                 Client::Sdk => rust("sdk", &["iterate", &key, project]),
                 _ => rust("limit", &["iterate", &key, project]),
             };
-            rows[1].samples.push((client, measure(&mut command, subjects)?));
+            rows[1]
+                .samples
+                .push((client, measure(&mut command, subjects)?));
             let finder = ["finder", &key, project, "info.site=b"];
             let mut command = match client {
                 Client::Python => py(&finder),
                 Client::Sdk => rust("sdk", &finder),
                 _ => rust("limit", &finder),
             };
-            rows[2].samples.push((client, measure(&mut command, site_b)?));
+            rows[2]
+                .samples
+                .push((client, measure(&mut command, site_b)?));
             let mut command = match client {
                 Client::Python => py(&["get", &key, &ids]),
                 Client::Sdk => rust("sdk", &["get", &key, &ids]),
@@ -551,9 +570,7 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
                 Client::Python => {
                     let transfers = |mode: &str, path: &str| {
                         let mut command = Command::new(&python);
-                        command
-                            .arg(&transfers_py)
-                            .args([mode, &key, project, path]);
+                        command.arg(&transfers_py).args([mode, &key, project, path]);
                         command
                     };
                     (transfers("import", &source), transfers("tree", &tree_arg))
@@ -604,15 +621,25 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
         upload
             .args(["-sSf", "-o", "/dev/null", "-w", "upload %{time_total} 1"])
             .args(["-H", &authorization, "-F", &form, &url]);
-        rows[6].samples.push((Client::Curl, measure(&mut upload, 1)?));
+        rows[6]
+            .samples
+            .push((Client::Curl, measure(&mut upload, 1)?));
         let dest = work.dir.join("down.bin");
         let mut download = Command::new("curl");
         download
-            .args(["-sSf", "-w", "download %{time_total} 1", "-H", &authorization])
+            .args([
+                "-sSf",
+                "-w",
+                "download %{time_total} 1",
+                "-H",
+                &authorization,
+            ])
             .arg("-o")
             .arg(&dest)
             .arg(format!("{url}/big.bin"));
-        rows[7].samples.push((Client::Curl, measure(&mut download, 1)?));
+        rows[7]
+            .samples
+            .push((Client::Curl, measure(&mut download, 1)?));
         check_size(&dest, sizes.big_bytes)?;
     }
     drop(server);
@@ -620,7 +647,10 @@ pub fn bench_python(args: &[String]) -> Result<(), String> {
         "cargo xtask bench-python --runs {} --scale {}",
         options.runs, options.scale
     );
-    let machine = format!("{machine_at_start}; load average at the end {}", load_average());
+    let machine = format!(
+        "{machine_at_start}; load average at the end {}",
+        load_average()
+    );
     println!("{}", table(&command, &machine, options.runs, &rows));
     Ok(())
 }
@@ -714,7 +744,10 @@ mod tests {
         assert_eq!((even.median, even.min, even.max), (3.0, 1.0, 10.0));
         assert_eq!(odd.show("s"), "2.00 s (1.00-3.00)");
         assert_eq!(Spread::of(&[123.4]).unwrap().show("MB"), "123 MB");
-        assert_eq!(Spread::of(&[12.34, 15.0]).unwrap().show("s"), "13.7 s (12.3-15.0)");
+        assert_eq!(
+            Spread::of(&[12.34, 15.0]).unwrap().show("s"),
+            "13.7 s (12.3-15.0)"
+        );
     }
 
     #[test]

@@ -38,7 +38,9 @@ async fn main() -> Result<()> {
         return Ok(());
     }
     let [client, workload, key, rest @ ..] = args.as_slice() else {
-        return Err("usage: race setup KEY | race sdk|limit WORKLOAD KEY ARGS… (see the docs)".into());
+        return Err(
+            "usage: race setup KEY | race sdk|limit WORKLOAD KEY ARGS… (see the docs)".into(),
+        );
     };
     let raw = transport(key)?;
     let sdk = match *client {
@@ -54,10 +56,14 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let count = match (*workload, rest, sdk) {
         ("create", [n], Some(fw)) => {
-            let project = fw.get_project(project.as_deref().unwrap_or_default()).await?;
+            let project = fw
+                .get_project(project.as_deref().unwrap_or_default())
+                .await?;
             let n: u64 = n.parse()?;
             for i in 0..n {
-                project.add_subject(json!({"label": format!("s-{i}")})).await?;
+                project
+                    .add_subject(json!({"label": format!("s-{i}")}))
+                    .await?;
             }
             n
         }
@@ -72,12 +78,16 @@ async fn main() -> Result<()> {
         }
         ("iterate", [project], Some(fw)) => {
             let subjects = fw.get_project(project).await?.subjects().iter_find("")?;
-            subjects.try_fold(0, |n, _| async move { Ok(n + 1) }).await?
+            subjects
+                .try_fold(0, |n, _| async move { Ok(n + 1) })
+                .await?
         }
         ("iterate", [project], None) => {
             let request = Request::get(["projects", project, "subjects"]);
             let subjects = raw.paginate::<Value>(request, fw_transport::DEFAULT_PAGE_SIZE);
-            subjects.try_fold(0, |n, _| async move { Ok(n + 1) }).await?
+            subjects
+                .try_fold(0, |n, _| async move { Ok(n + 1) })
+                .await?
         }
         ("finder", [project, filter], Some(fw)) => {
             let project = fw.get_project(project).await?;
@@ -86,7 +96,9 @@ async fn main() -> Result<()> {
         ("finder", [project, filter], None) => {
             let request = Request::get(["projects", project, "subjects"]).query("filter", filter);
             let subjects = raw.paginate::<Value>(request, fw_transport::DEFAULT_PAGE_SIZE);
-            subjects.try_fold(0, |n, _| async move { Ok(n + 1) }).await?
+            subjects
+                .try_fold(0, |n, _| async move { Ok(n + 1) })
+                .await?
         }
         ("get", [ids], Some(fw)) => {
             let mut n = 0;
@@ -107,12 +119,16 @@ async fn main() -> Result<()> {
         ("import", [project, root], None) => import_limit(&raw, project, root.as_ref()).await?,
         ("tree", [project, dest], None) => tree_limit(&raw, project, dest.as_ref()).await?,
         ("upload", [acquisition, file], Some(fw)) => {
-            fw.get_acquisition(acquisition).await?.upload_file(file).await?;
+            fw.get_acquisition(acquisition)
+                .await?
+                .upload_file(file)
+                .await?;
             1
         }
         ("upload", [acquisition, file], None) => {
             let target = UploadTarget::new("acquisitions", *acquisition);
-            raw.upload(Upload::new(target, UploadSource::Path(file.into()))).await?;
+            raw.upload(Upload::new(target, UploadSource::Path(file.into())))
+                .await?;
             1
         }
         ("download", [acquisition, name, dest], Some(fw)) => {
@@ -121,10 +137,13 @@ async fn main() -> Result<()> {
             1
         }
         ("download", [acquisition, name, dest], None) => {
-            let acquisition: Value = raw.json(&Request::get(["acquisitions", acquisition])).await?;
+            let acquisition: Value = raw
+                .json(&Request::get(["acquisitions", acquisition]))
+                .await?;
             let id = acquisition["_id"].as_str().unwrap_or_default();
             let entry = file_entry(&acquisition, name).ok_or("no such file")?;
-            raw.download(download_of("acquisitions", id, entry, dest.as_ref())?).await?;
+            raw.download(download_of("acquisitions", id, entry, dest.as_ref())?)
+                .await?;
             1
         }
         _ => return Err(format!("unknown workload {client} {workload} {rest:?}").into()),
@@ -140,7 +159,10 @@ fn transport(key: &str) -> Result<fw_transport::Client> {
 /// The `_id` of a creation's reply.
 async fn created_id(raw: &fw_transport::Client, request: Request) -> Result<String> {
     let reply: Value = raw.json(&request).await?;
-    Ok(reply["_id"].as_str().ok_or("a creation answered no `_id`")?.to_string())
+    Ok(reply["_id"]
+        .as_str()
+        .ok_or("a creation answered no `_id`")?
+        .to_string())
 }
 
 /// A new project in the group `race` (created if missing), labelled after `what` and this
@@ -158,14 +180,30 @@ async fn fresh_project(raw: &fw_transport::Client, what: &str) -> Result<String>
 
 /// A subject, session and acquisition under `project`; the acquisition's id.
 async fn fresh_acquisition(raw: &fw_transport::Client, project: &str) -> Result<String> {
-    let subject = created_id(raw, Request::post(["subjects"]).json(&json!({"label": "s", "project": project}))?).await?;
-    let session = created_id(raw, Request::post(["sessions"]).json(&json!({"label": "s", "project": project, "subject": subject}))?).await?;
-    created_id(raw, Request::post(["acquisitions"]).json(&json!({"label": "a", "session": session}))?).await
+    let subject = created_id(
+        raw,
+        Request::post(["subjects"]).json(&json!({"label": "s", "project": project}))?,
+    )
+    .await?;
+    let session = created_id(
+        raw,
+        Request::post(["sessions"])
+            .json(&json!({"label": "s", "project": project, "subject": subject}))?,
+    )
+    .await?;
+    created_id(
+        raw,
+        Request::post(["acquisitions"]).json(&json!({"label": "a", "session": session}))?,
+    )
+    .await
 }
 
 /// The file entry `name` of a container's JSON.
 fn file_entry<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
-    container["files"].as_array()?.iter().find(|f| f["name"] == name)
+    container["files"]
+        .as_array()?
+        .iter()
+        .find(|f| f["name"] == name)
 }
 
 /// The verified download of a file entry, as fw-sdk's `File::download` sends it.
@@ -199,7 +237,9 @@ fn entries(dir: &Path, files: bool) -> Result<Vec<PathBuf>> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `import_folder`'s work with the fewest requests: per folder, one lookup by label and a
@@ -208,11 +248,35 @@ fn file_name(path: &Path) -> String {
 async fn import_limit(raw: &fw_transport::Client, project: &str, root: &Path) -> Result<u64> {
     let mut uploads = Vec::new();
     for subject_dir in entries(root, false)? {
-        let subject = find_or_create(raw, "projects", project, "subjects", &subject_dir, json!({"project": project})).await?;
+        let subject = find_or_create(
+            raw,
+            "projects",
+            project,
+            "subjects",
+            &subject_dir,
+            json!({"project": project}),
+        )
+        .await?;
         for session_dir in entries(&subject_dir, false)? {
-            let session = find_or_create(raw, "subjects", &subject, "sessions", &session_dir, json!({"project": project, "subject": subject})).await?;
+            let session = find_or_create(
+                raw,
+                "subjects",
+                &subject,
+                "sessions",
+                &session_dir,
+                json!({"project": project, "subject": subject}),
+            )
+            .await?;
             for acquisition_dir in entries(&session_dir, false)? {
-                let acquisition = find_or_create(raw, "sessions", &session, "acquisitions", &acquisition_dir, json!({"session": session})).await?;
+                let acquisition = find_or_create(
+                    raw,
+                    "sessions",
+                    &session,
+                    "acquisitions",
+                    &acquisition_dir,
+                    json!({"session": session}),
+                )
+                .await?;
                 for file in entries(&acquisition_dir, true)? {
                     uploads.push((acquisition.clone(), file));
                 }
@@ -224,7 +288,8 @@ async fn import_limit(raw: &fw_transport::Client, project: &str, root: &Path) ->
     futures_util::stream::iter(uploads)
         .map(|(acquisition, file)| async move {
             let target = UploadTarget::new("acquisitions", acquisition);
-            raw.upload(Upload::new(target, UploadSource::Path(file))).await
+            raw.upload(Upload::new(target, UploadSource::Path(file)))
+                .await
         })
         .buffer_unordered(concurrency)
         .try_for_each(|_| async { Ok(()) })

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// The id of the `i`-th clone (from 1).
 #[allow(dead_code)] // Not every example that includes this module needs it.
-pub fn clone_id(i: u64) -> String {
+pub(crate) fn clone_id(i: u64) -> String {
     format!("{i:024x}")
 }
 
@@ -25,7 +25,7 @@ pub fn clone_id(i: u64) -> String {
 /// # Errors
 ///
 /// An HTTP error, a reply without `_id`, or an SQL error.
-pub async fn seed_subjects(
+pub(crate) async fn seed_subjects(
     base: &str,
     secret: &str,
     data_dir: &Path,
