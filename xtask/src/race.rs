@@ -406,7 +406,7 @@ fn count_files(dir: &Path) -> u64 {
 }
 
 /// `cargo xtask bench-python …`: builds, seeds, races, prints the table.
-pub fn bench_python(args: &[String]) -> Result<(), String> {
+pub(crate) fn bench_python(args: &[String]) -> Result<(), String> {
     let options = Options::parse(args)?;
     let sizes = Sizes::scaled(options.scale);
     let root = workspace_root();
