@@ -354,7 +354,7 @@ fn measure(command: &mut Command, expected: u64) -> Result<Sample, String> {
     }
     eprintln!(
         "xtask: {seconds:8.3} s {:7.1} MB  {shown}",
-        rss_kib as f64 / 1000.0
+        rss_kib as f64 * 1024.0 / 1e6
     );
     Ok(Sample { seconds, rss_kib })
 }

@@ -27,17 +27,17 @@ def main():
             if e.status != 409:
                 raise
         project = fw.get_project(fw.add_project(flywheel.Project(group="race", label=f"create-py-{os.getpid()}")))
+    elif workload in ("iterate", "finder"):
+        project = fw.get_project(rest[0])
     started = time.monotonic()
     if workload == "create":
         for i in range(int(n)):
             project.add_subject(label=f"s-{i}")
         count = int(n)
     elif workload == "iterate":
-        (project_id,) = rest
-        count = sum(1 for _ in fw.get_project(project_id).subjects.iter_find())
+        count = sum(1 for _ in project.subjects.iter_find())
     elif workload == "finder":
-        project_id, query = rest
-        count = len(fw.get_project(project_id).subjects.find(query))
+        count = len(project.subjects.find(rest[1]))
     elif workload == "get":
         (ids,) = rest
         count = 0
