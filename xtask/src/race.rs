@@ -410,19 +410,26 @@ pub(crate) fn bench_python(args: &[String]) -> Result<(), String> {
     let options = Options::parse(args)?;
     let sizes = Sizes::scaled(options.scale);
     let root = workspace_root();
+    // One build for all, so that fw-server's library is compiled once, with the features
+    // of everything that uses it (two builds would each recompile it for their own).
     run(cargo()
+        .args(["build", "--release", "--locked", "--quiet"])
         .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
             "-p",
             "fw-server",
+            "--bin",
+            "fw-server",
+            "--example",
+            "bench-seed",
         ])
-        .args(["--bin", "fw-server", "--example", "bench-seed"]))?;
-    run(cargo()
-        .args(["build", "--release", "--locked", "--quiet", "-p", "fw-sdk"])
-        .args(["--example", "race", "--example", "transfers"]))?;
+        .args([
+            "-p",
+            "fw-sdk",
+            "--example",
+            "race",
+            "--example",
+            "transfers",
+        ]))?;
     let python = python_venv()?;
     let release = root.join("target/release");
     let race = release.join("examples/race");
