@@ -14,12 +14,15 @@
 //!   recording requests; differences must be justified in `crates/fw-sdk/WIRE.md`.
 //! - `cargo xtask conformance`: only the conformance suite, with the `fw-server` that
 //!   `cargo test` built.
+//! - `cargo xtask bench-python [--runs N] [--scale F]`: the race against the Python SDK
+//!   (`race.rs`; not part of `test`): a markdown table of times and memory.
 //! - `cargo xtask ci`: what CI runs: `cargo fmt --check`, `cargo clippy -D warnings`, then
 //!   everything `test` runs.
 //!
 //! Every phase prints its time, and the run ends with one summary line.
 
 mod codegen;
+mod race;
 mod wire;
 
 use std::io::BufRead;
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         }
         Some("wire") => wire_check(),
         Some("conformance") => Phases::run("conformance", &[("conformance", conformance)]),
+        Some("bench-python") => race::bench_python(&args[1..]),
         Some("codegen") => match args.get(1).map(String::as_str) {
             None => codegen::run(&paths, false),
             Some("--check") => codegen::run(&paths, true),
@@ -49,7 +53,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask ci | cargo xtask wire | cargo xtask conformance | cargo xtask codegen [--check]"
+                "usage: cargo xtask test | ci | wire | conformance | codegen [--check] | bench-python [--runs N] [--scale F]"
             );
             return ExitCode::from(2);
         }

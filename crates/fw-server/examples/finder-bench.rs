@@ -10,19 +10,19 @@
 //! document read and evaluated); then a bulk download of the whole project (planning, then
 //! the tar of every file) and of one subject (whose folder name needs all its siblings).
 
+#[path = "common/seed.rs"]
+mod seed;
+
 use std::time::Instant;
 
 use serde_json::{Value, json};
-
-#[path = "common/seed.rs"]
-mod seed;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subjects: usize = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
     let dir = tempfile::tempdir()?;
     let server = fw_server::start(fw_server::ServerConfig {
-        admin_key: Some(seed::KEY.into()),
+        admin_key: Some("bench".into()),
         ..fw_server::ServerConfig::new(dir.path())
     })
     .await?;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let call = |method: reqwest::Method, path: String, body: Option<Value>| {
         let mut request = http
             .request(method, format!("{base}{path}"))
-            .header("Authorization", format!("scitran-user {}", seed::KEY));
+            .header("Authorization", "scitran-user bench");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -40,10 +40,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             response.json::<Value>().await
         }
     };
-    let (project, template) = seed::template(&base, "bench", "Bench").await?;
-
     let started = Instant::now();
-    seed::clone_subjects(dir.path(), &template, "sub", subjects as u64)?;
+    let (project, _) = seed::seed_subjects(
+        &base,
+        "bench",
+        dir.path(),
+        ("bench", "Bench", "sub"),
+        subjects as u64,
+    )
+    .await?;
     println!(
         "seeded {subjects} subjects in {:.1} s",
         started.elapsed().as_secs_f64()

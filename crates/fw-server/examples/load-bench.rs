@@ -4,7 +4,7 @@
 //! `cargo run --release -p fw-server --example load-bench -- [SUBJECTS] [SECONDS] [RUNS] [READERS]`
 //! (defaults 10000, 8, 3, `16,4,1`: the read connection counts compared)
 //!
-//! Seeds one project as `finder-bench` does (`examples/common/seed.rs`: one subject made through the API, cloned
+//! Seeds one project the way `finder-bench` does (one subject made through the API, cloned
 //! by SQL), then, for each database setting (READERS read connections; 1 is the old single
 //! connection for reads) and each client count (10, 50), runs RUNS rounds of SECONDS
 //! in which every client loops over a mixed workload, each operation drawn at random:
@@ -13,12 +13,12 @@
 //! It prints, per setting and client count, the median over rounds (and the range) of
 //! the p50 and p99 of gets by id and of the throughput (operations per second).
 
+#[path = "common/seed.rs"]
+mod seed;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-#[path = "common/seed.rs"]
-mod seed;
 
 /// One measured operation: whether it was a get by id, and how long it took.
 struct Sample {
@@ -59,13 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..fw_server::Limits::default()
         };
         let server = fw_server::start(fw_server::ServerConfig {
-            admin_key: Some(seed::KEY.into()),
+            admin_key: Some("bench".into()),
             limits,
             ..fw_server::ServerConfig::new(dir.path())
         })
         .await?;
         let base = format!("http://{}/api", server.addr);
-        let (project, template) = match seed_once(&base, dir.path(), subjects).await {
+        let (project, template) = match seed(&base, dir.path(), subjects).await {
             Ok(seeded) => seeded,
             Err(e) => return Err(format!("seeding failed: {e}").into()),
         };
@@ -175,7 +175,7 @@ async fn round(
                 };
                 let started = Instant::now();
                 let ok = match request
-                    .header("Authorization", format!("scitran-user {}", seed::KEY))
+                    .header("Authorization", "scitran-user bench")
                     .send()
                     .await
                 {
@@ -210,29 +210,37 @@ async fn round(
 /// A group, a project and `subjects` subjects (ids `000…001` to `subjects` in hex), each
 /// with `info.site` and a small file; returns the project's id and the template subject's.
 /// Seeds only once: a data directory that has the project already is reused.
-async fn seed_once(
+async fn seed(
     base: &str,
     dir: &std::path::Path,
     subjects: u64,
 ) -> Result<(String, String), Box<dyn std::error::Error>> {
     let http = reqwest::Client::new();
-    let get = |path: &str| {
-        http.get(format!("{base}{path}"))
-            .header("Authorization", format!("scitran-user {}", seed::KEY))
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}{path}"))
+            .header("Authorization", "scitran-user bench")
+            .json(&body)
             .send()
     };
-    let found: Value = get("/projects?filter=label%3DLoad").await?.json().await?;
+    let found: Value = call(
+        reqwest::Method::GET,
+        "/projects?filter=label%3DLoad",
+        json!(null),
+    )
+    .await?
+    .json()
+    .await?;
     if let Some(project) = found[0]["_id"].as_str() {
-        let template: Value = get(&format!(
-            "/projects/{project}/subjects?filter=label%3Dtemplate"
-        ))
+        let template: Value = call(
+            reqwest::Method::GET,
+            &format!("/projects/{project}/subjects?filter=label%3Dtemplate"),
+            json!(null),
+        )
         .await?
         .json()
         .await?;
         let template = template[0]["_id"].as_str().ok_or("no template")?;
         return Ok((project.to_string(), template.to_string()));
     }
-    let (project, template) = seed::template(base, "load", "Load").await?;
-    seed::clone_subjects(dir, &template, "load", subjects)?;
-    Ok((project, template))
+    seed::seed_subjects(base, "bench", dir, ("load", "Load", "load"), subjects).await
 }

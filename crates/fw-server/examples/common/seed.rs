@@ -1,44 +1,60 @@
-//! The project both benchmarks seed (`finder-bench` and `load-bench` include this file with
-//! `#[path]`): one subject made through the API, with `info.site` and a small file, then
-//! cloned by SQL into as many subjects as the benchmark asks for.
+//! Seeding a project with many subjects, fast: one subject (with a small file) is made
+//! through the API, then cloned into `count` rows by one SQL statement, so every document
+//! is a real one and every file entry points at the one real blob. Shared by the examples
+//! `finder-bench`, `load-bench` and `bench-seed` (`#[path]` module).
+//!
+//! The clones have ids `printf('%024x', i)` and labels and codes `{prefix}-{i:06}` for i in
+//! 1..=count; `info.site` is `"b"` for every third clone and `"a"` otherwise (the template's).
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// The admin key both benchmarks start their server with.
-pub(crate) const KEY: &str = "bench";
+/// The id of the `i`-th clone (from 1).
+#[allow(dead_code)] // Not every example that includes this module needs it.
+pub(crate) fn clone_id(i: u64) -> String {
+    format!("{i:024x}")
+}
 
-/// Creates the group `group`, a project labelled `project_label` in it, and a subject
-/// `template` in that project with `info.site = "a"` and a file `consent.txt`; returns the
-/// ids of the project and of the template subject.
+/// Creates `group` (if missing), a project `label` in it and a template subject with a
+/// small file through the API at `base` (`http://host:port/api`) as the admin `secret`,
+/// then clones the template `count` times in `data_dir/fw.sqlite` (the server may be
+/// running: SQLite's WAL lets it). Returns the ids of the project and of the template.
 ///
 /// # Errors
-/// When the server refuses a request or cannot be reached.
-pub(crate) async fn template(
+///
+/// An HTTP error, a reply without `_id`, or an SQL error.
+pub(crate) async fn seed_subjects(
     base: &str,
-    group: &str,
-    project_label: &str,
+    secret: &str,
+    data_dir: &Path,
+    (group, label, prefix): (&str, &str, &str),
+    count: u64,
 ) -> Result<(String, String), Box<dyn std::error::Error>> {
     let http = reqwest::Client::new();
+    let authorization = format!("scitran-user {secret}");
     let post = |path: &str, body: Value| {
-        let request = http
-            .post(format!("{base}{path}"))
-            .header("Authorization", format!("scitran-user {KEY}"))
-            .json(&body);
-        async move {
-            let reply: Value = request.send().await?.error_for_status()?.json().await?;
-            Ok::<_, reqwest::Error>(reply)
-        }
+        http.post(format!("{base}{path}"))
+            .header("Authorization", &authorization)
+            .json(&body)
+            .send()
     };
+    // 409 when the group exists already: fine.
     post("/groups", json!({"_id": group})).await?;
-    let project = post("/projects", json!({"label": project_label, "group": group})).await?;
+    let project: Value = post("/projects", json!({"label": label, "group": group}))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     let project = project["_id"].as_str().ok_or("no project id")?.to_string();
-    let template = post(
+    let template: Value = post(
         "/subjects",
         json!({"label": "template", "project": project, "info": {"site": "a"}}),
     )
+    .await?
+    .error_for_status()?
+    .json()
     .await?;
     let template = template["_id"].as_str().ok_or("no subject id")?.to_string();
     let form = reqwest::multipart::Form::new().part(
@@ -46,37 +62,21 @@ pub(crate) async fn template(
         reqwest::multipart::Part::bytes(b"consent form".to_vec()).file_name("consent.txt"),
     );
     http.post(format!("{base}/subjects/{template}/files"))
-        .header("Authorization", format!("scitran-user {KEY}"))
+        .header("Authorization", &authorization)
         .multipart(form)
         .send()
         .await?
         .error_for_status()?;
-    Ok((project, template))
-}
-
-/// Clones the subject `template` into `subjects` rows of the data directory `dir`'s database,
-/// with ids `000…001` to `subjects` in hex and labels and codes `{prefix}-000001` on. SQLite's
-/// JSON functions rewrite `_id`, `label`, `code` and `info.site` (`b` for every third, else
-/// `a`), so every document is a real one, and every file entry points at the one real blob.
-///
-/// # Errors
-/// When the database cannot be opened or the insert fails.
-pub(crate) fn clone_subjects(
-    dir: &Path,
-    template: &str,
-    prefix: &str,
-    subjects: u64,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let connection = rusqlite::Connection::open(dir.join("fw.sqlite"))?;
+    let connection = rusqlite::Connection::open(data_dir.join("fw.sqlite"))?;
     connection.busy_timeout(Duration::from_secs(10))?;
     connection.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
          INSERT INTO containers (id, kind, parent_id, group_id, project_id, label, doc)
-         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf('%s-%06d', ?3, i),
-                json_set(doc, '$._id', printf('%024x', i), '$.label', printf('%s-%06d', ?3, i),
-                         '$.code', printf('%s-%06d', ?3, i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
+         SELECT printf('%024x', i), kind, parent_id, group_id, project_id, printf(?3 || '-%06d', i),
+                json_set(doc, '$._id', printf('%024x', i), '$.label', printf(?3 || '-%06d', i),
+                         '$.code', printf(?3 || '-%06d', i), '$.info.site', CASE i % 3 WHEN 0 THEN 'b' ELSE 'a' END)
          FROM containers, n WHERE id = ?1",
-        rusqlite::params![template, i64::try_from(subjects)?, prefix],
+        rusqlite::params![template, count as i64, prefix],
     )?;
-    Ok(())
+    Ok((project, template))
 }
