@@ -12,7 +12,9 @@
 //! (with fallbacks), made unique among the folders and files beside it: siblings are taken
 //! in id order (creation order), the first keeps the name and the next get `_0`, `_1`, ….
 //! So a container has the same folder whichever part of the tree is downloaded. The full
-//! layout ([`Layout::Full`]) names folders the same way and adds its section folders.
+//! layout ([`Layout::Full`]) names folders the same way and adds its section folders,
+//! where a folder's name competes only with its siblings of the same section (files sit
+//! apart, in `FILES/`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -352,7 +354,7 @@ impl Plan<'_, '_> {
                     ApiError::internal(format!("the parent of {} {} is gone", row.kind, row.id))
                 })?;
                 let parent_folder = self.folder_of(&parent)?;
-                let name = child_folders(self.c, &mut self.access, &parent)?
+                let name = child_folders(self.c, &mut self.access, &parent, layout)?
                     .into_iter()
                     .find(|(id, _, _)| *id == row.id)
                     .map(|(_, _, name)| name)
@@ -384,11 +386,7 @@ impl Plan<'_, '_> {
             return Ok(());
         }
         self.add_files(&row.id, &files, &layout.files_folder(folder))?;
-        for (id, kind, name) in child_folders(self.c, &mut self.access, &row)? {
-            // A full download holds no analyses.
-            if layout == Layout::Full && kind == Some(Kind::Analysis) {
-                continue;
-            }
+        for (id, _, name) in child_folders(self.c, &mut self.access, &row, layout)? {
             if let Some(child) = container(self.c, &id)? {
                 let child_folder = layout.child_folder(folder, child.kind, &name);
                 self.walk(child, &child_folder)?;
@@ -442,20 +440,27 @@ impl Plan<'_, '_> {
 }
 
 /// The folders in a container's folder: its children of the next level and its analyses,
-/// in id order, each named uniquely among them and the container's own files: `(id, kind,
-/// folder name)`. In a group, only the projects the caller may read count (site admins
-/// read all).
+/// in id order, each named uniquely among them and (in the classic layout, where they
+/// share the folder) the container's own files: `(id, kind, folder name)`. The full layout
+/// keeps files in `FILES/` and each kind of child in its own section folder, so nothing
+/// there competes with a file's name, and it holds no analyses: a file added later does
+/// not rename a subject's folder (which `fw sync` would download again). In a group, only
+/// the projects the caller may read count (site admins read all).
 fn child_folders(
     c: &Connection,
     access: &mut Access<'_>,
     parent: &Row,
+    layout: Layout,
 ) -> Result<Vec<(String, Option<Kind>, String)>, ApiError> {
-    let mut taken: HashSet<String> = parent.doc["files"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["name"].as_str().map(str::to_string))
-        .collect();
+    let mut taken: HashSet<String> = match layout {
+        Layout::Classic => parent.doc["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect(),
+        Layout::Full => HashSet::new(),
+    };
     let mut statement = c
         .prepare_cached(
             "SELECT id, kind, label, CASE WHEN label IS NULL OR label = '' THEN doc END
@@ -471,6 +476,9 @@ fn child_folders(
         .map_err(db)?;
     let mut folders = Vec::with_capacity(children.len());
     for (id, kind, label, doc) in children {
+        if layout == Layout::Full && kind == Kind::Analysis.name() {
+            continue;
+        }
         if parent.kind == Kind::Group {
             let visible = match container(c, &id)? {
                 Some(row) => access.level(c, &row)?.is_some(),

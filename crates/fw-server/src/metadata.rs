@@ -61,6 +61,12 @@ pub(crate) fn apply_info_update(
             "an info update has `set`, `replace` or `delete`, and nothing else",
         ));
     }
+    // As core refused it: what a replace keeps would depend on the order applied.
+    if delta.replace.is_some() && (delta.set.is_some() || delta.delete.is_some()) {
+        return Err(ApiError::bad_request(
+            "an info update cannot `replace` and also `set` or `delete`",
+        ));
+    }
     let mut info = match delta.replace {
         Some(replace) => match sanitize_keys(Value::Object(replace)) {
             Value::Object(map) => map,

@@ -37,10 +37,10 @@ impl FromRequestParts<AppState> for Caller {
             })?
             .trim()
             .to_string();
-        let exhaustive = parts
-            .uri
-            .query()
-            .is_some_and(|q| q.split('&').any(|pair| pair == "exhaustive=true"));
+        let exhaustive = parts.uri.query().is_some_and(|q| {
+            q.split('&')
+                .any(|pair| pair.split_once('=').is_some_and(|(k, v)| k == "exhaustive" && is_flag(v)))
+        });
         state
             .store
             .run(move |c| auth::caller_for_key(c, &secret, exhaustive))
@@ -66,9 +66,9 @@ impl Params {
         self.0.get(name).cloned()
     }
 
-    /// Whether a parameter is `true`.
+    /// Whether a flag parameter is set, by [`is_flag`].
     pub(crate) fn is_true(&self, name: &str) -> bool {
-        self.0.get(name).is_some_and(|v| v == "true")
+        self.0.get(name).is_some_and(|v| is_flag(v))
     }
 
     /// A whole-number parameter, if given.
@@ -352,4 +352,11 @@ impl<S: Send + Sync> FromRequest<S> for Input<(String, Value)> {
         let Body(body) = Body::from_request(Request::from_parts(parts, body), state).await?;
         Ok(Input((item, body)))
     }
+}
+
+/// Whether a flag's value means true: `true` in any case, or `1`, as Flywheel's core read
+/// flags (`value.lower() in ('1', 'true')`). Python clients send `True` (flywheel-sdk 17
+/// writes Python booleans into the query as `str(True)`), so `== "true"` ignored their flags.
+pub(crate) fn is_flag(value: &str) -> bool {
+    value == "1" || value.eq_ignore_ascii_case("true")
 }

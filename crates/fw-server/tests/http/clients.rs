@@ -101,6 +101,18 @@ async fn older_sdks_write_info_with_post() {
         reply["message"].as_str().unwrap().contains("set"),
         "{reply}"
     );
+    // `replace` with `set` or `delete` is refused, as core refused it.
+    for both in [
+        json!({"replace": {"x": 1}, "set": {"y": 2}}),
+        json!({"replace": {"x": 1}, "delete": ["z"]}),
+    ] {
+        let (status, reply) = server.call("POST", &info, ADMIN, Some(both)).await;
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(
+            reply["message"],
+            "an info update cannot `replace` and also `set` or `delete`"
+        );
+    }
     let doc = server
         .ok("GET", &format!("/projects/{project}"), None)
         .await;
@@ -387,6 +399,10 @@ async fn download_targets_list_every_readable_file_once_in_the_full_layout() {
     for (query, body) in [
         ("type=full&prefix=&metadata=true", body.clone()),
         ("type=full&prefix=&analyses=true", body.clone()),
+        // How flywheel-cli's `fw sync -m` / `-a` send them (SDK 17 writes `str(True)`).
+        ("type=full&prefix=&metadata=True", body.clone()),
+        ("type=full&prefix=&analyses=True", body.clone()),
+        ("type=full&prefix=&analyses=1", body.clone()),
         ("type=bids", body.clone()),
         ("type=full", json!({"nodes": []})),
         (
@@ -541,4 +557,44 @@ async fn routes_outside_the_scope_are_501_naming_them() {
             format!("{method} /api{route} is not implemented by fw-server")
         );
     }
+}
+
+/// A file added later beside a container does not rename the container's folder in the
+/// full layout, where files sit in `FILES/` and subjects in `SUBJECTS/`: otherwise the next
+/// `fw sync` finds `sub1_0` and downloads the whole subject again. The classic layout,
+/// where both share one folder, still keeps the two apart.
+#[tokio::test]
+async fn a_later_file_does_not_rename_a_folder_in_the_full_layout() {
+    let server = start().await;
+    let (project, _, _, t1) = hierarchy(&server).await;
+    for (container, name) in [
+        (format!("/acquisitions/{t1}"), "t1.nii.gz"),
+        (format!("/projects/{project}"), "sub1"),
+    ] {
+        let (status, reply) = upload(
+            &server,
+            &format!("{container}/files"),
+            ADMIN,
+            name,
+            b"bytes",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let body = json!({"nodes": [{"level": "project", "_id": project}]});
+    let (status, targets) = server.targets("type=full&prefix=", ADMIN, body).await;
+    assert_eq!(status, 200);
+    let mut paths: Vec<&str> = targets
+        .iter()
+        .map(|t| t["dst_path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "Proj/FILES/sub1",
+            "Proj/SUBJECTS/sub1/SESSIONS/ses1/ACQUISITIONS/T1w/FILES/t1.nii.gz",
+        ]
+    );
 }

@@ -97,15 +97,15 @@ async fn the_permission_matrix() {
         .delete(&format!("/projects/{project}/permissions/admin@local"))
         .await;
     assert_eq!(server.get("/projects").await.as_array().unwrap().len(), 0);
-    assert_eq!(
-        server
-            .get("/projects?exhaustive=true")
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    // Spelt as Python clients spell flags (flywheel-sdk 17 sends `True`), as core read them.
+    for flag in ["true", "True", "TRUE", "1"] {
+        let path = format!("/projects?exhaustive={flag}");
+        assert_eq!(server.get(&path).await.as_array().unwrap().len(), 1, "{path}");
+    }
+    for flag in ["false", "False", "0", "yes"] {
+        let path = format!("/projects?exhaustive={flag}");
+        assert_eq!(server.get(&path).await.as_array().unwrap().len(), 0, "{path}");
+    }
     // Only site admins create groups and users.
     assert_eq!(
         server
