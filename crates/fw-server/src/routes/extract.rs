@@ -38,8 +38,10 @@ impl FromRequestParts<AppState> for Caller {
             .trim()
             .to_string();
         let exhaustive = parts.uri.query().is_some_and(|q| {
-            q.split('&')
-                .any(|pair| pair.split_once('=').is_some_and(|(k, v)| k == "exhaustive" && is_flag(v)))
+            q.split('&').any(|pair| {
+                pair.split_once('=')
+                    .is_some_and(|(k, v)| k == "exhaustive" && is_flag(v))
+            })
         });
         state
             .store

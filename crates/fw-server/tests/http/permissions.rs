@@ -100,11 +100,19 @@ async fn the_permission_matrix() {
     // Spelt as Python clients spell flags (flywheel-sdk 17 sends `True`), as core read them.
     for flag in ["true", "True", "TRUE", "1"] {
         let path = format!("/projects?exhaustive={flag}");
-        assert_eq!(server.get(&path).await.as_array().unwrap().len(), 1, "{path}");
+        assert_eq!(
+            server.get(&path).await.as_array().unwrap().len(),
+            1,
+            "{path}"
+        );
     }
     for flag in ["false", "False", "0", "yes"] {
         let path = format!("/projects?exhaustive={flag}");
-        assert_eq!(server.get(&path).await.as_array().unwrap().len(), 0, "{path}");
+        assert_eq!(
+            server.get(&path).await.as_array().unwrap().len(),
+            0,
+            "{path}"
+        );
     }
     // Only site admins create groups and users.
     assert_eq!(
