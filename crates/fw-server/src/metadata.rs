@@ -20,7 +20,7 @@ use crate::store::{add_to_list_and_save, remove_by_id, touch_and_save};
 /// # Errors
 ///
 /// A 400 naming both keys when two keys of one object become the same key (`q_r` and
-/// `q.r`): one value would be lost silently (docs/wire.md §15.11).
+/// `q.r`): one value would be lost silently (docs/wire.md §15.1).
 pub(crate) fn sanitize_keys(value: Value, path: &str) -> Result<Value, ApiError> {
     Ok(match value {
         Value::Object(map) => {

@@ -26,7 +26,7 @@ pub(crate) fn set_permission(
     };
     if let Some(user_id) = user_id {
         // The URL names the user; a body naming another would change the wrong user's
-        // permission (docs/wire.md §15.10).
+        // permission (docs/wire.md §15.6).
         match permission.get("_id") {
             Some(body_id) if body_id != user_id => {
                 return Err(ApiError::bad_request(format!(
@@ -72,7 +72,7 @@ pub(crate) fn set_permission(
                 )
             })?;
             // A member with no role could do nothing yet would be listed; removing a
-            // member is a DELETE (docs/wire.md §15.10).
+            // member is a DELETE (docs/wire.md §15.6).
             if role_ids.is_empty() {
                 return Err(ApiError::bad_request(format!(
                     "role_ids: a project permission needs at least one role; \
