@@ -260,28 +260,23 @@ async fn info_keys_that_sanitize_to_one_name_are_refused() {
         "info.q_r: the keys \"q.r\" and \"q_r\" both become \"q_r\" \
          (`.` becomes `_` and `$` becomes `-`); send one of them",
     );
-    bad_request(
-        server
-            .admin(
-                "PATCH",
-                &format!("{path}/info"),
-                Some(json!({"set": {"deep": {"a$b": 1, "a-b": 2}}})),
-            )
-            .await,
-        "set.deep.a-b: the keys \"a$b\" and \"a-b\" both become \"a-b\" \
-         (`.` becomes `_` and `$` becomes `-`); send one of them",
-    );
-    bad_request(
-        server
-            .admin(
-                "PATCH",
-                &format!("{path}/info"),
-                Some(json!({"replace": {"x.y": 1, "x_y": 2}})),
-            )
-            .await,
-        "replace.x_y: the keys \"x.y\" and \"x_y\" both become \"x_y\" \
-         (`.` becomes `_` and `$` becomes `-`); send one of them",
-    );
+    for (body, expected) in [
+        (
+            json!({"set": {"deep": {"a$b": 1, "a-b": 2}}}),
+            "set.deep.a-b: the keys \"a$b\" and \"a-b\" both become \"a-b\"",
+        ),
+        (
+            json!({"replace": {"x.y": 1, "x_y": 2}}),
+            "replace.x_y: the keys \"x.y\" and \"x_y\" both become \"x_y\"",
+        ),
+    ] {
+        bad_request(
+            server
+                .admin("PATCH", &format!("{path}/info"), Some(body))
+                .await,
+            &format!("{expected} (`.` becomes `_` and `$` becomes `-`); send one of them"),
+        );
+    }
     assert_eq!(server.get(&path).await["info"], json!({"keep": 1}));
 }
 
