@@ -63,19 +63,30 @@ pub(crate) fn isoformat(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A datetime a client sent, as the UTC instant the server stores (docs/wire.md
-/// §15.2): any ISO-8601 form fw-filter reads; no offset means UTC.
+/// §15.2): any ISO-8601 form fw-filter reads; no offset means UTC. The instant must lie
+/// in years 1-9999 in UTC: outside them `isoformat` writes a year Python's `datetime`
+/// cannot read (`+10000-…`, `0000-…`), and the SDK could no longer read the container.
 ///
 /// # Errors
 ///
-/// A 400 naming `field` when the text is not a date and time.
+/// A 400 naming `field` when the text is not a date and time, or is one outside
+/// 0001-01-01T00:00:00Z..=9999-12-31T23:59:59.999999Z once its offset is applied.
 pub(crate) fn instant(text: &str, field: &str) -> Result<String, crate::error::ApiError> {
-    fw_filter::parse_datetime(text)
-        .map(|t| isoformat(t.with_timezone(&chrono::Utc)))
+    use chrono::Datelike;
+    let t = fw_filter::parse_datetime(text)
         .ok_or_else(|| {
             crate::error::ApiError::bad_request(format!(
                 "{field}: expected a date and time (ISO 8601), found {text:?}"
             ))
-        })
+        })?
+        .with_timezone(&chrono::Utc);
+    if !(1..=9999).contains(&t.year()) {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "{field}: {text:?} is outside the years 1-9999 in UTC \
+             (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
+        )));
+    }
+    Ok(isoformat(t))
 }
 
 #[cfg(test)]
@@ -101,6 +112,30 @@ mod tests {
             instant("yesterday", "timestamp").unwrap_err().message,
             "timestamp: expected a date and time (ISO 8601), found \"yesterday\""
         );
+        // Instants outside years 1-9999 in UTC, with the offset applied, are refused.
+        for sent in [
+            "9999-12-31T23:59:59-14:00",
+            "0000-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+        ] {
+            assert_eq!(
+                instant(sent, "timestamp").unwrap_err().message,
+                format!(
+                    "timestamp: {sent:?} is outside the years 1-9999 in UTC \
+                     (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
+                )
+            );
+        }
+        for (sent, stored) in [
+            (
+                "9999-12-31T23:59:59.999999Z",
+                "9999-12-31T23:59:59.999999+00:00",
+            ),
+            ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00"),
+            ("0001-01-01T01:00:00+01:00", "0001-01-01T00:00:00+00:00"),
+        ] {
+            assert_eq!(instant(sent, "timestamp").unwrap(), stored, "{sent}");
+        }
         // The stored texts sort as their instants.
         let mut texts: Vec<String> = [
             "2020-06-01T09:00:00+05:00",

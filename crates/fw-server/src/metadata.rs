@@ -14,17 +14,40 @@ use crate::roles::Level;
 use crate::store::{add_to_list_and_save, remove_by_id, touch_and_save};
 
 /// Info keys may not hold `$` or `.` (they would be operators and paths); the server
-/// replaces them, as Flywheel does: `$` → `-`, `.` → `_`.
-pub(crate) fn sanitize_keys(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k.replace('$', "-").replace('.', "_"), sanitize_keys(v)))
-                .collect(),
+/// replaces them, as Flywheel does: `$` → `-`, `.` → `_`. `path` names the value in
+/// messages (`info`).
+///
+/// # Errors
+///
+/// A 400 naming both keys when two keys of one object become the same key (`q_r` and
+/// `q.r`): one value would be lost silently (docs/wire.md §15.1).
+pub(crate) fn sanitize_keys(value: Value, path: &str) -> Result<Value, ApiError> {
+    Ok(match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            let mut given: Map<String, Value> = Map::new();
+            for (key, inner) in map {
+                let clean = key.replace('$', "-").replace('.', "_");
+                let inner = sanitize_keys(inner, &format!("{path}.{clean}"))?;
+                if let Some(first) = given.insert(clean.clone(), json!(key)) {
+                    return Err(ApiError::bad_request(format!(
+                        "{path}.{clean}: the keys {first} and {key:?} both become {clean:?} \
+                         (`.` becomes `_` and `$` becomes `-`); send one of them"
+                    )));
+                }
+                out.insert(clean, inner);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| sanitize_keys(item, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
         ),
-        Value::Array(items) => Value::Array(items.into_iter().map(sanitize_keys).collect()),
         other => other,
-    }
+    })
 }
 
 /// Removes a dotted path from an object; returns whether something was there.
@@ -68,13 +91,17 @@ pub(crate) fn apply_info_update(
         ));
     }
     let mut info = match delta.replace {
-        Some(replace) => match sanitize_keys(Value::Object(replace)) {
+        Some(replace) => match sanitize_keys(Value::Object(replace), "replace")? {
             Value::Object(map) => map,
             _ => Map::new(),
         },
         None => info,
     };
-    if let Some(Value::Object(set)) = delta.set.map(|s| sanitize_keys(Value::Object(s))) {
+    if let Some(Value::Object(set)) = delta
+        .set
+        .map(|s| sanitize_keys(Value::Object(s), "set"))
+        .transpose()?
+    {
         info.extend(set);
     }
     for path in delta.delete.unwrap_or_default() {
@@ -217,8 +244,16 @@ mod tests {
     #[test]
     fn keys_are_sanitized_and_paths_deleted() {
         assert_eq!(
-            sanitize_keys(json!({"a.b": {"$c": 1}})),
+            sanitize_keys(json!({"a.b": {"$c": 1}}), "info").unwrap(),
             json!({"a_b": {"-c": 1}})
+        );
+        // Two keys that become one are a 400 naming both, at any depth.
+        assert_eq!(
+            sanitize_keys(json!({"x": [{"a$b": 1, "a-b": 2}]}), "info")
+                .unwrap_err()
+                .message,
+            "info.x[0].a-b: the keys \"a$b\" and \"a-b\" both become \"a-b\" \
+             (`.` becomes `_` and `$` becomes `-`); send one of them"
         );
         let mut info = json!({"a": 1, "nested": {"b": 2, "c": 3}})
             .as_object()

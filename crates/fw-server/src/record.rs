@@ -5,10 +5,13 @@
 //! {"method":"POST","path":"/api/projects","query":{"inherit":"true"},"body":{"label":"P","group":"g"}}
 //! ```
 //!
-//! - `path` is the path as received, percent-encoding included.
+//! - `path` is the path as received, percent-encoding included, except that a storage
+//!   path's upload ticket is recorded as `<ticket>` (`/storage/<ticket>/f.txt`).
 //! - `query` is an object of the decoded parameters (`+` read as a space); a name given
 //!   several times has an array of its values; no query is `{}`. A query that does not
-//!   decode is kept as its raw string.
+//!   decode is kept as its raw string. A `ticket` parameter's value is recorded as
+//!   `<ticket>`: tickets are credentials, kept out of the recording as out of the log
+//!   (`request_log`).
 //! - `body` is the JSON body; `null` when there is none; `{"multipart": [part names]}`
 //!   for `multipart/form-data`; `{"bytes": n}` for any other body (file bytes, a body
 //!   that is not JSON). JSON bodies, and bodies without a content type that are absent
@@ -34,6 +37,7 @@ use futures_util::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
+use crate::request_log::REDACTED;
 
 /// The largest JSON body recorded; the server refuses larger JSON bodies anyway.
 const MAX_BUFFERED: usize = 16 << 20;
@@ -73,16 +77,32 @@ impl Recorder {
     }
 }
 
-/// The query as recorded: decoded parameters, repeated names as arrays.
+/// The query as recorded: decoded parameters, repeated names as arrays, a `ticket`'s
+/// value hidden.
 pub(crate) fn query_value(uri: &axum::http::Uri) -> Value {
     let Some(raw) = uri.query() else {
         return json!({});
     };
     let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(uri) else {
-        return json!(raw);
+        // Undecodable: kept raw, but without a ticket's value.
+        let redacted: Vec<String> = raw
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("ticket") => {
+                    format!("{name}={REDACTED}")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        return json!(redacted.join("&"));
     };
     let mut map = Map::new();
     for (name, value) in pairs {
+        let value = if name == "ticket" {
+            REDACTED.to_string()
+        } else {
+            value
+        };
         match map.get_mut(&name) {
             None => {
                 map.insert(name, json!(value));
@@ -225,7 +245,7 @@ pub(crate) async fn record(
     let is_json = declared_json || (content_type.is_empty() && small);
     let mut line = json!({
         "method": parts.method.as_str(),
-        "path": parts.uri.path(),
+        "path": crate::request_log::loggable_path(&parts.uri),
         "query": query_value(&parts.uri),
         "body": null,
     });
@@ -310,6 +330,12 @@ mod tests {
         );
         let uri: axum::http::Uri = "/api/x".parse().unwrap();
         assert_eq!(query_value(&uri), json!({}));
+        // Tickets are never recorded, in a decodable query or a raw one.
+        let uri: axum::http::Uri = "/api/x?ticket=s3cret&a=1".parse().unwrap();
+        assert_eq!(query_value(&uri), json!({"ticket": "<ticket>", "a": "1"}));
+        let uri: axum::http::Uri = "/api/x?ticket=s3cret&a=%zz".parse().unwrap();
+        let raw = query_value(&uri);
+        assert!(!raw.to_string().contains("s3cret"), "{raw}");
         assert_eq!(body_value(b""), Value::Null);
         assert_eq!(body_value(b"{\"a\": [1]}"), json!({"a": [1]}));
         assert_eq!(body_value(b"\x00\x01"), json!({"bytes": 2}));

@@ -3,8 +3,8 @@
 //! signed-URL upload ticket (`/storage/{ticket}/{name}`) the only thing a storage PUT needs.
 //! So the log shows the path without the query, and storage paths with the ticket hidden.
 
-/// What stands in for a ticket in the log.
-const REDACTED: &str = "<ticket>";
+/// What stands in for a ticket in the log and in a recording.
+pub(crate) const REDACTED: &str = "<ticket>";
 
 /// The path of a request as the log shows it: no query, and no upload ticket.
 pub(crate) fn loggable_path(uri: &axum::http::Uri) -> String {

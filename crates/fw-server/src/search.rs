@@ -64,14 +64,20 @@ pub(crate) fn search(
             RETURN_TYPES.join(", ")
         )));
     }
-    let size = match query
-        .size
-        .map(|s| usize::try_from(s).unwrap_or(usize::MAX))
-        .or(size)
-    {
+    refuse_unserved(&query)?;
+    let size = match query.size {
+        Some(negative) if negative < 0 => {
+            return Err(ApiError::bad_request(format!(
+                "size: expected 0 or more, found {negative}"
+            )));
+        }
+        Some(given) => Some(usize::try_from(given).unwrap_or(usize::MAX)),
+        None => size,
+    };
+    let size = match size {
         Some(size) if size > MAX_SIZE => {
             return Err(ApiError::bad_request(format!(
-                "size may be at most {MAX_SIZE}"
+                "size: may be at most {MAX_SIZE}, found {size}"
             )));
         }
         Some(size) => size,
@@ -118,6 +124,31 @@ pub(crate) fn search(
         .take(size)
         .map(|(id, file)| response(&nodes, &return_type, &id, file.as_deref()))
         .collect())
+}
+
+/// The `SearchQuery` fields fw-server does not apply are 400s naming them, never ignored
+/// (docs/wire.md §15.6): `filters`, `search_string`, `sort`, and `all_data` set to true
+/// (the SDK's model sends `all_data: false`, which is what a search does). Their
+/// conditions go in `structured_query`.
+fn refuse_unserved(query: &fw_model::SearchQuery) -> Result<(), ApiError> {
+    let unserved = [
+        ("filters", query.filters.is_some()),
+        ("search_string", query.search_string.is_some()),
+        ("sort", query.sort.is_some()),
+        ("all_data", query.all_data == Some(true)),
+    ];
+    let named: Vec<&str> = unserved
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "{}: not applied by fw-server's search; put the conditions in `structured_query`",
+        named.join(", ")
+    )))
 }
 
 /// Every container below a group the caller may see, rendered, by id.

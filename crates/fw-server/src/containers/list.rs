@@ -64,8 +64,8 @@ pub(crate) struct Paging {
 }
 
 impl ListParams {
-    /// The parameters checked: `after_id` with `sort`, `page` or `skip`, `page=0` and a
-    /// `page` without a `limit` are 400s, as are a filter or sort that does not parse.
+    /// The parameters checked: `after_id` with `sort`, `page` or `skip`, `skip` with
+    /// `page`, `page=0` and a `page` without a `limit` are 400s, as are a filter or sort that does not parse.
     ///
     /// # Errors
     ///
@@ -77,6 +77,12 @@ impl ListParams {
         {
             return Err(ApiError::bad_request(
                 "after_id cannot be used with sort, page or skip",
+            ));
+        }
+        // `page` sets where the page starts, so a `skip` beside it would be dropped.
+        if self.page.is_some() && self.skip.is_some() {
+            return Err(ApiError::bad_request(
+                "skip cannot be used with page: page starts at (page - 1) * limit",
             ));
         }
         let limit = self.limit.filter(|&l| l > 0);

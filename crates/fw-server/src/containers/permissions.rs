@@ -25,7 +25,19 @@ pub(crate) fn set_permission(
         _ => return Err(ApiError::bad_request("a permission is a JSON object")),
     };
     if let Some(user_id) = user_id {
-        permission.insert("_id".into(), json!(user_id));
+        // The URL names the user; a body naming another would change the wrong user's
+        // permission (docs/wire.md §15.6).
+        match permission.get("_id") {
+            Some(body_id) if body_id != user_id => {
+                return Err(ApiError::bad_request(format!(
+                    "_id: the body names {body_id} but the URL names {user_id:?}; \
+                     a PUT changes the permission of the user in the URL"
+                )));
+            }
+            _ => {
+                permission.insert("_id".into(), json!(user_id));
+            }
+        }
     }
     let user = permission
         .get("_id")
@@ -54,16 +66,27 @@ pub(crate) fn set_permission(
             // user's roles: unknown keys and a missing `role_ids` are 400s (§15.6).
             let roles: fw_model::RolePermission =
                 crate::json::typed_body(Value::Object(permission), "project permission")?;
-            let role_ids = roles.role_ids.ok_or_else(|| {
+            let mut role_ids = roles.role_ids.ok_or_else(|| {
                 ApiError::bad_request(
                     "a project permission needs `role_ids`, the list of the user's role ids",
                 )
             })?;
+            // A member with no role could do nothing yet would be listed; removing a
+            // member is a DELETE (docs/wire.md §15.6).
+            if role_ids.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "role_ids: a project permission needs at least one role; \
+                     DELETE /projects/{id}/permissions/{user} removes a member"
+                )));
+            }
             for role_id in &role_ids {
                 if !crate::roles::exists(c, role_id.as_str())? {
                     return Err(ApiError::bad_request(format!("unknown role {role_id}")));
                 }
             }
+            // A role given twice is held once.
+            let mut seen = std::collections::HashSet::new();
+            role_ids.retain(|r| seen.insert(r.as_str().to_string()));
             json!({"_id": user, "role_ids": role_ids})
         }
         _ => {

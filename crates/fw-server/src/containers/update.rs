@@ -91,7 +91,7 @@ fn apply_fields(row: &mut Row, fields: Map<String, Value>) -> Result<(), ApiErro
     };
     for (key, value) in fields {
         let value = if key == "info" {
-            crate::metadata::sanitize_keys(value)
+            crate::metadata::sanitize_keys(value, "info")?
         } else {
             value
         };

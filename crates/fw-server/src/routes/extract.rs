@@ -56,10 +56,41 @@ pub(crate) struct Params(pub(crate) HashMap<String, String>);
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ApiError> {
+        check_utf8_query(parts.uri.query().unwrap_or_default())?;
         axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|q| Params(q.0))
             .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
     }
+}
+
+/// Refuses a query whose names or values, percent-decoded, are not UTF-8: decoding them
+/// lossily would turn `?prefix=%ff` into a `\u{FFFD}` in an archive's name (docs/wire.md
+/// §15.6).
+///
+/// # Errors
+///
+/// A 400 naming the parameter.
+fn check_utf8_query(query: &str) -> Result<(), ApiError> {
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decoded = |text: &str| {
+            percent_encoding::percent_decode_str(&text.replace('+', " "))
+                .decode_utf8()
+                .map(|_| ())
+        };
+        if decoded(name).is_err() {
+            return Err(ApiError::bad_request(format!(
+                "the query parameter name {name:?} is not UTF-8 once percent-decoded"
+            )));
+        }
+        if decoded(value).is_err() {
+            return Err(ApiError::bad_request(format!(
+                "{}: the value {value:?} is not UTF-8 once percent-decoded",
+                percent_encoding::percent_decode_str(name).decode_utf8_lossy()
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Params {

@@ -12,6 +12,7 @@ mod lists;
 mod metadata;
 mod parse_errors;
 mod permissions;
+mod probe_fixes_a;
 mod recording;
 mod robustness;
 mod search;

@@ -65,7 +65,7 @@ async fn the_permission_matrix() {
             "set permissions",
             "POST",
             format!("/projects/{project}/permissions"),
-            Some(json!({"_id": "admin@local", "role_ids": []})),
+            Some(json!({"_id": "admin@local", "role_ids": [RO_ROLE]})),
             [409, 409, 403, 403, 404],
         ),
         (
