@@ -12,6 +12,7 @@ mod lists;
 mod metadata;
 mod parse_errors;
 mod permissions;
+mod probe_fixes_b;
 mod recording;
 mod robustness;
 mod search;
