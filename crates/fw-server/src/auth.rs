@@ -142,7 +142,8 @@ pub(crate) fn ensure_user(c: &Connection, id: &str, fields: &Value) -> Result<bo
             "info",
         ] {
             if let Some(value) = fields.get(key) {
-                doc.insert(key.to_string(), value.clone());
+                let value = crate::metadata::field_to_store(key, value.clone())?;
+                doc.insert(key.to_string(), value);
             }
         }
         if fields.get("root") == Some(&Value::Bool(true)) {

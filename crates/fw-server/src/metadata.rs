@@ -50,6 +50,18 @@ pub(crate) fn sanitize_keys(value: Value, path: &str) -> Result<Value, ApiError>
     })
 }
 
+/// The value to store for the field `key` of a container, analysis or user body: `info`
+/// with its keys sanitized at every depth (`sanitize_keys`), anything else as sent. Every
+/// path that writes a body's fields (create, `PUT`) goes through this, so one rule holds
+/// for all of them (docs/wire.md §8.2).
+pub(crate) fn field_to_store(key: &str, value: Value) -> Result<Value, ApiError> {
+    if key == "info" {
+        sanitize_keys(value, "info")
+    } else {
+        Ok(value)
+    }
+}
+
 /// Removes a dotted path from an object; returns whether something was there.
 fn delete_path(object: &mut Map<String, Value>, path: &str) -> bool {
     match path.split_once('.') {

@@ -155,7 +155,7 @@ impl Place {
 }
 
 /// Stores a new container: `doc` (what the server sets: `parents`, `permissions`, …), its
-/// `_id`, the body's `fields` over them, and where none of these gives them, what every
+/// `_id`, the body's `fields` over them (info keys sanitized), and where none of these gives them, what every
 /// container of `kind` starts with: no tags, notes, files, analyses (an analysis: inputs),
 /// an empty `info`, and `created` and `modified` at `when`. Returns the id.
 fn insert_new(
@@ -168,7 +168,11 @@ fn insert_new(
     when: &str,
 ) -> Result<String, ApiError> {
     doc.insert("_id".into(), json!(id));
-    doc.extend(fields);
+    // Info keys are sanitized as `PUT` and `PATCH …/info` do (docs/wire.md §8.2).
+    for (key, value) in fields {
+        let value = crate::metadata::field_to_store(&key, value)?;
+        doc.insert(key, value);
+    }
     let mut empty = vec![("tags", json!([])), ("info", json!({}))];
     if kind != Kind::Group {
         empty.extend([("notes", json!([])), ("files", json!([]))]);

@@ -90,11 +90,7 @@ fn apply_fields(row: &mut Row, fields: Map<String, Value>) -> Result<(), ApiErro
         return Err(ApiError::internal(format!("{what} is stored damaged")));
     };
     for (key, value) in fields {
-        let value = if key == "info" {
-            crate::metadata::sanitize_keys(value, "info")?
-        } else {
-            value
-        };
+        let value = crate::metadata::field_to_store(&key, value)?;
         crate::json::merge_into(doc, key, value);
     }
     Ok(())

@@ -121,22 +121,27 @@ pub(crate) fn container_of(
     Ok(row)
 }
 
-/// Records uploads on a container: moves each blob into place, then adds or versions the
-/// entries, all in the caller's transaction. Returns the new entries.
-pub(crate) fn record(
-    c: &Connection,
-    caller: &Caller,
-    blobs: &Blobs,
-    mut row: Row,
+/// The file metadata of an upload, checked before a byte is kept: the multipart
+/// `metadata` field, and a signed-URL ticket's `metadata` both when the ticket opens and
+/// when it closes (docs/wire.md §10.4, §15.3, §15.6). `metadata` is a `FileInput` object,
+/// or a list whose first element is one (analyses); `part_names` are the names of the
+/// files the upload carries (its file parts, or the ticket's `filenames`). Info keys are
+/// sanitized as every info write does (`metadata::sanitize_keys`).
+///
+/// # Errors
+///
+/// A 400 naming the field: a body that is no `FileInput`, or a `name` that is not a valid
+/// file name or not one of `part_names` (an upload does not rename).
+pub(crate) fn file_metadata(
     metadata: Option<Value>,
-    uploads: Vec<Staged>,
-) -> Result<Vec<Value>, ApiError> {
+    part_names: &[&str],
+) -> Result<fw_model::FileInput, ApiError> {
     let metadata = match metadata {
         Some(Value::Array(mut items)) if !items.is_empty() => items.swap_remove(0),
         Some(other) => other,
         None => Value::Null,
     };
-    let input: fw_model::FileInput = crate::json::typed_body(
+    let mut input: fw_model::FileInput = crate::json::typed_body(
         if metadata.is_null() {
             json!({})
         } else {
@@ -148,15 +153,36 @@ pub(crate) fn record(
     // named by its file part, so the name must be that of a part; no rename happens here.
     if let Some(name) = &input.name {
         check_name(name).map_err(|e| ApiError::bad_request(format!("name: {}", e.message)))?;
-        if !uploads.iter().any(|upload| upload.name == *name) {
-            let parts: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
+        if !part_names.contains(&name.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "name: the file metadata names {name:?}, but the file part is named {}; \
                  an upload is named by its file part (rename with POST /files/{{file_id}}/move)",
-                parts.join(", ")
+                part_names.join(", ")
             )));
         }
     }
+    input.info = match input.info.take() {
+        Some(info) => match crate::metadata::sanitize_keys(Value::Object(info), "info")? {
+            Value::Object(info) => Some(info),
+            _ => None,
+        },
+        None => None,
+    };
+    Ok(input)
+}
+
+/// Records uploads on a container: moves each blob into place, then adds or versions the
+/// entries, all in the caller's transaction. Returns the new entries.
+pub(crate) fn record(
+    c: &Connection,
+    caller: &Caller,
+    blobs: &Blobs,
+    mut row: Row,
+    metadata: Option<Value>,
+    uploads: Vec<Staged>,
+) -> Result<Vec<Value>, ApiError> {
+    let parts: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
+    let input = file_metadata(metadata, &parts)?;
     let mut files = stored_list(&row.doc, "files", &row.what())?;
     let mut created = Vec::new();
     for upload in uploads {

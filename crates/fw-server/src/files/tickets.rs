@@ -16,7 +16,7 @@ use crate::roles::Level;
 use crate::store::{Row, db, one_value};
 
 use super::blobs::{Blobs, Staged};
-use super::entries::{check_name, container_of, entry, record};
+use super::entries::{check_name, container_of, entry, file_metadata, record};
 
 /// What `GET …/files/{name}` serves: with `?ticket=<ticket>` (no key needed) the version
 /// the ticket grants; else, for a caller who may read the container, the entry of `name`
@@ -138,6 +138,11 @@ fn open_ticket(
     for name in &filenames {
         check_name(name)?;
     }
+    // The metadata is checked now, by the rule of multipart uploads, so that nothing is
+    // uploaded for a ticket whose close must fail; the close checks it again against what
+    // arrived.
+    let names: Vec<&str> = filenames.iter().map(String::as_str).collect();
+    file_metadata(request.metadata.clone(), &names)?;
     // Tickets never closed expire after a day, with what they received.
     let stale = chrono::Utc::now().timestamp() - 86_400;
     let mut old = c.prepare("SELECT path FROM ticket_uploads WHERE ticket IN (SELECT ticket FROM upload_tickets WHERE created < ?1)").map_err(db)?;
@@ -289,14 +294,7 @@ fn close_ticket(
             "nothing was uploaded with this ticket",
         ));
     }
-    let metadata = decode_stored(&metadata, "an upload ticket's metadata")?;
-    let metadata = match metadata {
-        Value::Object(mut map) => {
-            // The SDK adds name and size to the metadata; they are the file's own.
-            map.remove("name");
-            map.remove("size");
-            Some(Value::Object(map))
-        }
+    let metadata = match decode_stored(&metadata, "an upload ticket's metadata")? {
         Value::Null => None,
         other => Some(other),
     };

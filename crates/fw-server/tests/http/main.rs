@@ -13,6 +13,7 @@ mod metadata;
 mod parse_errors;
 mod permissions;
 mod probe_fixes_a;
+mod probe_fixes_b;
 mod recording;
 mod robustness;
 mod search;
