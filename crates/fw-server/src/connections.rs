@@ -1,17 +1,23 @@
 //! Accepting and serving connections, with bounds a hostile or broken client cannot get
 //! past: at most [`Limits::max_connections`] at once, a request head within
-//! [`Limits::header_read_timeout`], and no stall longer than [`Limits::idle_timeout`] in a
-//! request body or in taking a reply. (Issue 16: 1,100 idle sockets used to stop the
-//! server answering anyone.)
+//! [`Limits::header_read_timeout`], no stall longer than [`Limits::idle_timeout`] in a
+//! request body or in taking a reply, and a request body arriving at
+//! [`Limits::min_body_rate`] or faster once [`Limits::body_grace`] is spent. (Issue 16:
+//! 1,100 idle sockets, or 600 bodies trickled a byte every 5 s, used to stop the server
+//! answering anyone.)
 //!
 //! `axum::serve` has none of these, so connections are served here with hyper's HTTP/1.1
-//! server directly: its header-read timeout, a body wrapper for stalled request bodies, and
+//! server directly: its header-read timeout, a body wrapper for slow request bodies, and
 //! a socket wrapper for stalled replies. HTTP/1.1 is what the Python SDK speaks.
+//!
+//! A request body that breaks either body rule is answered here, for every route and
+//! whatever the handler (or the request recorder) made of the failed read: 408 in the
+//! JSON error shape naming the rule, and the connection closes.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -32,10 +38,20 @@ pub struct Limits {
     /// previous reply on a kept-alive connection. So it is also how long an idle
     /// connection stays open. The connection is closed without a reply. Default 30 s.
     pub header_read_timeout: Duration,
-    /// The longest a request body may pause between bytes (the handler then answers 400
-    /// and the connection closes), and the longest a client may take none of a reply's
+    /// The longest a request body may pause between bytes (the reply is then 408 and
+    /// the connection closes), and the longest a client may take none of a reply's
     /// bytes (the connection closes). Default 60 s.
     pub idle_timeout: Duration,
+    /// How long the server may wait for a request body's bytes before
+    /// [`Limits::min_body_rate`] counts. Default 10 s.
+    pub body_grace: Duration,
+    /// The slowest average a request body may arrive at, in bytes per second: after
+    /// waiting `body_grace + received / min_body_rate` in all for the client's bytes, the
+    /// reply is 408 and the connection closes, so a client cannot hold a connection by
+    /// trickling a body (Apache's `mod_reqtimeout` rule). Only time spent waiting for the
+    /// client counts, not time the handler takes between reads. 0 turns the rule off.
+    /// Default 8,192 (8 KiB/s).
+    pub min_body_rate: u64,
     /// Connections served at once. Past it, new connections wait in the listen queue
     /// until one closes; the timeouts above make sure one does. Default 512, under the
     /// usual limit of 1,024 open files, leaving room for the database and blobs.
@@ -50,6 +66,8 @@ impl Default for Limits {
         Limits {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            body_grace: Duration::from_secs(10),
+            min_body_rate: 8 << 10,
             max_connections: 512,
             read_connections: 4,
         }
@@ -117,16 +135,20 @@ async fn connection(
         inner: stream,
         stall: Stall::new(limits.idle_timeout),
     }));
-    let idle = limits.idle_timeout;
+    let rules = BodyRules::from(limits);
     let app = hyper_util::service::TowerToHyperService::new(app);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let request = request.map(|body| {
-            axum::body::Body::new(StalledBody {
-                inner: body,
-                stall: Stall::new(idle),
+        let broken = Arc::new(OnceLock::new());
+        let request =
+            request.map(|body| axum::body::Body::new(TimedBody::new(body, rules, broken.clone())));
+        let reply = hyper::service::Service::call(&app, request);
+        async move {
+            let response = reply.await?;
+            Ok::<_, std::convert::Infallible>(match broken.get() {
+                Some(rule) => too_slow(rule),
+                None => response,
             })
-        });
-        hyper::service::Service::call(&app, request)
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -181,13 +203,116 @@ impl Stall {
     }
 }
 
-/// A request body that fails when no byte of it arrives for `idle`.
-struct StalledBody {
-    inner: Incoming,
-    stall: Stall,
+/// The reply to a request whose body broke a rule: 408 naming it, and the connection
+/// closes (the rest of the body is not read).
+fn too_slow(rule: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::info!("a request body timed out: {rule}");
+    let mut response =
+        crate::error::ApiError::new(axum::http::StatusCode::REQUEST_TIMEOUT, rule).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
-impl http_body::Body for StalledBody {
+/// The two rules a request body keeps (see [`Limits`]).
+#[derive(Debug, Clone, Copy)]
+struct BodyRules {
+    idle: Duration,
+    grace: Duration,
+    /// Bytes per second; 0: no rate rule.
+    rate: u64,
+}
+
+impl From<&Limits> for BodyRules {
+    fn from(limits: &Limits) -> BodyRules {
+        BodyRules {
+            idle: limits.idle_timeout,
+            grace: limits.body_grace,
+            rate: limits.min_body_rate,
+        }
+    }
+}
+
+impl BodyRules {
+    /// How long in all the server waits for the client's bytes of a body of which
+    /// `received` bytes arrived; `None`: without end.
+    fn allowance(&self, received: u64) -> Option<Duration> {
+        if self.rate == 0 {
+            return None;
+        }
+        // Whole seconds, then the remainder, so that no size overflows.
+        let seconds = received / self.rate;
+        let rest = Duration::from_secs_f64((received % self.rate) as f64 / self.rate as f64);
+        Some(
+            self.grace
+                .saturating_add(Duration::from_secs(seconds))
+                .saturating_add(rest),
+        )
+    }
+
+    fn idle_message(&self) -> String {
+        let seconds = self.idle.as_secs_f64();
+        format!("no byte of the request body arrived for {seconds} s (the idle timeout)")
+    }
+
+    fn rate_message(&self) -> String {
+        let (grace, rate) = (self.grace.as_secs_f64(), self.rate);
+        format!(
+            "the request body arrived too slowly: after the first {grace} s, a body must \
+             arrive at {rate} bytes/s or faster (the minimum body rate)"
+        )
+    }
+}
+
+/// A request body that fails when a rule of [`BodyRules`] is broken, and then puts the
+/// rule broken in `broken` so that the reply says so.
+struct TimedBody {
+    inner: Incoming,
+    rules: BodyRules,
+    received: u64,
+    /// Time spent waiting for the client in waits that ended.
+    waited: Duration,
+    /// The wait in progress: when it began, and whether its deadline is the rate rule's.
+    wait: Option<(Instant, bool)>,
+    sleep: Pin<Box<Sleep>>,
+    broken: Arc<OnceLock<String>>,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, rules: BodyRules, broken: Arc<OnceLock<String>>) -> TimedBody {
+        TimedBody {
+            inner,
+            rules,
+            received: 0,
+            waited: Duration::ZERO,
+            wait: None,
+            sleep: Box::pin(tokio::time::sleep(rules.idle)),
+            broken,
+        }
+    }
+
+    /// Starts the clock of a wait for the client, up to the nearer deadline of the two
+    /// rules.
+    fn start_wait(&mut self) {
+        let now = Instant::now();
+        let idle_at = now + self.rules.idle;
+        let rate_at = self
+            .rules
+            .allowance(self.received)
+            .map(|all| now + all.saturating_sub(self.waited));
+        let (deadline, rate) = match rate_at {
+            Some(at) if at < idle_at => (at, true),
+            _ => (idle_at, false),
+        };
+        self.wait = Some((now, rate));
+        self.sleep.as_mut().reset(deadline);
+    }
+}
+
+impl http_body::Body for TimedBody {
     type Data = Bytes;
     type Error = axum::BoxError;
 
@@ -196,16 +321,32 @@ impl http_body::Body for StalledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
         let this = self.get_mut();
+        if let Some(rule) = this.broken.get() {
+            return Poll::Ready(Some(Err(timed_out(rule))));
+        }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.stall.progressed();
+            if let Some((began, _)) = this.wait.take() {
+                this.waited = this.waited.saturating_add(began.elapsed());
+            }
+            if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+                this.received = this
+                    .received
+                    .saturating_add(data.map_or(0, |d| d.len() as u64));
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        ready!(this.stall.poll_expired(cx));
-        let seconds = this.stall.idle.as_secs_f64();
-        Poll::Ready(Some(Err(Box::new(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("no byte of the request body arrived for {seconds} s"),
-        )))))
+        if this.wait.is_none() {
+            this.start_wait();
+        }
+        ready!(this.sleep.as_mut().poll(cx));
+        let rate = this.wait.is_some_and(|(_, rate)| rate);
+        let rule = if rate {
+            this.rules.rate_message()
+        } else {
+            this.rules.idle_message()
+        };
+        let rule = this.broken.get_or_init(|| rule);
+        Poll::Ready(Some(Err(timed_out(rule))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -215,6 +356,10 @@ impl http_body::Body for StalledBody {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+fn timed_out(rule: &str) -> axum::BoxError {
+    Box::new(io::Error::new(io::ErrorKind::TimedOut, rule.to_string()))
 }
 
 /// A socket whose writes fail when the client takes no byte for `idle`.

@@ -18,5 +18,6 @@ mod recording;
 mod robustness;
 mod search;
 mod server;
+mod slow_bodies;
 mod stored_documents;
 mod unknown_fields;

@@ -309,14 +309,14 @@ fn tight(config: &mut ServerConfig) {
 }
 
 /// `host:port` of a test server, for raw sockets.
-fn address(server: &TestServer) -> String {
+pub(crate) fn address(server: &TestServer) -> String {
     let root = server.base.trim_end_matches("/api");
     root.trim_start_matches("http://").to_string()
 }
 
 /// Reads a socket until the server closes it (end of file or a reset); `None` if it is
 /// still open after `within`.
-async fn read_until_closed(
+pub(crate) async fn read_until_closed(
     socket: &mut tokio::net::TcpStream,
     within: Duration,
 ) -> Option<Vec<u8>> {
@@ -365,7 +365,7 @@ async fn idle_sockets_past_the_bound_do_not_lock_others_out() {
 }
 
 #[tokio::test]
-async fn a_stalled_request_body_is_answered_400_after_the_idle_timeout() {
+async fn a_stalled_request_body_is_answered_408_after_the_idle_timeout() {
     let server = start_configured(tight).await;
     let addr = address(&server);
     let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -384,12 +384,12 @@ async fn a_stalled_request_body_is_answered_400_after_the_idle_timeout() {
         started.elapsed()
     );
     let reply = String::from_utf8(reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
     assert!(
-        reply.contains("no byte of the request body arrived for 0.5 s"),
+        reply.contains("no byte of the request body arrived for 0.5 s (the idle timeout)"),
         "{reply}"
     );
-    assert!(reply.contains(r#""status_code":400"#), "{reply}");
+    assert!(reply.contains(r#""status_code":408"#), "{reply}");
 }
 
 #[tokio::test]
