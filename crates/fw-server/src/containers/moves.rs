@@ -139,28 +139,13 @@ fn session_destination(
     container(c, &id)?.ok_or_else(|| ApiError::internal("a subject vanished while moving"))
 }
 
-/// The fields of a subject that a copy in another project keeps.
+/// The fields of a subject that a copy in another project keeps: those a subject's create
+/// body takes (`SubjectInput`, generated from the schema, so the two cannot drift), but its
+/// project (the new one) and its tags.
 fn portable_subject(doc: &Value) -> Value {
-    const KEPT: [&str; 16] = [
-        "code",
-        "label",
-        "master_code",
-        "firstname",
-        "lastname",
-        "sex",
-        "cohort",
-        "mlset",
-        "type",
-        "race",
-        "ethnicity",
-        "species",
-        "strain",
-        "date_of_birth",
-        "state",
-        "info",
-    ];
-    let kept: Map<String, Value> = KEPT
+    let kept: Map<String, Value> = fw_model::SubjectInput::FIELDS
         .iter()
+        .filter(|key| !matches!(**key, "project" | "tags"))
         .filter_map(|key| {
             doc.get(*key)
                 .filter(|v| !v.is_null())
