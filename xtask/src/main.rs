@@ -44,6 +44,7 @@ fn main() -> ExitCode {
             Phases::run("ci", &[CI_PHASES, TEST_PHASES].concat())
         }
         Some("wire") => wire_check(),
+        Some("package") => Phases::run("package", &[("package", package)]),
         Some("conformance") => Phases::run("conformance", &[("conformance", conformance)]),
         Some("bench-python") => race::bench_python(&args[1..]),
         Some("codegen") => match args.get(1).map(String::as_str) {
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | ci | wire | conformance | codegen [--check] | bench-python [--runs N] [--scale F]"
+                "usage: cargo xtask test | ci | wire | conformance | package | codegen [--check] | bench-python [--runs N] [--scale F]"
             );
             return ExitCode::from(2);
         }
@@ -162,6 +163,7 @@ const PUBLISHED_LIBRARIES: &[&str] = &[
 /// each other are verified against each other's packages. `--allow-dirty` lets a developer
 /// run the suite before committing; CI runs it on a clean clone.
 fn package() -> Result<(), String> {
+    remove_stale_package_sources()?;
     let mut command = cargo();
     command.args(["package", "--locked", "--allow-dirty", "--quiet"]);
     for name in PUBLISHED_LIBRARIES {
@@ -171,6 +173,74 @@ fn package() -> Result<(), String> {
         }
     }
     run(&mut command)
+}
+
+/// Deletes what an earlier `cargo package` left of our own crates, so that each is
+/// verified against the others as they are now.
+///
+/// Packaging several crates at once "publishes" them to a temporary local registry overlay
+/// (cargo PR #13926) and builds each against the others from there. Cargo treats a
+/// registry crate as immutable: the sources it extracted under
+/// `$CARGO_HOME/registry/src/-<hash>/<name>-<version>` (the hash taken from the
+/// workspace's path) are reused if present, and a build of it is fresh as long as its
+/// version is the same. So a machine that packaged version 0.1.0 before verified fw-server
+/// against last time's fw-model (CI failed so). Removed here: those extracted sources
+/// (overlay folders are named with a leading `-`; crates.io's, named after its host, are
+/// left alone), and the build fingerprints whose dep-info names such a source.
+fn remove_stale_package_sources() -> Result<(), String> {
+    // `<name>-<version or hash>`, the name spelled with `-` (a package) or `_` (a crate).
+    let is_ours = |file_name: &str, word_separator: &str| {
+        PUBLISHED_LIBRARIES.iter().any(|library| {
+            file_name
+                .strip_prefix(&library.replace('-', word_separator))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+        })
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    if let Some(cargo_home) = cargo_home {
+        for overlay in read_dir_entries(&cargo_home.join("registry").join("src")) {
+            if overlay.file_name().to_string_lossy().starts_with('-') {
+                for extracted in read_dir_entries(&overlay.path()) {
+                    if is_ours(&extracted.file_name().to_string_lossy(), "-") {
+                        remove_dir(&extracted.path())?;
+                    }
+                }
+            }
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let debug = target.join("debug");
+    for dep_info in read_dir_entries(&debug.join("deps")) {
+        let file_name = dep_info.file_name().to_string_lossy().into_owned();
+        let Some(stem) = file_name.strip_suffix(".d") else {
+            continue;
+        };
+        let from_overlay = std::fs::read_to_string(dep_info.path())
+            .is_ok_and(|text| text.contains("/registry/src/-"));
+        if is_ours(stem, "_") && from_overlay {
+            let fingerprint = debug.join(".fingerprint").join(stem.replace('_', "-"));
+            if fingerprint.is_dir() {
+                remove_dir(&fingerprint)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a folder; none if it cannot be read (it may not exist yet).
+fn read_dir_entries(folder: &Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(folder)
+        .map(|entries| entries.flatten().collect())
+        .unwrap_or_default()
+}
+
+fn remove_dir(path: &Path) -> Result<(), String> {
+    std::fs::remove_dir_all(path).map_err(|error| format!("removing {}: {error}", path.display()))
 }
 
 /// A Python environment of the conformance suite: a virtualenv under `target/` holding

@@ -57,7 +57,6 @@ use fw_model::{
     DeletedResult, GroupId, GroupKind, Modality, ModifiedResult, Note, ProjectKind, Role,
     RolePermission, SessionKind, SubjectKind, User, Version,
 };
-use serde_json::Value;
 use tokio::runtime::Runtime;
 
 use crate::Error;
@@ -534,7 +533,7 @@ impl LocalFlywheel {
     /// # Errors
     ///
     /// As the async method.
-    pub fn add_user(&self, id: &str, fields: Value) -> Result<Client, Error> {
+    pub fn add_user(&self, id: &str, fields: serde_json::Value) -> Result<Client, Error> {
         let site = self
             .inner
             .as_ref()
