@@ -1,6 +1,7 @@
 //! The Rust side of `cargo xtask bench-python` (the race against the Python SDK): one
 //! workload, timed, through fw-sdk (`sdk`) or through fw-transport alone with replies left
-//! as raw JSON (`limit`: the same requests, no typed decoding).
+//! as raw JSON (`limit`: the same requests, no typed decoding; the items and containers
+//! that fw-sdk hands to its caller are kept as their JSON text, `RawValue`).
 //!
 //! ```text
 //! race setup KEY                          # a fresh project and acquisition: "<project> <acquisition>"
@@ -22,6 +23,7 @@ use std::time::Instant;
 use futures_util::{StreamExt, TryStreamExt};
 use fw_sdk::{Client, TreeOptions};
 use fw_transport::{ApiKey, Download, Request, Upload, UploadSource, UploadTarget};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -81,7 +83,7 @@ async fn main() -> Result<()> {
             for i in 0..n {
                 let body = json!({"label": format!("s-{i}"), "project": project});
                 let id = created_id(&raw, Request::post(["subjects"]).json(&body)?).await?;
-                let _: Value = raw.json(&Request::get(["subjects", &id])).await?;
+                let _: Box<RawValue> = raw.json(&Request::get(["subjects", &id])).await?;
             }
             n
         }
@@ -93,7 +95,7 @@ async fn main() -> Result<()> {
         }
         ("iterate", [project], None) => {
             let request = Request::get(["projects", project, "subjects"]);
-            let subjects = raw.paginate::<Value>(request, fw_transport::DEFAULT_PAGE_SIZE);
+            let subjects = raw.paginate::<Box<RawValue>>(request, fw_transport::DEFAULT_PAGE_SIZE);
             subjects
                 .try_fold(0, |n, _| async move { Ok(n + 1) })
                 .await?
@@ -104,9 +106,9 @@ async fn main() -> Result<()> {
         }
         ("finder", [project, filter], None) => {
             let request = Request::get(["projects", project, "subjects"]).query("filter", filter);
-            let subjects = raw.paginate::<Value>(request, fw_transport::DEFAULT_PAGE_SIZE);
+            let subjects = raw.paginate::<Box<RawValue>>(request, fw_transport::DEFAULT_PAGE_SIZE);
             // Held, as `find` holds its results.
-            subjects.try_collect::<Vec<Value>>().await?.len() as u64
+            subjects.try_collect::<Vec<_>>().await?.len() as u64
         }
         ("get", [ids], Some(fw)) => {
             let mut n = 0;
@@ -119,7 +121,7 @@ async fn main() -> Result<()> {
         ("get", [ids], None) => {
             let mut n = 0;
             for id in std::fs::read_to_string(ids)?.lines() {
-                let _: Value = raw.json(&Request::get(["subjects", id])).await?;
+                let _: Box<RawValue> = raw.json(&Request::get(["subjects", id])).await?;
                 n += 1;
             }
             n

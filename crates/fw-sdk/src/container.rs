@@ -69,14 +69,6 @@ impl<K: ContainerKind> Container<K> {
         Ok(Container { wire, id, client })
     }
 
-    /// A handle from a JSON value of this kind (a list item, a search result level).
-    pub(crate) fn from_json(client: &Client, value: Value) -> Result<Self, Error> {
-        let wire = serde_json::from_value(value).map_err(|e| {
-            Error::unexpected(format!("a {} that does not read as one: {e}", K::NAME))
-        })?;
-        Container::new(client.clone(), wire)
-    }
-
     /// `GET /{collection}/{id}` (`inflate_job=true` for analyses, as Python sends it).
     pub(crate) async fn fetch(client: &Client, id: &str) -> Result<Self, Error> {
         if id.is_empty() {
@@ -325,7 +317,7 @@ pub(crate) fn any_container(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fw_model::{ProjectKind, SessionKind};
+    use fw_model::ProjectKind;
     use serde_json::json;
 
     async fn client() -> Client {
@@ -339,18 +331,14 @@ mod tests {
     #[tokio::test]
     async fn handles_need_an_id() {
         let client = client().await;
-        let err = Container::<ProjectKind>::from_json(&client, json!({"label": "P"})).unwrap_err();
+        let project = |value| serde_json::from_value::<fw_model::Project>(value).unwrap();
+        let err = Container::<ProjectKind>::new(client.clone(), project(json!({"label": "P"})))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "unexpected reply: a project without an `_id`"
         );
-        let err = Container::<SessionKind>::from_json(&client, json!({"_id": 5})).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("unexpected reply: a session that does not read as one"),
-            "{err}"
-        );
-        let ok = Container::<ProjectKind>::from_json(&client, json!({"_id": "p1", "label": "P"}))
+        let ok = Container::<ProjectKind>::new(client, project(json!({"_id": "p1", "label": "P"})))
             .unwrap();
         assert_eq!((ok.id(), ok.label.as_deref()), ("p1", Some("P")));
     }

@@ -7,7 +7,6 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use fw_model::ContainerKind;
 use fw_transport::{DEFAULT_PAGE_SIZE, Request};
-use serde_json::Value;
 
 use crate::{Client, Container, Error};
 
@@ -16,21 +15,24 @@ use crate::{Client, Container, Error};
 pub trait Listable: Send + Sync + 'static {
     /// One item of the list.
     type Item: Send + 'static;
+    /// One list item as it comes off the wire; pages are decoded straight into it.
+    type Wire: serde::de::DeserializeOwned + Send + 'static;
     /// The plural used in messages: `projects`, `users`.
     const WHAT: &'static str;
-    /// Reads one list item.
+    /// Makes an item of a decoded wire value.
     ///
     /// # Errors
     ///
-    /// [`Error::UnexpectedReply`] when the item does not read as this kind.
-    fn item(client: &Client, value: Value) -> Result<Self::Item, Error>;
+    /// [`Error::UnexpectedReply`] when the item lacks what an item needs (an `_id`).
+    fn item(client: &Client, wire: Self::Wire) -> Result<Self::Item, Error>;
 }
 
 impl<K: ContainerKind> Listable for K {
     type Item = Container<K>;
+    type Wire = K::Wire;
     const WHAT: &'static str = K::COLLECTION;
-    fn item(client: &Client, value: Value) -> Result<Container<K>, Error> {
-        Container::from_json(client, value)
+    fn item(client: &Client, wire: K::Wire) -> Result<Container<K>, Error> {
+        Container::new(client.clone(), wire)
     }
 }
 
@@ -40,10 +42,10 @@ pub struct Users;
 
 impl Listable for Users {
     type Item = fw_model::User;
+    type Wire = fw_model::User;
     const WHAT: &'static str = "users";
-    fn item(_: &Client, value: Value) -> Result<fw_model::User, Error> {
-        serde_json::from_value(value)
-            .map_err(|e| Error::unexpected(format!("a user that does not read as one: {e}")))
+    fn item(_: &Client, user: fw_model::User) -> Result<fw_model::User, Error> {
+        Ok(user)
     }
 }
 
@@ -267,7 +269,7 @@ impl<L: Listable> Finder<L> {
 
     /// Sends one list request and reads its items.
     async fn one_page(&self, request: Request) -> Result<Vec<L::Item>, Error> {
-        let items: Vec<Value> = self.client.call(request).await?;
+        let items: Vec<L::Wire> = self.client.call(request).await?;
         items
             .into_iter()
             .map(|item| L::item(&self.client, item))
@@ -379,7 +381,7 @@ impl<L: Listable> Finder<L> {
         // The pager adds `limit` itself.
         request.query.retain(|(name, _)| name != "limit");
         let client = self.client.clone();
-        let pages = client.transport().paginate::<Value>(request, page_size);
+        let pages = client.transport().paginate::<L::Wire>(request, page_size);
         // One page waits in the channel while the pager fetches the next.
         let (sender, receiver) = tokio::sync::mpsc::channel(page_size as usize);
         let producer = client.clone();
@@ -399,7 +401,7 @@ impl<L: Listable> Finder<L> {
         let items = futures_util::stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|item| (item, receiver))
         })
-        .map(move |item| item.and_then(|value| L::item(&client, value)));
+        .map(move |item| item.and_then(|wire| L::item(&client, wire)));
         Ok(Box::pin(items))
     }
 

@@ -1,8 +1,9 @@
 //! Walking a list endpoint page by page (docs/wire.md §4.2), as a stream of items.
 
 use futures_util::stream::{self, Stream, TryStreamExt};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::redact_url;
 use crate::{Client, Error, Request};
@@ -35,12 +36,16 @@ impl Client {
     /// server repeats itself. Replies may be bare arrays or `{count, total, results}`
     /// envelopes.
     ///
+    /// Each page is split into its items' JSON text, and each item is decoded from its
+    /// text straight into a `T` (no `serde_json::Value` in between, unless `T` is one); only
+    /// the first and last items are read again, for their ids.
+    ///
     /// # Errors
     ///
     /// Each item is a `Result`. A page that fails (the errors of [`Client::json`]) or
     /// repeats itself ([`Error::PagingLoop`]) ends the stream; an item that is not a `T` is
-    /// an [`Error::Decode`] item, and paging goes on.
-    pub fn paginate<T: DeserializeOwned + 'static>(
+    /// an [`Error::Decode`] item (with the start of its text), and paging goes on.
+    pub fn paginate<T: DeserializeOwned + Send + 'static>(
         &self,
         request: Request,
         limit: u32,
@@ -56,23 +61,68 @@ impl Client {
             previous_first: None,
             done: false,
         };
-        stream::try_unfold(pager, next_page)
-            .map_ok(|items: Vec<Value>| {
-                stream::iter(items.into_iter().map(|item| {
-                    serde_json::from_value::<T>(item).map_err(|source| Error::Decode {
-                        expected: std::any::type_name::<T>(),
-                        snippet: String::new(),
-                        method: reqwest::Method::GET,
-                        url: "a list item".to_string(),
-                        source,
-                    })
-                }))
-            })
+        stream::try_unfold(pager, next_page::<T>)
+            .map_ok(|items| stream::iter(items.into_iter()))
             .try_flatten()
     }
 }
 
-async fn next_page(mut pager: Pager) -> Result<Option<(Vec<Value>, Pager)>, Error> {
+/// A list page's items, each still its JSON text: read from a bare array, or from the
+/// `results` of a `{count, total, results}` envelope (its other fields skipped).
+struct Page(Vec<Box<RawValue>>);
+
+impl<'de> Deserialize<'de> for Page {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PageVisitor;
+        impl<'de> serde::de::Visitor<'de> for PageVisitor {
+            type Value = Page;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list page (an array, or an object with `results`)")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Page, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Page(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+                let mut results = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "results" {
+                        results = Some(map.next_value::<Vec<Box<RawValue>>>()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                results
+                    .map(Page)
+                    .ok_or_else(|| serde::de::Error::missing_field("results"))
+            }
+        }
+        deserializer.deserialize_any(PageVisitor)
+    }
+}
+
+/// The ids an item is paged by (the rest of the item is skipped unread).
+#[derive(Deserialize)]
+struct CursorFields {
+    #[serde(rename = "_id")]
+    id: Option<Id>,
+    file_id: Option<Id>,
+}
+
+/// An id as servers send it: text, or (in old replies) a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+async fn next_page<T: DeserializeOwned>(
+    mut pager: Pager,
+) -> Result<Option<(Vec<Result<T, Error>>, Pager)>, Error> {
     if pager.done {
         return Ok(None);
     }
@@ -83,21 +133,13 @@ async fn next_page(mut pager: Pager) -> Result<Option<(Vec<Value>, Pager)>, Erro
         request = request.query("after_id", after_id);
     }
     let url = redact_url(&pager.client.url_of(&request)?);
-    let reply: Value = pager.client.json(&request).await?;
-    let items = match reply {
-        Value::Array(items) => items,
-        Value::Object(mut envelope) => match envelope.remove("results") {
-            Some(Value::Array(items)) => items,
-            _ => return Err(not_a_page(url)),
-        },
-        _ => return Err(not_a_page(url)),
-    };
+    let Page(items) = pager.client.json(&request).await?;
     if items.is_empty() {
         return Ok(None);
     }
     pager.done = items.len() < pager.limit as usize;
     if pager.sorted {
-        let first = items.first().and_then(cursor_of);
+        let first = items.first().and_then(|item| cursor_of(item));
         if first.is_some() && first == pager.previous_first {
             return Err(Error::PagingLoop {
                 url,
@@ -107,7 +149,7 @@ async fn next_page(mut pager: Pager) -> Result<Option<(Vec<Value>, Pager)>, Erro
         pager.previous_first = first;
         pager.page += 1;
     } else {
-        let last = items.last().and_then(cursor_of);
+        let last = items.last().and_then(|item| cursor_of(item));
         match last {
             Some(cursor) if Some(&cursor) == pager.after_id.as_ref() => {
                 return Err(Error::PagingLoop { url, cursor });
@@ -117,26 +159,26 @@ async fn next_page(mut pager: Pager) -> Result<Option<(Vec<Value>, Pager)>, Erro
             None => pager.done = true,
         }
     }
-    Ok(Some((items, pager)))
+    let typed = items.iter().map(|item| decode_item(item, &url)).collect();
+    Ok(Some((typed, pager)))
+}
+
+fn decode_item<T: DeserializeOwned>(item: &RawValue, url: &str) -> Result<T, Error> {
+    serde_json::from_str(item.get()).map_err(|source| Error::Decode {
+        expected: std::any::type_name::<T>(),
+        snippet: item.get().chars().take(200).collect(),
+        method: reqwest::Method::GET,
+        url: format!("an item of {url}"),
+        source,
+    })
 }
 
 /// The keyset cursor of an item: `file_id` for files, else `_id`.
-fn cursor_of(item: &Value) -> Option<String> {
-    let id = item.get("file_id").or_else(|| item.get("_id"))?;
-    match id {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn not_a_page(url: String) -> Error {
-    Error::Decode {
-        expected: "a list page (an array, or an object with `results`)",
-        snippet: String::new(),
-        method: reqwest::Method::GET,
-        url,
-        source: <serde_json::Error as serde::de::Error>::custom("neither an array nor an envelope"),
+fn cursor_of(item: &RawValue) -> Option<String> {
+    let fields: CursorFields = serde_json::from_str(item.get()).ok()?;
+    match fields.file_id.or(fields.id)? {
+        Id::Text(text) => Some(text),
+        Id::Number(number) => Some(number.to_string()),
     }
 }
 
@@ -144,16 +186,34 @@ fn not_a_page(url: String) -> Error {
 mod tests {
     use super::*;
     use futures_util::StreamExt;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn raw(value: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&value).unwrap()
+    }
 
     #[test]
     fn cursors_prefer_file_id() {
         assert_eq!(
-            cursor_of(&json!({"_id": "v1", "file_id": "f1"})).as_deref(),
+            cursor_of(&raw(json!({"_id": "v1", "file_id": "f1"}))).as_deref(),
             Some("f1")
         );
-        assert_eq!(cursor_of(&json!({"_id": "a"})).as_deref(), Some("a"));
-        assert_eq!(cursor_of(&json!({"label": "x"})), None);
+        assert_eq!(cursor_of(&raw(json!({"_id": "a"}))).as_deref(), Some("a"));
+        assert_eq!(cursor_of(&raw(json!({"_id": 7}))).as_deref(), Some("7"));
+        assert_eq!(cursor_of(&raw(json!({"label": "x"}))), None);
+        assert_eq!(cursor_of(&raw(json!({"_id": null}))), None);
+    }
+
+    #[test]
+    fn pages_are_arrays_or_envelopes() {
+        let items = |text: &str| serde_json::from_str::<Page>(text).map(|page| page.0.len());
+        assert_eq!(items(r#"[{"_id": "a"}, {"_id": "b"}]"#).ok(), Some(2));
+        let envelope = r#"{"count": 1, "results": [{"_id": "a"}], "total": {"x": [1]}}"#;
+        assert_eq!(items(envelope).ok(), Some(1));
+        let missing = items(r#"{"count": 1}"#).unwrap_err().to_string();
+        assert!(missing.contains("missing field `results`"), "{missing}");
+        let text = items(r#""text""#).unwrap_err().to_string();
+        assert!(text.contains("a list page"), "{text}");
     }
 
     // Make sure the stream can be moved to another task.

@@ -541,6 +541,65 @@ async fn file_envelopes_page_by_file_id() {
 }
 
 #[tokio::test]
+async fn items_decode_straight_into_types_and_a_bad_item_does_not_stop_paging() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Item {
+        n: u32,
+    }
+    // Page 1: items 0-2, the middle one with a text `n`; page 2: item 3, short, the end.
+    let server = Server::start(|seen, _| {
+        if seen.uri.contains("after_id=c") {
+            json_reply(200, json!([{"_id": "d", "n": 3}]))
+        } else {
+            json_reply(
+                200,
+                json!([{"_id": "a", "n": 0}, {"_id": "b", "n": "one"}, {"_id": "c", "n": 2}]),
+            )
+        }
+    })
+    .await;
+    let items: Vec<Result<Item, Error>> = server
+        .client()
+        .paginate(Request::get(["subjects"]), 3)
+        .collect()
+        .await;
+    assert_eq!(items.len(), 4, "{items:?}");
+    assert_eq!(items[0].as_ref().ok(), Some(&Item { n: 0 }));
+    match &items[1] {
+        Err(Error::Decode { snippet, url, .. }) => {
+            assert_eq!(snippet, r#"{"_id":"b","n":"one"}"#);
+            assert!(url.contains("/subjects?limit=3"), "{url}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(items[2].as_ref().ok(), Some(&Item { n: 2 }));
+    assert_eq!(items[3].as_ref().ok(), Some(&Item { n: 3 }));
+    assert_eq!(
+        server.uris(),
+        ["/api/subjects?limit=3", "/api/subjects?limit=3&after_id=c"]
+    );
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_a_page_ends_paging_with_a_decode_error() {
+    let server = Server::start(|_, _| json_reply(200, json!({"count": 2}))).await;
+    let result: Result<Vec<Value>, Error> = server
+        .client()
+        .paginate(Request::get(["files"]), 2)
+        .try_collect()
+        .await;
+    match result {
+        Err(Error::Decode { source, .. }) => {
+            assert!(
+                source.to_string().contains("missing field `results`"),
+                "{source}"
+            )
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_server_that_ignores_the_cursor_is_caught() {
     let server = Server::start(|_, _| json_reply(200, json!([{"_id": "a"}, {"_id": "b"}]))).await;
     let result: Result<Vec<Value>, Error> = server
