@@ -62,7 +62,7 @@ impl Client {
             done: false,
         };
         stream::try_unfold(pager, next_page::<T>)
-            .map_ok(|items| stream::iter(items.into_iter()))
+            .map_ok(stream::iter)
             .try_flatten()
     }
 }
