@@ -780,15 +780,26 @@ impl Client {
         } else {
             TempFile::beside(destination)?
         };
-        // What a resumable download already has on disk, hashed, if it is usable. Bytes
-        // are hashed only when a hash is expected: SHA-384 costs more CPU than the rest of
-        // the transfer (an archive download has no hash to meet).
+        // Bytes are hashed only when a hash is expected: SHA-384 costs more CPU than the
+        // rest of the transfer (an archive download has no hash to meet).
         let new_hasher = || expected_hex.as_ref().map(|_| sha2::Sha384::new());
-        let mut hasher = new_hasher();
-        let mut have = 0u64;
-        if download.resume {
-            have = resume_from(&temp.path, download.expected_size, &mut hasher).await?;
-        }
+        // The writer opens the file while the request goes out. A resumable download
+        // first waits for it to say what it already has on disk (hashed, if usable).
+        let (writer, opened) = Stage::writer(
+            temp,
+            download.resume.then_some(download.expected_size),
+            new_hasher(),
+            self.syncs_downloads(),
+        );
+        let (mut have, mut hasher) = if download.resume {
+            match opened.await {
+                Ok(prefix) => prefix,
+                // The writer stopped before it could say: its error is the answer.
+                Err(_) => return Err(writer.failure(destination).await),
+            }
+        } else {
+            (0, new_hasher())
+        };
         let headers: Vec<(&'static str, String)> = if have > 0 {
             vec![("range", format!("bytes={have}-"))]
         } else {
@@ -801,21 +812,29 @@ impl Client {
                 None => Payload::None,
             })
         };
-        let response = self
+        let response = match self
             .send_with_headers(&request, &payload, true, &headers)
-            .await?;
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                // Waited for, so that a new temporary file is gone when this returns.
+                drop(writer.finish().await);
+                return Err(e);
+            }
+        };
         let url = redact_url(response.url().as_str());
         if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
             // The server sent the whole file: start again from its first byte.
             have = 0;
             hasher = new_hasher();
+            writer.restart().await;
         }
         let announced = response.content_length().map(|n| n + have);
         let total = download.expected_size.or(announced);
-        let writer = Stage::writer(temp, have, self.syncs_downloads());
         // A large file's hash runs on its own thread; a small one's here.
         let mut hashing = None;
-        if total.is_some_and(|t| t - have > HASH_ON_TASK) {
+        if total.is_some_and(|t| t.saturating_sub(have) > HASH_ON_TASK) {
             hashing = hasher.take().map(Stage::hasher);
         }
         let mut received = have;
@@ -976,34 +995,44 @@ const HASH_ON_TASK: u64 = 4 << 20;
 /// How many chunks wait for a pipeline stage: a few network reads (at most about 400 KiB
 /// each), so that a stage that is briefly slower does not stall the receiving task, and
 /// memory stays bounded.
-const STAGE_DEPTH: usize = 4;
+const STAGE_DEPTH: usize = 1;
 
 /// How many bytes are written between two background syncs of a download.
 const EARLY_SYNC: u64 = 64 << 20;
 
+/// What a pipeline stage is handed.
+enum Feed {
+    /// The next bytes of the body.
+    Chunk(Bytes),
+    /// The server sent the whole file where the rest was asked for: start again.
+    Restart,
+    /// The body is complete (the stage returns its state; `each` never sees it).
+    End,
+}
+
 /// One stage of a download's pipeline ([`Client::fetch`]): a blocking thread that takes
 /// the body's chunks from a bounded channel and folds them into its state (the file
-/// written, the hash computed). The end of the body is said with `None`; a stage whose
-/// sender is dropped without it (the download was dropped halfway) drops its state.
+/// written, the hash computed). A stage whose sender is dropped before [`Feed::End`]
+/// (the download failed or was dropped halfway) drops its state.
 struct Stage<S> {
-    sender: tokio::sync::mpsc::Sender<Option<Bytes>>,
+    sender: tokio::sync::mpsc::Sender<Feed>,
     task: tokio::task::JoinHandle<std::io::Result<S>>,
 }
 
 impl<S: Send + 'static> Stage<S> {
     /// Starts a stage whose state `start` makes on the stage's thread; `each` folds in a
-    /// chunk. The first error stops the stage; [`Stage::finish`] returns it.
+    /// chunk or a restart. The first error stops the stage; [`Stage::finish`] returns it.
     fn spawn(
         start: impl FnOnce() -> std::io::Result<S> + Send + 'static,
-        mut each: impl FnMut(&mut S, &[u8]) -> std::io::Result<()> + Send + 'static,
+        mut each: impl FnMut(&mut S, Feed) -> std::io::Result<()> + Send + 'static,
     ) -> Self {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(STAGE_DEPTH);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Feed>(STAGE_DEPTH);
         let task = tokio::task::spawn_blocking(move || {
             let mut state = start()?;
             loop {
                 match receiver.blocking_recv() {
-                    Some(Some(chunk)) => each(&mut state, &chunk)?,
-                    Some(None) => return Ok(state),
+                    Some(Feed::End) => return Ok(state),
+                    Some(feed) => each(&mut state, feed)?,
                     None => return Err(std::io::Error::other("the download was dropped")),
                 }
             }
@@ -1014,12 +1043,27 @@ impl<S: Send + 'static> Stage<S> {
     /// Hands a chunk to the stage; false if the stage has stopped (then
     /// [`Stage::finish`] says why).
     async fn feed(&self, chunk: Bytes) -> bool {
-        self.sender.send(Some(chunk)).await.is_ok()
+        self.sender.send(Feed::Chunk(chunk)).await.is_ok()
+    }
+
+    /// Tells the stage to start again from the first byte (a stopped stage's error comes
+    /// from [`Stage::finish`]).
+    async fn restart(&self) {
+        let _ = self.sender.send(Feed::Restart).await;
+    }
+
+    /// The error of a stage that stopped early, as an [`Error::Io`] on `path`.
+    async fn failure(self, path: &Path) -> Error {
+        let source = match self.finish().await {
+            Err(source) => source,
+            Ok(_) => std::io::Error::other("the stage ended before its first chunk"),
+        };
+        io_error("write", path, source)
     }
 
     /// Waits for the stage to take every chunk handed to it; its state, or its error.
     async fn finish(self) -> std::io::Result<S> {
-        let _ = self.sender.send(None).await; // fails only when the stage has stopped
+        let _ = self.sender.send(Feed::End).await; // fails only when the stage has stopped
         drop(self.sender);
         self.task.await.map_err(std::io::Error::other)?
     }
@@ -1030,8 +1074,11 @@ impl Stage<sha2::Sha384> {
     fn hasher(hasher: sha2::Sha384) -> Self {
         Stage::spawn(
             move || Ok(hasher),
-            |hasher, chunk| {
-                sha2::Digest::update(hasher, chunk);
+            |hasher, feed| {
+                match feed {
+                    Feed::Chunk(chunk) => sha2::Digest::update(hasher, &chunk),
+                    Feed::Restart | Feed::End => *hasher = sha2::Digest::new(),
+                }
                 Ok(())
             },
         )
@@ -1042,30 +1089,85 @@ impl Stage<sha2::Sha384> {
 /// download is dropped, unless resumable), and the background syncs.
 type Written = (std::fs::File, TempFile);
 
+/// What a resumable download already has: its length in bytes, and the hash so far.
+type Prefix = (u64, Option<sha2::Sha384>);
+
 impl Stage<(Written, EarlySync)> {
-    /// Writes the body to `temp`, after its first `have` bytes (a resumed download) or
-    /// into a new file; `sync` flushes it to the disk every [`EARLY_SYNC`] bytes.
-    fn writer(temp: TempFile, have: u64, sync: bool) -> Stage<(Written, EarlySync)> {
-        Stage::spawn(
+    /// Writes the body to `temp`. With `resume` (the expected size, if known), the bytes
+    /// already in `temp` are kept, if usable, and fed to `hasher`; the receiver gets what
+    /// is there before the first chunk is taken. `sync` flushes the file to the disk every
+    /// [`EARLY_SYNC`] bytes.
+    fn writer(
+        temp: TempFile,
+        resume: Option<Option<u64>>,
+        hasher: Option<sha2::Sha384>,
+        sync: bool,
+    ) -> (Self, tokio::sync::oneshot::Receiver<Prefix>) {
+        let (opened, prefix) = tokio::sync::oneshot::channel();
+        let stage = Stage::spawn(
             move || {
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .truncate(have == 0)
-                    .open(&temp.path)?;
-                if have > 0 {
-                    std::io::Seek::seek(&mut file, SeekFrom::Start(have))?;
-                    file.set_len(have)?;
-                }
+                let (file, have, hasher) = match resume {
+                    Some(expected_size) => continue_partial(&temp.path, expected_size, hasher)?,
+                    None => (std::fs::File::create(&temp.path)?, 0, hasher),
+                };
+                let _ = opened.send((have, hasher));
                 Ok(((file, temp), EarlySync::new(sync)))
             },
-            |((file, _), early_sync), chunk| {
-                std::io::Write::write_all(file, chunk)?;
-                early_sync.wrote(chunk.len() as u64, file);
+            |((file, _), early_sync), feed| {
+                match feed {
+                    Feed::Chunk(chunk) => {
+                        std::io::Write::write_all(file, &chunk)?;
+                        early_sync.wrote(chunk.len() as u64, file);
+                    }
+                    Feed::Restart | Feed::End => {
+                        file.set_len(0)?;
+                        std::io::Seek::seek(file, SeekFrom::Start(0))?;
+                    }
+                }
                 Ok(())
             },
-        )
+        );
+        (stage, prefix)
     }
+}
+
+/// Opens the partial file of a resumable download at `path` for writing after its
+/// bytes, fed to `hasher` when there is one; a partial file that cannot be continued
+/// (empty, or not shorter than `expected_size`) is emptied. Returns the file, the number
+/// of bytes kept and the hash so far.
+fn continue_partial(
+    path: &Path,
+    expected_size: Option<u64>,
+    mut hasher: Option<sha2::Sha384>,
+) -> std::io::Result<(std::fs::File, u64, Option<sha2::Sha384>)> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let length = file.metadata()?.len();
+    if length == 0 || expected_size.is_some_and(|s| length >= s) {
+        file.set_len(0)?;
+        return Ok((file, 0, hasher));
+    }
+    let mut have = length;
+    if let Some(hasher) = &mut hasher {
+        let mut buffer = vec![0u8; CHUNK];
+        have = 0;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            have += n as u64;
+            sha2::Digest::update(hasher, &buffer[..n]);
+        }
+    }
+    file.seek(SeekFrom::Start(have))?;
+    file.set_len(have)?;
+    Ok((file, have, hasher))
 }
 
 /// Flushes a download being written to the disk in the background every [`EARLY_SYNC`]
@@ -1101,49 +1203,6 @@ impl EarlySync {
             }));
         }
     }
-}
-
-/// Where a resumable download continues from: the length of its partial file at `path`
-/// (fed to `hasher`, when there is one), or 0 after removing a partial file that cannot
-/// be continued (empty, or not shorter than the expected size). One blocking call.
-async fn resume_from(
-    path: &Path,
-    expected_size: Option<u64>,
-    hasher: &mut Option<sha2::Sha384>,
-) -> Result<u64, Error> {
-    let owned = path.to_path_buf();
-    let start = hasher.clone();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        use sha2::Digest;
-        use std::io::Read;
-        let Ok(mut file) = std::fs::File::open(&owned) else {
-            return Ok((0, start)); // nothing to continue from
-        };
-        let length = file.metadata()?.len();
-        if length == 0 || expected_size.is_some_and(|s| length >= s) {
-            drop(file);
-            let _ = std::fs::remove_file(&owned);
-            return Ok((0, start));
-        }
-        let Some(mut hasher) = start else {
-            return Ok((length, None));
-        };
-        let mut buffer = vec![0u8; CHUNK];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                return Ok((size, Some(hasher)));
-            }
-            size += n as u64;
-            hasher.update(&buffer[..n]);
-        }
-    })
-    .await
-    .map_err(|e| io_error("read", path, std::io::Error::other(e)))?;
-    let (have, state) = result.map_err(|source| io_error("read", path, source))?;
-    *hasher = state;
-    Ok(have)
 }
 
 /// The storage side of a signed-URL upload.
