@@ -3,7 +3,6 @@
 //! is still caught and leaves nothing, a cut download resumes byte-identical, a server
 //! that ignores `Range` restarts the file, and a writer that cannot write is an error, not
 //! a hang.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::time::Duration;
 
@@ -11,6 +10,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fw_transport::*;
+
+use super::names_in;
 
 /// 9 MiB, not a multiple of any chunk size.
 fn content() -> Vec<u8> {
@@ -88,49 +89,52 @@ async fn entry_of(bytes: &[u8], dir: &std::path::Path) -> (u64, String) {
     entry
 }
 
-fn names_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// The content, a folder, the content's `(size, hash)` and a client of a server that cuts
+/// `/files/cut` after `cut_at` bytes.
+async fn setup(cut_at: usize) -> (Vec<u8>, tempfile::TempDir, (u64, String), Client) {
+    let content = content();
+    let dir = tempfile::tempdir().unwrap();
+    let entry = entry_of(&content, dir.path()).await;
+    let client = client(serve(content.clone(), cut_at).await);
+    (content, dir, entry, client)
+}
+
+/// A download of `/files/{what}` to `dest`, checked against `(size, hash)`.
+fn verified(what: &str, dest: &std::path::Path, (size, hash): &(u64, String)) -> Download {
+    Download::new(Request::get(["files", what]), dest)
+        .expected_size(*size)
+        .expected_hash(hash)
+}
+
+/// Sends `download` and checks that it lands as `content`, alone in its folder.
+async fn lands(client: &Client, download: Download, content: &[u8]) {
+    let dest = download.destination.clone();
+    assert_eq!(
+        client.download(download).await.unwrap(),
+        content.len() as u64
+    );
+    assert!(std::fs::read(&dest).unwrap() == content, "byte-identical");
+    let folder = dest.parent().unwrap();
+    assert_eq!(
+        names_in(folder),
+        [dest.file_name().unwrap().to_str().unwrap()]
+    );
 }
 
 #[tokio::test]
 async fn a_large_download_is_verified_and_a_corrupted_byte_leaves_nothing() {
-    let content = content();
-    let dir = tempfile::tempdir().unwrap();
-    let (size, hash) = entry_of(&content, dir.path()).await;
-    let client = client(serve(content.clone(), 0).await);
+    let (content, dir, entry, client) = setup(0).await;
     let dest = dir.path().join("scan.nii");
-
-    let n = client
-        .download(
-            Download::new(Request::get(["files", "whole"]), &dest)
-                .expected_size(size)
-                .expected_hash(&hash),
-        )
-        .await
-        .unwrap();
-    assert_eq!(n, content.len() as u64);
-    assert!(std::fs::read(&dest).unwrap() == content, "byte-identical");
+    lands(&client, verified("whole", &dest, &entry), &content).await;
 
     for resume in [false, true] {
         let bad = dir.path().join("bad.nii");
-        let err = client
-            .download(
-                Download::new(Request::get(["files", "corrupt"]), &bad)
-                    .expected_size(size)
-                    .expected_hash(&hash)
-                    .resume(resume),
-            )
-            .await
-            .unwrap_err();
+        let download = verified("corrupt", &bad, &entry).resume(resume);
+        let err = client.download(download).await.unwrap_err();
         match &err {
             Error::HashMismatch {
                 expected, computed, ..
-            } => assert!(expected == &hash && computed != &hash, "{err:?}"),
+            } => assert!(expected == &entry.1 && computed != &entry.1, "{err:?}"),
             other => panic!("{other:?}"),
         }
         assert_eq!(names_in(dir.path()), ["scan.nii"], "resume {resume}");
@@ -139,63 +143,34 @@ async fn a_large_download_is_verified_and_a_corrupted_byte_leaves_nothing() {
 
 #[tokio::test]
 async fn a_large_cut_download_resumes_byte_identical() {
-    let content = content();
     let cut_at = 5 * 1024 * 1024 + 3;
-    let dir = tempfile::tempdir().unwrap();
-    let (size, hash) = entry_of(&content, dir.path()).await;
-    let client = client(serve(content.clone(), cut_at).await);
+    let (content, dir, entry, client) = setup(cut_at).await;
     let dest = dir.path().join("scan.nii");
-    let download = Download::new(Request::get(["files", "cut"]), &dest)
-        .expected_size(size)
-        .expected_hash(&hash)
-        .resume(true);
+    let download = verified("cut", &dest, &entry).resume(true);
     let err = client.download(download.clone()).await.unwrap_err();
     assert!(matches!(err, Error::Send { .. }), "{err:?}");
     let partial = download.partial_path().unwrap();
     assert_eq!(std::fs::metadata(&partial).unwrap().len(), cut_at as u64);
     assert!(!dest.exists());
-
-    assert_eq!(
-        client.download(download).await.unwrap(),
-        content.len() as u64
-    );
-    assert!(std::fs::read(&dest).unwrap() == content, "byte-identical");
-    assert_eq!(names_in(dir.path()), ["scan.nii"]);
+    lands(&client, download, &content).await;
 }
 
 #[tokio::test]
 async fn a_server_that_ignores_the_range_sends_the_file_again_and_it_replaces_the_partial() {
-    let content = content();
-    let dir = tempfile::tempdir().unwrap();
-    let (size, hash) = entry_of(&content, dir.path()).await;
-    let client = client(serve(content.clone(), 0).await);
-    let dest = dir.path().join("scan.nii");
-    let download = Download::new(Request::get(["files", "norange"]), &dest)
-        .expected_size(size)
-        .expected_hash(&hash)
-        .resume(true);
+    let (content, dir, entry, client) = setup(0).await;
+    let download = verified("norange", &dir.path().join("scan.nii"), &entry).resume(true);
     // Partial bytes that are wrong: had they been kept, the hash would not match.
     std::fs::write(download.partial_path().unwrap(), vec![7u8; 3_000_000]).unwrap();
-    assert_eq!(
-        client.download(download).await.unwrap(),
-        content.len() as u64
-    );
-    assert!(std::fs::read(&dest).unwrap() == content, "byte-identical");
-    assert_eq!(names_in(dir.path()), ["scan.nii"]);
+    lands(&client, download, &content).await;
 }
 
 #[tokio::test]
 async fn a_writer_that_cannot_write_is_an_error_not_a_hang() {
-    let content = content();
-    let dir = tempfile::tempdir().unwrap();
-    let (size, hash) = entry_of(&content, dir.path()).await;
-    let client = client(serve(content.clone(), 0).await);
+    let (_, dir, entry, client) = setup(0).await;
 
     // A folder that does not exist: the temporary file cannot be made.
     let dest = dir.path().join("missing").join("scan.nii");
-    let download = Download::new(Request::get(["files", "whole"]), &dest)
-        .expected_size(size)
-        .expected_hash(&hash);
+    let download = verified("whole", &dest, &entry);
     let result = tokio::time::timeout(Duration::from_secs(30), client.download(download)).await;
     let err = result.expect("no hang").unwrap_err();
     assert!(
@@ -205,10 +180,7 @@ async fn a_writer_that_cannot_write_is_an_error_not_a_hang() {
 
     // A resumable download whose partial file is a folder: refused before any byte.
     let dest = dir.path().join("scan.nii");
-    let download = Download::new(Request::get(["files", "whole"]), &dest)
-        .expected_size(size)
-        .expected_hash(&hash)
-        .resume(true);
+    let download = verified("whole", &dest, &entry).resume(true);
     let partial = download.partial_path().unwrap();
     std::fs::create_dir(&partial).unwrap();
     let result = tokio::time::timeout(Duration::from_secs(30), client.download(download)).await;
@@ -220,8 +192,7 @@ async fn a_writer_that_cannot_write_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn a_refused_download_leaves_no_temporary_file_behind() {
-    let client = client(serve(content(), 0).await);
-    let dir = tempfile::tempdir().unwrap();
+    let (_, dir, _, client) = setup(0).await;
     let dest = dir.path().join("scan.nii");
     // The writer makes its temporary file while the request goes out; the 404 removes it
     // before the error is returned.
