@@ -159,7 +159,8 @@ pub struct Download {
     /// Keep the bytes of a failed attempt in `.{name}.fwpart` beside the destination and
     /// continue from them next time with a `Range` request (default: no).
     pub resume: bool,
-    /// Called with (bytes on disk, bytes in all) as the download goes on.
+    /// Called with (bytes received, counting those kept from an earlier attempt; bytes in
+    /// all) as the download goes on.
     pub progress: Option<Progress>,
 }
 
@@ -206,7 +207,7 @@ impl Download {
         self
     }
 
-    /// Called with (bytes on disk, bytes in all).
+    /// Called with (bytes received, bytes in all).
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
         self
