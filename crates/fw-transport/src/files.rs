@@ -415,17 +415,18 @@ fn read_file_range(
             file.seek(SeekFrom::Start(offset))?;
             let mut left = length;
             while left > 0 {
-                let mut chunk = bytes::BytesMut::zeroed(CHUNK.min(left as usize));
-                let n = file.read(&mut chunk)?;
+                // Read into spare capacity: no 256 KiB of zeros written first per chunk.
+                let want = CHUNK.min(left as usize);
+                let mut chunk = Vec::with_capacity(want);
+                let n = (&mut file).take(want as u64).read_to_end(&mut chunk)?;
                 if n == 0 {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         format!("{} became shorter during the upload", path.display()),
                     ));
                 }
-                chunk.truncate(n);
                 left -= n as u64;
-                if sender.blocking_send(Ok(chunk.freeze())).is_err() {
+                if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
                     return Ok(()); // the request was dropped: stop reading
                 }
             }

@@ -356,8 +356,13 @@ fn file_stream(
     tokio::task::spawn_blocking(move || {
         let mut left = length;
         while left > 0 {
-            let mut chunk = vec![0u8; (256 * 1024).min(left) as usize];
-            let read = match std::io::Read::read(&mut file, &mut chunk) {
+            // Read into spare capacity: no 256 KiB of zeros written first per chunk.
+            let want = (256 * 1024).min(left);
+            let mut chunk = Vec::with_capacity(want as usize);
+            let read = match std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut file, want),
+                &mut chunk,
+            ) {
                 Ok(0) => Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the stored file is shorter than its entry",
@@ -365,7 +370,6 @@ fn file_stream(
                 other => other,
             };
             let item = read.map(|n| {
-                chunk.truncate(n);
                 left -= n as u64;
                 Bytes::from(chunk)
             });
