@@ -644,10 +644,27 @@ async fn fetch(
     options: &TreeOptions,
     totals: Totals,
 ) -> Result<Option<Fetched>, Error> {
-    if options.existing != Existing::Overwrite
-        && let Ok(meta) = tokio::fs::metadata(&job.path).await
-    {
-        let same = meta.len() == job.size && {
+    // One trip to a blocking thread: the size of what is there already, else its folder
+    // made.
+    let check = options.existing != Existing::Overwrite;
+    let path = job.path.clone();
+    let present = tokio::task::spawn_blocking(move || -> std::io::Result<Option<u64>> {
+        if check && let Ok(meta) = std::fs::metadata(&path) {
+            return Ok(Some(meta.len()));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        Ok(None)
+    })
+    .await
+    .map_err(|e| Error::unexpected(format!("a folder check stopped: {e}")))?
+    .map_err(|e| {
+        let folder = job.path.parent().unwrap_or(&job.path);
+        Error::invalid(format!("cannot create {}: {e}", folder.display()))
+    })?;
+    if let Some(size) = present {
+        let same = size == job.size && {
             let (_, hash) = fw_transport::hash_file(&job.path).await?;
             Some(hash) == job.hash
         };
@@ -661,11 +678,6 @@ async fn fetch(
                 job.path.display()
             )));
         }
-    }
-    if let Some(parent) = job.path.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| Error::invalid(format!("cannot create {}: {e}", parent.display())))?;
     }
     let mut download = Download::new(job.request.clone(), &job.path)
         .expected_size(job.size)

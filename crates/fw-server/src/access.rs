@@ -160,8 +160,21 @@ impl<'a> Access<'a> {
         id: &str,
         needed: Level,
     ) -> Result<Row, ApiError> {
+        let found = container(c, id)?;
+        self.check(c, kind, id, found, needed)
+    }
+
+    /// [`Access::get`] of a row already read (`found`, `None` when there is none).
+    pub(crate) fn check(
+        &mut self,
+        c: &Connection,
+        kind: Option<Kind>,
+        id: &str,
+        found: Option<Row>,
+        needed: Level,
+    ) -> Result<Row, ApiError> {
         let what = kind.map_or("container", Kind::name);
-        let row = container(c, id)?
+        let row = found
             .filter(|r| kind.is_none_or(|k| r.kind == k))
             .ok_or_else(|| ApiError::not_found(format!("{what} {id} not found")))?;
         self.require(c, &row, needed)?;

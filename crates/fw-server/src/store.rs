@@ -531,6 +531,38 @@ pub(crate) fn container(connection: &Connection, id: &str) -> Result<Option<Row>
         .transpose()
 }
 
+/// The container with this id, of any kind, with its document read without `files`, and
+/// the current entry of its file `name` (the first of that name), if any. A download needs
+/// one entry of a container that may hold thousands: SQLite picks it out, and the others
+/// are never parsed.
+pub(crate) fn container_and_file(
+    connection: &Connection,
+    id: &str,
+    name: &str,
+) -> Result<Option<(Row, Option<Value>)>, ApiError> {
+    let found = connection
+        .query_row(
+            "SELECT id, kind, parent_id, group_id, project_id, json_remove(doc, '$.files'),
+                    (SELECT f.value FROM json_each(containers.doc, '$.files') f
+                      WHERE json_type(containers.doc, '$.files') = 'array'
+                        AND json_extract(f.value, '$.name') = ?2
+                      ORDER BY f.key LIMIT 1)
+               FROM containers WHERE id = ?1",
+            params![id, name],
+            |r| Ok((raw_row(r)?, r.get::<_, Option<String>>(6)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((raw, entry)) = found else {
+        return Ok(None);
+    };
+    let row = read_row(raw)?;
+    let entry = entry
+        .map(|text| decode_stored_object(&text, &format!("a file of {} {}", row.kind, row.id)))
+        .transpose()?;
+    Ok(Some((row, entry)))
+}
+
 /// Which rows a listing reads, before the finder filter runs on them.
 #[derive(Debug, Clone)]
 pub(crate) struct Scan {
@@ -880,5 +912,58 @@ mod tests {
             .unwrap_err();
         assert!(error.message.contains("readonly"), "{}", error.message);
         assert_eq!(store.run_blocking(|c| meta(c, "sneaky")).unwrap(), None);
+    }
+
+    #[test]
+    fn container_and_file_picks_the_first_entry_of_the_name_and_reads_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let row = |id: &str, files: Value| Row {
+            id: id.into(),
+            kind: Kind::Acquisition,
+            parent_id: Some("s1".into()),
+            group_id: "g".into(),
+            project_id: Some("p1".into()),
+            doc: serde_json::json!({"_id": id, "label": "a", "files": files}),
+        };
+        let files = serde_json::json!([
+            {"name": "a.nii", "size": 1},
+            {"name": 7, "size": 2},
+            {"name": "b.nii", "size": 3},
+            {"name": "b.nii", "size": 4},
+        ]);
+        store
+            .write_blocking(move |c| {
+                put_container(c, &row("a1", files))?;
+                // A damaged document whose `files` is an object: it holds no file.
+                put_container(c, &row("a2", serde_json::json!({"x": {"name": "b.nii"}})))
+            })
+            .unwrap();
+        let (found, entry) = store
+            .run_blocking(|c| container_and_file(c, "a1", "b.nii"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry, Some(serde_json::json!({"name": "b.nii", "size": 3})));
+        assert_eq!((found.id.as_str(), found.kind), ("a1", Kind::Acquisition));
+        assert_eq!(found.project_id.as_deref(), Some("p1"));
+        assert_eq!(found.doc, serde_json::json!({"_id": "a1", "label": "a"}));
+        let missing = store
+            .run_blocking(|c| container_and_file(c, "a1", "7"))
+            .unwrap();
+        assert_eq!(
+            missing.map(|(_, entry)| entry),
+            Some(None),
+            "names are strings"
+        );
+        let damaged = store
+            .run_blocking(|c| container_and_file(c, "a2", "b.nii"))
+            .unwrap();
+        assert_eq!(damaged.map(|(_, entry)| entry), Some(None));
+        assert!(
+            store
+                .run_blocking(|c| container_and_file(c, "zz", "b.nii"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

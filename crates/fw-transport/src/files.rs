@@ -13,7 +13,7 @@ use fw_model::{Config, FileEntry, UploadTicket};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Body, Method};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncRead;
 use tokio_util::io::ReaderStream;
 
 use crate::client::{Payload, send_error};
@@ -28,9 +28,6 @@ pub const PART_ALIGNMENT: u64 = 256 * 1024;
 
 /// How much is read from disk at a time.
 const CHUNK: usize = 256 * 1024;
-
-/// How much of a download is gathered before a write to disk.
-const WRITE_BUFFER: usize = 1 << 20;
 
 /// What to upload.
 pub enum UploadSource {
@@ -162,7 +159,8 @@ pub struct Download {
     /// Keep the bytes of a failed attempt in `.{name}.fwpart` beside the destination and
     /// continue from them next time with a `Range` request (default: no).
     pub resume: bool,
-    /// Called with (bytes on disk, bytes in all) as the download goes on.
+    /// Called with (bytes received, counting those kept from an earlier attempt; bytes in
+    /// all) as the download goes on.
     pub progress: Option<Progress>,
 }
 
@@ -209,7 +207,7 @@ impl Download {
         self
     }
 
-    /// Called with (bytes on disk, bytes in all).
+    /// Called with (bytes received, bytes in all).
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
         self
@@ -417,17 +415,18 @@ fn read_file_range(
             file.seek(SeekFrom::Start(offset))?;
             let mut left = length;
             while left > 0 {
-                let mut chunk = bytes::BytesMut::zeroed(CHUNK.min(left as usize));
-                let n = file.read(&mut chunk)?;
+                // Read into spare capacity: no 256 KiB of zeros written first per chunk.
+                let want = CHUNK.min(left as usize);
+                let mut chunk = Vec::with_capacity(want);
+                let n = (&mut file).take(want as u64).read_to_end(&mut chunk)?;
                 if n == 0 {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         format!("{} became shorter during the upload", path.display()),
                     ));
                 }
-                chunk.truncate(n);
                 left -= n as u64;
-                if sender.blocking_send(Ok(chunk.freeze())).is_err() {
+                if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
                     return Ok(()); // the request was dropped: stop reading
                 }
             }
@@ -750,9 +749,14 @@ impl Client {
     /// next transfer does not wait for the disk, and sync their folders once at the end
     /// ([`sync_directory`]).
     ///
-    /// While a synced download is written, what is already written is flushed to the disk
-    /// in the background every 64 MiB, so the final sync of a large file does not start
-    /// from gigabytes.
+    /// The body is a pipeline, so that receiving, hashing and writing run on different
+    /// cores: this task receives the chunks and hands each (a cheap `Bytes` clone) to a
+    /// writer thread, which owns the temporary file, and, for a file over 4 MiB, to a
+    /// hashing thread (a smaller one is hashed here: a thread would cost more than its
+    /// hash). Both take chunks from bounded channels, so memory stays bounded whatever the
+    /// file's size. While a synced download is written, what is already written is
+    /// flushed to the disk in the background every 64 MiB, so the final sync of a large
+    /// file does not start from gigabytes.
     ///
     /// # Errors
     ///
@@ -769,7 +773,7 @@ impl Client {
         if request.accept.is_none() {
             request = request.accept("application/octet-stream");
         }
-        let mut temp = if download.resume {
+        let temp = if download.resume {
             TempFile {
                 path: download.partial_path()?,
                 persisted: false,
@@ -778,28 +782,26 @@ impl Client {
         } else {
             TempFile::beside(destination)?
         };
-        // What a resumable download already has on disk, hashed, if it is usable. Bytes
-        // are hashed only when a hash is expected: SHA-384 costs more CPU than the rest of
-        // the transfer (an archive download has no hash to meet).
+        // Bytes are hashed only when a hash is expected: SHA-384 costs more CPU than the
+        // rest of the transfer (an archive download has no hash to meet).
         let new_hasher = || expected_hex.as_ref().map(|_| sha2::Sha384::new());
-        let mut hasher = new_hasher();
-        let mut have = 0u64;
-        let existing = if download.resume {
-            tokio::fs::metadata(&temp.path).await.ok()
-        } else {
-            None
-        };
-        if let Some(meta) = existing {
-            let usable = meta.len() > 0 && download.expected_size.is_none_or(|s| meta.len() < s);
-            if usable {
-                have = match &mut hasher {
-                    Some(hasher) => hash_prefix(&temp.path, hasher).await?,
-                    None => meta.len(),
-                };
-            } else {
-                let _ = tokio::fs::remove_file(&temp.path).await;
+        // The writer opens the file while the request goes out. A resumable download
+        // first waits for it to say what it already has on disk (hashed, if usable).
+        let (writer, opened) = Stage::writer(
+            temp,
+            download.resume.then_some(download.expected_size),
+            new_hasher(),
+            self.syncs_downloads(),
+        );
+        let (mut have, mut hasher) = if download.resume {
+            match opened.await {
+                Ok(prefix) => prefix,
+                // The writer stopped before it could say: its error is the answer.
+                Err(_) => return Err(writer.failure(destination).await),
             }
-        }
+        } else {
+            (0, new_hasher())
+        };
         let headers: Vec<(&'static str, String)> = if have > 0 {
             vec![("range", format!("bytes={have}-"))]
         } else {
@@ -812,37 +814,35 @@ impl Client {
                 None => Payload::None,
             })
         };
-        let response = self
+        let response = match self
             .send_with_headers(&request, &payload, true, &headers)
-            .await?;
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                // Waited for, so that a new temporary file is gone when this returns.
+                drop(writer.finish().await);
+                return Err(e);
+            }
+        };
         let url = redact_url(response.url().as_str());
         if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
             // The server sent the whole file: start again from its first byte.
             have = 0;
             hasher = new_hasher();
+            writer.restart().await;
         }
         let announced = response.content_length().map(|n| n + have);
         let total = download.expected_size.or(announced);
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(have > 0)
-            .truncate(have == 0)
-            .open(&temp.path)
-            .await
-            .map_err(|source| io_error("create", &temp.path, source))?;
-        if have > 0 {
-            file.seek(SeekFrom::Start(have))
-                .await
-                .map_err(|source| io_error("write", &temp.path, source))?;
+        // A large file's hash runs on its own thread; a small one's here.
+        let mut hashing = None;
+        if total.is_some_and(|t| t.saturating_sub(have) > HASH_ON_TASK) {
+            hashing = hasher.take().map(Stage::hasher);
         }
-        // Network chunks are small; every write to a tokio file is a trip to the blocking
-        // pool, so they are gathered into large writes.
-        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut early_sync = EarlySync::new(self.syncs_downloads());
         let mut received = have;
         let mut body = response.bytes_stream();
         let mut failure = None;
+        let mut stages_stopped = false;
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
@@ -851,31 +851,46 @@ impl Client {
                     break;
                 }
             };
-            if let Err(source) = file.write_all(&chunk).await {
-                failure = Some(io_error("write", &temp.path, source));
-                break;
-            }
+            received += chunk.len() as u64;
             if let Some(hasher) = &mut hasher {
                 hasher.update(&chunk);
             }
-            received += chunk.len() as u64;
-            early_sync.wrote(chunk.len() as u64, file.get_ref()).await;
+            let hashed = match &hashing {
+                Some(stage) => stage.feed(chunk.clone()).await,
+                None => true,
+            };
+            if !(writer.feed(chunk).await && hashed) {
+                stages_stopped = true; // their error comes from `finish`
+                break;
+            }
             if let Some(progress) = &download.progress {
                 progress(received, total.unwrap_or(received));
             }
         }
-        // Whatever arrived is flushed, so a resumable download keeps it for next time.
-        let flushed = file
-            .flush()
-            .await
-            .map_err(|source| io_error("write", &temp.path, source));
+        // Whatever arrived is written, so a resumable download keeps it for next time.
+        let written = writer.finish().await;
+        let hashed = match hashing {
+            Some(stage) => stage.finish().await.map(Some),
+            None => Ok(hasher),
+        };
+        let ((file, mut temp), _) = match written {
+            Ok(written) => written,
+            Err(source) => return Err(io_error("write", &download.destination, source)),
+        };
         if let Some(failure) = failure {
             return Err(failure);
         }
-        flushed?;
+        temp.keep = false; // from here on, a failure is a failed check: nothing to resume
+        let hasher = hashed.map_err(|source| io_error("write", &temp.path, source))?;
+        if stages_stopped {
+            return Err(io_error(
+                "write",
+                &temp.path,
+                std::io::Error::other("the download's pipeline stopped"),
+            ));
+        }
         for expected in [announced, download.expected_size].into_iter().flatten() {
             if expected != received {
-                temp.keep = false;
                 return Err(Error::SizeMismatch {
                     url,
                     expected,
@@ -886,7 +901,6 @@ impl Client {
         if let (Some(expected), Some(hasher)) = (expected_hex, hasher) {
             let computed = flywheel_hash(&hasher.finalize());
             if computed[10..] != expected {
-                temp.keep = false;
                 return Err(Error::HashMismatch {
                     url,
                     expected: format!("v0-sha384-{expected}"),
@@ -894,11 +908,9 @@ impl Client {
                 });
             }
         }
-        // Checked: nothing is left to resume from.
-        temp.keep = false;
         Ok(Fetched {
             temp,
-            file: file.into_inner(),
+            file,
             destination: destination.to_path_buf(),
             size: received,
             sync: self.syncs_downloads(),
@@ -912,7 +924,7 @@ impl Client {
 #[derive(Debug)]
 pub struct Fetched {
     temp: TempFile,
-    file: tokio::fs::File,
+    file: std::fs::File,
     destination: PathBuf,
     size: u64,
     sync: bool,
@@ -931,8 +943,8 @@ impl Fetched {
 
     /// Syncs the file to the disk (unless the client was built with
     /// [`sync_downloads(false)`](crate::ClientBuilder::sync_downloads)) and renames it to
-    /// its destination, replacing what was there; returns its size. The folder is not
-    /// synced: see [`sync_directory`].
+    /// its destination, replacing what was there; returns its size. Both are done on one
+    /// blocking thread. The folder is not synced: see [`sync_directory`].
     ///
     /// # Errors
     ///
@@ -945,14 +957,19 @@ impl Fetched {
             size,
             sync,
         } = self;
-        if sync {
-            file.sync_all()
-                .await
-                .map_err(|source| io_error("sync", &temp.path, source))?;
-        }
-        drop(file);
-        temp.persist(&destination).await?;
-        Ok(size)
+        let place = destination.clone();
+        tokio::task::spawn_blocking(move || {
+            if sync {
+                file.sync_all()
+                    .map_err(|source| io_error("sync", &temp.path, source))?;
+            }
+            drop(file);
+            temp.rename_to(&place)
+                .map_err(|source| io_error("rename into place", &place, source))?;
+            Ok(size)
+        })
+        .await
+        .map_err(|e| io_error("rename into place", &destination, std::io::Error::other(e)))?
     }
 }
 
@@ -974,17 +991,195 @@ pub async fn sync_directory(folder: &Path) -> Result<(), Error> {
         .map_err(|source| io_error("sync", folder, source))
 }
 
+/// Downloads larger than this (bytes still to come) are hashed on a thread of their own.
+const HASH_ON_TASK: u64 = 4 << 20;
+
+/// How many chunks wait for a pipeline stage: a few network reads (at most about 400 KiB
+/// each), so that a stage that is briefly slower does not stall the receiving task, and
+/// memory stays bounded.
+const STAGE_DEPTH: usize = 1;
+
+/// How many bytes are written between two background syncs of a download.
+const EARLY_SYNC: u64 = 64 << 20;
+
+/// What a pipeline stage is handed.
+enum Feed {
+    /// The next bytes of the body.
+    Chunk(Bytes),
+    /// The server sent the whole file where the rest was asked for: start again.
+    Restart,
+    /// The body is complete (the stage returns its state; `each` never sees it).
+    End,
+}
+
+/// One stage of a download's pipeline ([`Client::fetch`]): a blocking thread that takes
+/// the body's chunks from a bounded channel and folds them into its state (the file
+/// written, the hash computed). A stage whose sender is dropped before [`Feed::End`]
+/// (the download failed or was dropped halfway) drops its state.
+struct Stage<S> {
+    sender: tokio::sync::mpsc::Sender<Feed>,
+    task: tokio::task::JoinHandle<std::io::Result<S>>,
+}
+
+impl<S: Send + 'static> Stage<S> {
+    /// Starts a stage whose state `start` makes on the stage's thread; `each` folds in a
+    /// chunk or a restart. The first error stops the stage; [`Stage::finish`] returns it.
+    fn spawn(
+        start: impl FnOnce() -> std::io::Result<S> + Send + 'static,
+        mut each: impl FnMut(&mut S, Feed) -> std::io::Result<()> + Send + 'static,
+    ) -> Self {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Feed>(STAGE_DEPTH);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut state = start()?;
+            loop {
+                match receiver.blocking_recv() {
+                    Some(Feed::End) => return Ok(state),
+                    Some(feed) => each(&mut state, feed)?,
+                    None => return Err(std::io::Error::other("the download was dropped")),
+                }
+            }
+        });
+        Stage { sender, task }
+    }
+
+    /// Hands a chunk to the stage; false if the stage has stopped (then
+    /// [`Stage::finish`] says why).
+    async fn feed(&self, chunk: Bytes) -> bool {
+        self.sender.send(Feed::Chunk(chunk)).await.is_ok()
+    }
+
+    /// Tells the stage to start again from the first byte (a stopped stage's error comes
+    /// from [`Stage::finish`]).
+    async fn restart(&self) {
+        let _ = self.sender.send(Feed::Restart).await;
+    }
+
+    /// The error of a stage that stopped early, as an [`Error::Io`] on `path`.
+    async fn failure(self, path: &Path) -> Error {
+        let source = match self.finish().await {
+            Err(source) => source,
+            Ok(_) => std::io::Error::other("the stage ended before its first chunk"),
+        };
+        io_error("write", path, source)
+    }
+
+    /// Waits for the stage to take every chunk handed to it; its state, or its error.
+    async fn finish(self) -> std::io::Result<S> {
+        let _ = self.sender.send(Feed::End).await; // fails only when the stage has stopped
+        drop(self.sender);
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+impl Stage<sha2::Sha384> {
+    /// The hash of the body, continued from `hasher`.
+    fn hasher(hasher: sha2::Sha384) -> Self {
+        Stage::spawn(
+            move || Ok(hasher),
+            |hasher, feed| {
+                match feed {
+                    Feed::Chunk(chunk) => sha2::Digest::update(hasher, &chunk),
+                    Feed::Restart | Feed::End => *hasher = sha2::Digest::new(),
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+/// The writer's state: the file, its temporary name (removed if the stage fails or the
+/// download is dropped, unless resumable), and the background syncs.
+type Written = (std::fs::File, TempFile);
+
+/// What a resumable download already has: its length in bytes, and the hash so far.
+type Prefix = (u64, Option<sha2::Sha384>);
+
+impl Stage<(Written, EarlySync)> {
+    /// Writes the body to `temp`. With `resume` (the expected size, if known), the bytes
+    /// already in `temp` are kept, if usable, and fed to `hasher`; the receiver gets what
+    /// is there before the first chunk is taken. `sync` flushes the file to the disk every
+    /// [`EARLY_SYNC`] bytes.
+    fn writer(
+        temp: TempFile,
+        resume: Option<Option<u64>>,
+        hasher: Option<sha2::Sha384>,
+        sync: bool,
+    ) -> (Self, tokio::sync::oneshot::Receiver<Prefix>) {
+        let (opened, prefix) = tokio::sync::oneshot::channel();
+        let stage = Stage::spawn(
+            move || {
+                let (file, have, hasher) = match resume {
+                    Some(expected_size) => continue_partial(&temp.path, expected_size, hasher)?,
+                    None => (std::fs::File::create(&temp.path)?, 0, hasher),
+                };
+                let _ = opened.send((have, hasher));
+                Ok(((file, temp), EarlySync::new(sync)))
+            },
+            |((file, _), early_sync), feed| {
+                match feed {
+                    Feed::Chunk(chunk) => {
+                        std::io::Write::write_all(file, &chunk)?;
+                        early_sync.wrote(chunk.len() as u64, file);
+                    }
+                    Feed::Restart | Feed::End => {
+                        file.set_len(0)?;
+                        std::io::Seek::seek(file, SeekFrom::Start(0))?;
+                    }
+                }
+                Ok(())
+            },
+        );
+        (stage, prefix)
+    }
+}
+
+/// Opens the partial file of a resumable download at `path` for writing after its
+/// bytes, fed to `hasher` when there is one; a partial file that cannot be continued
+/// (empty, or not shorter than `expected_size`) is emptied. Returns the file, the number
+/// of bytes kept and the hash so far.
+fn continue_partial(
+    path: &Path,
+    expected_size: Option<u64>,
+    mut hasher: Option<sha2::Sha384>,
+) -> std::io::Result<(std::fs::File, u64, Option<sha2::Sha384>)> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let length = file.metadata()?.len();
+    if length == 0 || expected_size.is_some_and(|s| length >= s) {
+        file.set_len(0)?;
+        return Ok((file, 0, hasher));
+    }
+    let mut have = length;
+    if let Some(hasher) = &mut hasher {
+        let mut buffer = vec![0u8; CHUNK];
+        have = 0;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            have += n as u64;
+            sha2::Digest::update(hasher, &buffer[..n]);
+        }
+    }
+    file.seek(SeekFrom::Start(have))?;
+    file.set_len(have)?;
+    Ok((file, have, hasher))
+}
+
 /// Flushes a download being written to the disk in the background every [`EARLY_SYNC`]
 /// bytes, so that the final sync has little left to write: the disk works while the
 /// network does. Errors are left to the final sync, which reports them.
 struct EarlySync {
     enabled: bool,
     unsynced: u64,
-    running: Option<tokio::task::JoinHandle<()>>,
+    running: Option<std::thread::JoinHandle<()>>,
 }
-
-/// How many bytes are written between two background syncs.
-const EARLY_SYNC: u64 = 64 << 20;
 
 impl EarlySync {
     fn new(enabled: bool) -> Self {
@@ -995,7 +1190,7 @@ impl EarlySync {
         }
     }
 
-    async fn wrote(&mut self, bytes: u64, file: &tokio::fs::File) {
+    fn wrote(&mut self, bytes: u64, file: &std::fs::File) {
         self.unsynced += bytes;
         if !self.enabled
             || self.unsynced < EARLY_SYNC
@@ -1003,10 +1198,10 @@ impl EarlySync {
         {
             return;
         }
-        if let Ok(clone) = file.try_clone().await {
+        if let Ok(clone) = file.try_clone() {
             self.unsynced = 0;
-            self.running = Some(tokio::spawn(async move {
-                let _ = clone.sync_data().await;
+            self.running = Some(std::thread::spawn(move || {
+                let _ = clone.sync_data();
             }));
         }
     }
@@ -1019,33 +1214,6 @@ struct SignedParts<'a> {
     size: u64,
     progress: Option<Progress>,
     concurrency: usize,
-}
-
-/// Feeds the bytes of `path` to `hasher`; returns how many there were.
-async fn hash_prefix(path: &Path, hasher: &mut sha2::Sha384) -> Result<u64, Error> {
-    let owned = path.to_path_buf();
-    let start = hasher.clone();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, sha2::Sha384)> {
-        use sha2::Digest;
-        use std::io::Read;
-        let mut hasher = start;
-        let mut file = std::fs::File::open(&owned)?;
-        let mut buffer = vec![0u8; CHUNK];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                return Ok((size, hasher));
-            }
-            size += n as u64;
-            hasher.update(&buffer[..n]);
-        }
-    })
-    .await
-    .map_err(|e| io_error("read", path, std::io::Error::other(e)))?;
-    let (size, state) = result.map_err(|source| io_error("read", path, source))?;
-    *hasher = state;
-    Ok(size)
 }
 
 fn file_name_of(path: &Path) -> Result<String, Error> {
@@ -1117,10 +1285,9 @@ impl TempFile {
         })
     }
 
-    async fn persist(mut self, destination: &Path) -> Result<(), Error> {
-        tokio::fs::rename(&self.path, destination)
-            .await
-            .map_err(|source| io_error("rename into place", destination, source))?;
+    /// Renames the file to `destination` (on a blocking thread).
+    fn rename_to(mut self, destination: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, destination)?;
         self.persisted = true;
         Ok(())
     }

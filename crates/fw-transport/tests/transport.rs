@@ -11,6 +11,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use fw_transport::*;
 use serde_json::{Value, json};
 
+#[path = "transport/pipeline.rs"]
+mod pipeline;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 struct Seen {

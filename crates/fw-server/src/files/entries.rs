@@ -112,8 +112,41 @@ pub(crate) fn container_of(
     id: &str,
     needed: Level,
 ) -> Result<Row, ApiError> {
+    let found = crate::store::container(c, id)?;
+    holder_of_files(c, caller, kind, id, found, needed)
+}
+
+/// [`container_of`] and [`entry`] in one: the container and the entry of its file `name`
+/// (an earlier `version` if asked), read without parsing the container's other file
+/// entries (`store::container_and_file`), as a download needs.
+pub(crate) fn container_and_entry(
+    c: &Connection,
+    caller: &Caller,
+    (kind, id): (Option<Kind>, &str),
+    name: &str,
+    needed: Level,
+    version: Option<i64>,
+) -> Result<(Row, Value), ApiError> {
+    let (found, current) = match crate::store::container_and_file(c, id, name)? {
+        Some((row, current)) => (Some(row), current),
+        None => (None, None),
+    };
+    let row = holder_of_files(c, caller, kind, id, found, needed)?;
+    let entry = version_of(c, &row, name, current, version)?;
+    Ok((row, entry))
+}
+
+/// The checks of [`container_of`] on a row already read (`found`).
+fn holder_of_files(
+    c: &Connection,
+    caller: &Caller,
+    kind: Option<Kind>,
+    id: &str,
+    found: Option<Row>,
+    needed: Level,
+) -> Result<Row, ApiError> {
     let mut access = crate::access::Access::new(caller);
-    let row = access.get(c, kind, id, Level::Ro)?;
+    let row = access.check(c, kind, id, found, Level::Ro)?;
     if row.kind == Kind::Group {
         return Err(ApiError::bad_request("groups hold no files"));
     }
@@ -295,10 +328,22 @@ pub(crate) fn entry(
     let current = row.doc["files"]
         .as_array()
         .and_then(|files| files.iter().find(|f| f["name"] == name))
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::not_found(format!("{} {} has no file {name:?}", row.kind, row.id))
-        })?;
+        .cloned();
+    version_of(c, row, name, current, version)
+}
+
+/// The entry of `name` on a container whose current entry of that name is `current`
+/// (`None`: it has no such file): `current`, or an earlier `version`.
+pub(crate) fn version_of(
+    c: &Connection,
+    row: &Row,
+    name: &str,
+    current: Option<Value>,
+    version: Option<i64>,
+) -> Result<Value, ApiError> {
+    let current = current.ok_or_else(|| {
+        ApiError::not_found(format!("{} {} has no file {name:?}", row.kind, row.id))
+    })?;
     match version {
         None => Ok(current),
         Some(v) if current["version"].as_i64() == Some(v) => Ok(current),

@@ -16,7 +16,9 @@ use crate::roles::Level;
 use crate::store::{Row, db, one_value};
 
 use super::blobs::{Blobs, Staged};
-use super::entries::{check_name, container_of, entry, file_metadata, record};
+use super::entries::{
+    check_name, container_and_entry, container_of, file_metadata, record, version_of,
+};
 
 /// What `GET …/files/{name}` serves: with `?ticket=<ticket>` (no key needed) the version
 /// the ticket grants; else, for a caller who may read the container, the entry of `name`
@@ -33,16 +35,16 @@ pub(crate) fn download_entry(
 ) -> Result<(Value, Option<String>), ApiError> {
     match ticket {
         Some(ticket) if !ticket.is_empty() => {
-            let row = crate::store::container(c, id)?
+            let (row, current) = crate::store::container_and_file(c, id, name)?
                 .ok_or_else(|| ApiError::not_found("no such container"))?;
             let granted = ticket_grant(c, ticket, &row.id, name)?;
-            let entry = entry(c, &row, name, version.or(Some(granted)).filter(|v| *v > 0))?;
-            Ok((entry, None))
+            let version = version.or(Some(granted)).filter(|v| *v > 0);
+            Ok((version_of(c, &row, name, current, version)?, None))
         }
         asked => {
             let caller = caller?;
-            let row = container_of(c, &caller, kind, id, Level::Ro)?;
-            let entry = entry(c, &row, name, version)?;
+            let (row, entry) =
+                container_and_entry(c, &caller, (kind, id), name, Level::Ro, version)?;
             let ticket = match asked {
                 Some(_) => Some(new_ticket(c, &row, &entry)?),
                 None => None,
