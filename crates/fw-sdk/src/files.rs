@@ -450,9 +450,9 @@ impl IntoFuture for FileDownload {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidArgument`] for a forbidden name or metadata that is not a JSON object
-/// (nothing sent); [`Error::NotFound`], [`Error::PermissionDenied`]; [`Error::Transport`]
-/// for a file that cannot be read.
+/// [`Error::InvalidArgument`] for a forbidden name, metadata that is not a JSON object, or
+/// a path that is not a regular file, such as a folder (nothing sent); [`Error::NotFound`],
+/// [`Error::PermissionDenied`]; [`Error::Transport`] for a file that cannot be read.
 #[must_use = "an upload does nothing until awaited"]
 pub struct FileUpload {
     client: Client,
@@ -506,6 +506,9 @@ impl FileUpload {
         let source = self.source?;
         let name = source.name()?;
         check_file_name(&name)?;
+        if let UploadSource::Path(path) = &source {
+            check_regular_file(path).await?;
+        }
         let mut upload = Upload::new(self.target.clone(), source).mode(self.mode);
         if let Some(metadata) = self.metadata {
             upload = upload.metadata(metadata);
@@ -543,7 +546,26 @@ fn collection_name(collection: &str) -> &'static str {
     }
 }
 
-/// The source of an upload from a path, with its size checked readable.
+/// Refuses a path that exists but is not a regular file (a folder, a socket) before
+/// anything is sent: its metadata has a size, so the upload would start and only fail
+/// when reading its bytes, as an unclear send error (Python: `IsADirectoryError`). A
+/// missing path is left to the transfer, whose error names it.
+async fn check_regular_file(path: &Path) -> Result<(), Error> {
+    match tokio::fs::metadata(path).await {
+        Ok(meta) if !meta.is_file() => Err(Error::invalid(format!(
+            "cannot upload {}: it is {}",
+            path.display(),
+            if meta.is_dir() {
+                "a folder, not a file"
+            } else {
+                "not a regular file"
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The source of an upload from a path (read when the upload is sent).
 pub(crate) fn path_source(path: &Path) -> Result<UploadSource, Error> {
     Ok(UploadSource::Path(path.to_path_buf()))
 }

@@ -15,4 +15,5 @@ mod metadata;
 mod permissions;
 mod probe;
 mod tree_analyses;
+mod upload_paths;
 mod wire;
