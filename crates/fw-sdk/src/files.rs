@@ -361,7 +361,8 @@ async fn open_reader(client: &Client, request: &Request) -> Result<FileReader, E
 ///
 /// # Errors
 ///
-/// [`Error::NotFound`] when the file is gone; [`Error::Transport`] wrapping
+/// [`Error::NotFound`] when the file is gone; [`Error::InvalidArgument`] when `dest` is a
+/// folder (nothing fetched); [`Error::Transport`] wrapping
 /// `fw_transport::Error::HashMismatch` or `SizeMismatch` when the bytes are not the
 /// file's, or an IO error writing `dest`.
 #[must_use = "a download does nothing until awaited"]
@@ -428,8 +429,22 @@ impl FileDownload {
             );
             download = download.progress(file_progress(observer, self.name, totals));
         }
+        check_destination(&download.destination).await?;
         let _permit = self.client.permit().await;
         Ok(self.client.transport().download(download).await?)
+    }
+}
+
+/// Refuses a destination that is a folder before anything is fetched: the transfer would
+/// run to its end and only then fail to rename its temporary file into place (Python:
+/// `IsADirectoryError` when it opens the destination).
+async fn check_destination(dest: &Path) -> Result<(), Error> {
+    match tokio::fs::metadata(dest).await {
+        Ok(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "cannot download to {}: it is a folder; give the path of the file to write",
+            dest.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -732,6 +747,7 @@ impl<K: HasFiles> Container<K> {
 
     /// Sends a download under the client's request limit.
     async fn send_download(&self, download: Download) -> Result<u64, Error> {
+        check_destination(&download.destination).await?;
         let _permit = self.client().permit().await;
         Ok(self.client().transport().download(download).await?)
     }
