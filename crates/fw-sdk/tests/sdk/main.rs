@@ -4,6 +4,7 @@
 
 mod common;
 
+mod blocking_drop;
 mod client;
 mod create;
 mod crosswalk;
