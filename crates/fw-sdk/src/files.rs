@@ -78,7 +78,8 @@ pub(crate) fn file_progress(
 /// # Errors
 ///
 /// [`Error::InvalidArgument`] naming the character (as `U+0009` when it is not printable)
-/// and its position (in characters, from 0), or what else is wrong.
+/// and its position (in characters, counting from 1, as fw-server's 400 and the filter
+/// errors' columns count), or what else is wrong.
 pub fn check_file_name(name: &str) -> Result<(), Error> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::invalid(format!(
@@ -100,8 +101,9 @@ pub fn check_file_name(name: &str) -> Result<(), Error> {
                 format!("{ch:?}")
             };
             return Err(Error::invalid(format!(
-                "the file name {name:?} contains {shown} at position {position}, which \
-                 Flywheel refuses; fw_sdk::sanitize_file_name gives an allowed name"
+                "the file name {name:?} contains {shown} at position {}, which \
+                 Flywheel refuses; fw_sdk::sanitize_file_name gives an allowed name",
+                position + 1
             )));
         }
     }
