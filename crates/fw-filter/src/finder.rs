@@ -422,9 +422,17 @@ fn missing_operator(src: &str, key: &str, at: usize) -> ParseError {
             format!("finder filters have no 'in'; use '{field}=|[a,b]'"),
         );
     }
+    // `label=a,b`: the comma ended the value `a`, so `b` reads as a condition. The
+    // likely intent is a comma inside the value, which is written `\,` (README §A.1).
+    let after_comma = src[..at.saturating_sub(key.len())].ends_with(',');
+    let hint = if after_comma {
+        " (if the comma belongs to the value before it, write it as \\,)"
+    } else {
+        ""
+    };
     error(
         ErrorKind::MissingOperator,
-        format!("the condition {key:?} has no operator"),
+        format!("the condition {key:?} has no operator{hint}"),
     )
 }
 

@@ -78,7 +78,8 @@ pub(crate) fn file_progress(
 /// # Errors
 ///
 /// [`Error::InvalidArgument`] naming the character (as `U+0009` when it is not printable)
-/// and its position (in characters, from 0), or what else is wrong.
+/// and its position (in characters, counting from 1, as fw-server's 400 and the filter
+/// errors' columns count), or what else is wrong.
 pub fn check_file_name(name: &str) -> Result<(), Error> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::invalid(format!(
@@ -100,8 +101,9 @@ pub fn check_file_name(name: &str) -> Result<(), Error> {
                 format!("{ch:?}")
             };
             return Err(Error::invalid(format!(
-                "the file name {name:?} contains {shown} at position {position}, which \
-                 Flywheel refuses; fw_sdk::sanitize_file_name gives an allowed name"
+                "the file name {name:?} contains {shown} at position {}, which \
+                 Flywheel refuses; fw_sdk::sanitize_file_name gives an allowed name",
+                position + 1
             )));
         }
     }
@@ -361,7 +363,8 @@ async fn open_reader(client: &Client, request: &Request) -> Result<FileReader, E
 ///
 /// # Errors
 ///
-/// [`Error::NotFound`] when the file is gone; [`Error::Transport`] wrapping
+/// [`Error::NotFound`] when the file is gone; [`Error::InvalidArgument`] when `dest` is a
+/// folder (nothing fetched); [`Error::Transport`] wrapping
 /// `fw_transport::Error::HashMismatch` or `SizeMismatch` when the bytes are not the
 /// file's, or an IO error writing `dest`.
 #[must_use = "a download does nothing until awaited"]
@@ -428,8 +431,22 @@ impl FileDownload {
             );
             download = download.progress(file_progress(observer, self.name, totals));
         }
+        check_destination(&download.destination).await?;
         let _permit = self.client.permit().await;
         Ok(self.client.transport().download(download).await?)
+    }
+}
+
+/// Refuses a destination that is a folder before anything is fetched: the transfer would
+/// run to its end and only then fail to rename its temporary file into place (Python:
+/// `IsADirectoryError` when it opens the destination).
+async fn check_destination(dest: &Path) -> Result<(), Error> {
+    match tokio::fs::metadata(dest).await {
+        Ok(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "cannot download to {}: it is a folder; give the path of the file to write",
+            dest.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -450,9 +467,9 @@ impl IntoFuture for FileDownload {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidArgument`] for a forbidden name or metadata that is not a JSON object
-/// (nothing sent); [`Error::NotFound`], [`Error::PermissionDenied`]; [`Error::Transport`]
-/// for a file that cannot be read.
+/// [`Error::InvalidArgument`] for a forbidden name, metadata that is not a JSON object, or
+/// a path that is not a regular file, such as a folder (nothing sent); [`Error::NotFound`],
+/// [`Error::PermissionDenied`]; [`Error::Transport`] for a file that cannot be read.
 #[must_use = "an upload does nothing until awaited"]
 pub struct FileUpload {
     client: Client,
@@ -506,6 +523,9 @@ impl FileUpload {
         let source = self.source?;
         let name = source.name()?;
         check_file_name(&name)?;
+        if let UploadSource::Path(path) = &source {
+            check_regular_file(path).await?;
+        }
         let mut upload = Upload::new(self.target.clone(), source).mode(self.mode);
         if let Some(metadata) = self.metadata {
             upload = upload.metadata(metadata);
@@ -543,7 +563,26 @@ fn collection_name(collection: &str) -> &'static str {
     }
 }
 
-/// The source of an upload from a path, with its size checked readable.
+/// Refuses a path that exists but is not a regular file (a folder, a socket) before
+/// anything is sent: its metadata has a size, so the upload would start and only fail
+/// when reading its bytes, as an unclear send error (Python: `IsADirectoryError`). A
+/// missing path is left to the transfer, whose error names it.
+async fn check_regular_file(path: &Path) -> Result<(), Error> {
+    match tokio::fs::metadata(path).await {
+        Ok(meta) if !meta.is_file() => Err(Error::invalid(format!(
+            "cannot upload {}: it is {}",
+            path.display(),
+            if meta.is_dir() {
+                "a folder, not a file"
+            } else {
+                "not a regular file"
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The source of an upload from a path (read when the upload is sent).
 pub(crate) fn path_source(path: &Path) -> Result<UploadSource, Error> {
     Ok(UploadSource::Path(path.to_path_buf()))
 }
@@ -710,6 +749,7 @@ impl<K: HasFiles> Container<K> {
 
     /// Sends a download under the client's request limit.
     async fn send_download(&self, download: Download) -> Result<u64, Error> {
+        check_destination(&download.destination).await?;
         let _permit = self.client().permit().await;
         Ok(self.client().transport().download(download).await?)
     }

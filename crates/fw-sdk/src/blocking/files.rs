@@ -11,9 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::Runtime;
 use fw_model::{FileEntry, HasFiles, SearchResponse};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
-use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use super::{Container, IntoBlocking};

@@ -40,8 +40,11 @@
 //! the `twins!` macro, and `tests/blocking.rs` fails when an async method has no line
 //! there, so the two APIs cannot drift.
 //!
-//! As with `reqwest::blocking`, do not use this API from inside an async runtime: blocking
-//! on a runtime's thread panics. Use the async API there.
+//! As with `reqwest::blocking`, do not call this API from inside an async runtime: a call
+//! blocks, and blocking on a runtime's thread panics (with Tokio's message, "Cannot start
+//! a runtime from within a runtime"). Use the async API there, or call the blocking one
+//! inside `tokio::task::spawn_blocking`. Dropping a blocking client, handle or local site
+//! in async code is fine: its runtime then shuts down in the background.
 
 use std::fmt;
 #[cfg(feature = "local")]
@@ -57,7 +60,6 @@ use fw_model::{
     DeletedResult, GroupId, GroupKind, Modality, ModifiedResult, Note, ProjectKind, Role,
     RolePermission, SessionKind, SubjectKind, User, Version,
 };
-use tokio::runtime::Runtime;
 
 use crate::Error;
 use crate::finder::Listable;
@@ -298,13 +300,43 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The Tokio runtime a blocking [`Client`] owns (shared by its clones and handles); it
+/// derefs to `tokio::runtime::Runtime`.
+///
+/// Dropping a Tokio runtime inside an async context panics ("Cannot drop a runtime in a
+/// context where blocking is not allowed"), so a blocking client made in
+/// `spawn_blocking` and dropped in async code would panic. There this runtime shuts down
+/// in the background instead; elsewhere it is dropped as usual (waiting for its blocking
+/// threads).
+pub struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for Runtime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        // Always `Some` until `drop` takes it.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a runtime is taken only in drop"))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 fn runtime() -> Result<Arc<Runtime>, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("fw-sdk-blocking")
         .enable_all()
         .build()
-        .map(Arc::new)
+        .map(|runtime| Arc::new(Runtime(Some(runtime))))
         .map_err(|e| Error::invalid(format!("cannot start the blocking client's runtime: {e}")))
 }
 
@@ -560,7 +592,14 @@ impl LocalFlywheel {
 impl Drop for LocalFlywheel {
     fn drop(&mut self) {
         if let Some(site) = self.inner.take() {
-            let _ = self.client.runtime.block_on(site.stop());
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // In async code blocking panics: the async site's drop spawns its stop on
+                // this client's runtime instead.
+                let _in_runtime = self.client.runtime.enter();
+                drop(site);
+            } else {
+                let _ = self.client.runtime.block_on(site.stop());
+            }
         }
     }
 }

@@ -334,9 +334,9 @@ async fn forbidden_names_are_refused_before_sending() {
     }
     assert_eq!(site.requests().len(), before, "nothing was sent");
     let err = check_file_name("scan\t1.nii").unwrap_err().to_string();
-    assert!(err.contains("U+0009 at position 4"), "{err}");
+    assert!(err.contains("U+0009 at position 5"), "{err}");
     let err = check_file_name("a<b").unwrap_err().to_string();
-    assert!(err.contains("'<' at position 1"), "{err}");
+    assert!(err.contains("'<' at position 2"), "{err}");
     assert!(check_file_name(&"é".repeat(128)).is_err(), "256 bytes");
     assert!(check_file_name(&"é".repeat(127)).is_ok());
     // The sanitizer is offered, and what it makes passes.

@@ -4,12 +4,15 @@
 
 mod common;
 
+mod blocking_drop;
 mod client;
 mod create;
 mod crosswalk;
+mod file_names;
 mod files;
 mod finders;
 mod local;
+mod local_paths;
 mod lookup;
 mod metadata;
 mod permissions;
