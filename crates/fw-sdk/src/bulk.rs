@@ -7,9 +7,11 @@
 //! the walker to the N transfer tasks through a channel of 2N places, so neither a whole
 //! file nor the whole list of files is ever held.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{self, Relaxed};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use fw_model::layout::{folder_label, folder_name, unique};
@@ -47,8 +49,12 @@ impl<K: HasFiles> Container<K> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if the container is gone; listing errors. Errors of single files
-    /// do not stop the others: they are in [`TreeSummary::failed`].
+    /// [`Error::InvalidArgument`] if `dest_dir` cannot be made a folder (nothing is
+    /// fetched); [`Error::NotFound`] if the container is gone; listing errors;
+    /// a [`Error::Transport`] connect error as soon as one download finds the server
+    /// unreachable (the remaining files are not tried one by one; a rerun continues where
+    /// this one stopped). Other errors of single files do not stop the others: they are in
+    /// [`TreeSummary::failed`], which a caller should check.
     pub async fn download_tree(
         &self,
         dest_dir: impl AsRef<Path>,
@@ -122,6 +128,7 @@ impl Client {
             }
             body["filters"] = json!([{"types": rule}]);
         }
+        crate::files::check_destination(dest).await?;
         let stub: fw_model::DownloadTicket =
             self.call(Request::post(["download"]).json(&body)?).await?;
         let ticket = stub
@@ -359,6 +366,7 @@ async fn download_tree(
     dest_dir: &Path,
     options: TreeOptions,
 ) -> Result<TreeSummary, Error> {
+    make_destination_folder(dest_dir).await?;
     let doc = document(client, kind, id).await?;
     let folder = folder_of(client, kind, &doc).await?;
     let concurrency = options.concurrency.max(1);
@@ -398,40 +406,42 @@ async fn download_tree(
     let jobs = futures_util::stream::unfold(receiver, |mut r| async move {
         r.recv().await.map(|job| (job, r))
     });
-    let summary = std::sync::Mutex::new(TreeSummary::default());
-    let mut walk_error = None;
-    let walk_error_slot = std::sync::Mutex::new(&mut walk_error);
+    // Shared by the download and persisting tasks, owned (not borrowed), so that the
+    // future of `download_tree` is `Send + 'static` and can be spawned.
+    let state = Arc::new(TreeState::default());
+    let options = Arc::new(options);
     // Checked files go from the downloads to the persisting stage, which syncs and renames
     // them while the next downloads run: the network never waits for the disk.
     let (fetched_sender, fetched_receiver) =
         tokio::sync::mpsc::channel::<Fetched>(PERSISTS_IN_FLIGHT);
-    let downloads = async {
-        // Owned here, so the persisting stage ends when the last download is handed over.
-        let fetched_sender = fetched_sender;
-        jobs.for_each_concurrent(concurrency, |job| {
-            let summary = &summary;
-            let walk_error_slot = &walk_error_slot;
-            let options = &options;
+    let downloads = {
+        let (state, options, client) = (state.clone(), options.clone(), client.clone());
+        // `fetched_sender` is moved into the closure: the persisting stage ends when the
+        // last download is handed over and the closure is dropped.
+        jobs.for_each_concurrent(concurrency, move |job| {
+            let (state, options, client) = (state.clone(), options.clone(), client.clone());
             let totals = totals.clone();
             let fetched_sender = fetched_sender.clone();
             async move {
                 let job = match job {
                     Ok(job) => job,
-                    Err(e) => {
-                        if let Ok(mut slot) = walk_error_slot.lock() {
-                            **slot = Some(e);
-                        }
-                        return;
-                    }
+                    Err(e) => return state.stop_with(e),
                 };
-                let outcome = match fetch(client, &job, options, totals).await {
+                if state.unreachable.load(Ordering::Relaxed) {
+                    return;
+                }
+                let outcome = match fetch(&client, &job, &options, totals).await {
                     Ok(Some(fetched)) => match fetched_sender.send(fetched).await {
                         Ok(()) => return,
                         Err(_) => Err(Error::unexpected("the download stopped")),
                     },
+                    Err(e) if e.is_unreachable() => {
+                        state.unreachable.store(true, Ordering::Relaxed);
+                        return state.stop_with(e);
+                    }
                     other => other,
                 };
-                if let Ok(mut summary) = summary.lock() {
+                if let Ok(mut summary) = state.summary.lock() {
                     match outcome {
                         Ok(_) => summary.skipped += 1,
                         Err(e) => summary.failed.push((job.path, e)),
@@ -439,47 +449,45 @@ async fn download_tree(
                 }
             }
         })
-        .await;
     };
-    // The folders that got new names, and their parents up to `dest_dir`: each is synced
-    // once at the end (a rename is durable once its folder is). One entry per folder,
-    // not per file.
-    let folders = std::sync::Mutex::new(std::collections::BTreeSet::<PathBuf>::new());
-    let persists = futures_util::stream::unfold(fetched_receiver, |mut r| async move {
-        r.recv().await.map(|fetched| (fetched, r))
-    })
-    .for_each_concurrent(PERSISTS_IN_FLIGHT, |fetched| {
-        let (summary, folders) = (&summary, &folders);
-        async move {
-            let path = fetched.destination().to_path_buf();
-            let outcome = fetched.persist().await;
-            if let (Ok(_), Ok(mut folders)) = (&outcome, folders.lock()) {
-                let mut folder = path.parent();
-                while let Some(dir) = folder.filter(|d| d.starts_with(dest_dir)) {
-                    if !folders.insert(dir.to_path_buf()) {
-                        break; // its parents are in already
+    let persists = {
+        let state = state.clone();
+        let dest_dir = dest_dir.to_path_buf();
+        futures_util::stream::unfold(fetched_receiver, |mut r| async move {
+            r.recv().await.map(|fetched| (fetched, r))
+        })
+        .for_each_concurrent(PERSISTS_IN_FLIGHT, move |fetched| {
+            let (state, dest_dir) = (state.clone(), dest_dir.clone());
+            async move {
+                let path = fetched.destination().to_path_buf();
+                let outcome = fetched.persist().await;
+                if let (Ok(_), Ok(mut folders)) = (&outcome, state.folders.lock()) {
+                    let mut folder = path.parent();
+                    while let Some(dir) = folder.filter(|d| d.starts_with(&dest_dir)) {
+                        if !folders.insert(dir.to_path_buf()) {
+                            break; // its parents are in already
+                        }
+                        folder = dir.parent();
                     }
-                    folder = dir.parent();
+                }
+                if let Ok(mut summary) = state.summary.lock() {
+                    match outcome {
+                        Ok(bytes) => {
+                            summary.downloaded += 1;
+                            summary.bytes += bytes;
+                        }
+                        Err(e) => summary.failed.push((path, e.into())),
+                    }
                 }
             }
-            if let Ok(mut summary) = summary.lock() {
-                match outcome {
-                    Ok(bytes) => {
-                        summary.downloaded += 1;
-                        summary.bytes += bytes;
-                    }
-                    Err(e) => summary.failed.push((path, e.into())),
-                }
-            }
-        }
-    });
+        })
+    };
     futures_util::future::join(downloads, persists).await;
     let _ = walker.await;
-    let mut summary = summary
-        .into_inner()
-        .map_err(|_| Error::unexpected("a download task panicked"))?;
+    let poisoned = || Error::unexpected("a download task panicked");
+    let mut summary = std::mem::take(&mut *state.summary.lock().map_err(|_| poisoned())?);
     if client.transport().syncs_downloads() {
-        let folders = folders.into_inner().unwrap_or_default();
+        let folders = std::mem::take(&mut *state.folders.lock().map_err(|_| poisoned())?);
         // Deepest first, so a folder is synced after the names made inside it.
         for folder in folders.iter().rev() {
             if let Err(e) = fw_transport::sync_directory(folder).await {
@@ -487,10 +495,45 @@ async fn download_tree(
             }
         }
     }
-    if let Some(e) = walk_error {
+    if let Some(e) = state.stop.lock().map_err(|_| poisoned())?.take() {
         return Err(e);
     }
     Ok(summary)
+}
+
+/// What the download and persisting tasks of one `download_tree` share.
+#[derive(Default)]
+struct TreeState {
+    summary: Mutex<TreeSummary>,
+    /// The error that ends the whole tree: a failed listing, or an unreachable server.
+    stop: Mutex<Option<Error>>,
+    /// Set when a download finds the server unreachable: the files not yet started are
+    /// then left alone instead of each retrying its own connection.
+    unreachable: AtomicBool,
+    /// The folders that got new names, and their parents up to `dest_dir`: each is synced
+    /// once at the end (a rename is durable once its folder is). One entry per folder,
+    /// not per file.
+    folders: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl TreeState {
+    /// Keeps the first error that ends the tree.
+    fn stop_with(&self, error: Error) {
+        if let Ok(mut stop) = self.stop.lock() {
+            stop.get_or_insert(error);
+        }
+    }
+}
+
+/// Creates `dest_dir` (and its parents) before anything is fetched, so that a destination
+/// that cannot be a folder is one error, not one failed file per file of the tree.
+async fn make_destination_folder(dest_dir: &Path) -> Result<(), Error> {
+    tokio::fs::create_dir_all(dest_dir).await.map_err(|source| {
+        Error::invalid(format!(
+            "cannot download a tree into {}: {source}",
+            dest_dir.display()
+        ))
+    })
 }
 
 /// How many checked downloads may wait to be synced and renamed, and how many are synced
@@ -754,9 +797,11 @@ impl Container<ProjectKind> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] if `root` cannot be read; listing and creation errors.
-    /// Errors of single files do not stop the others: they are in
-    /// [`ImportSummary::failed`].
+    /// [`Error::InvalidArgument`] if `root` cannot be read; listing and creation errors;
+    /// a [`Error::Transport`] connect error as soon as one upload finds the server
+    /// unreachable (the remaining files are not tried one by one; a rerun skips what was
+    /// uploaded). Other errors of single files do not stop the others: they are in
+    /// [`ImportSummary::failed`], which a caller should check.
     pub async fn import_folder(
         &self,
         root: impl AsRef<Path>,
@@ -770,43 +815,68 @@ impl Container<ProjectKind> {
         }
         let concurrency = options.concurrency.max(1);
         let (sender, receiver) = tokio::sync::mpsc::channel::<UploadJob>(2 * concurrency);
-        let summary = std::sync::Mutex::new(ImportSummary::default());
+        // Shared with the upload tasks, owned (not borrowed), so that the future of
+        // `import_folder` is `Send + 'static` and can be spawned.
+        let summary = Arc::new(Mutex::new(ImportSummary::default()));
+        // The first upload that finds the server unreachable: the files not yet started are
+        // then left alone instead of each retrying its own connection.
+        let unreachable: Arc<Mutex<Option<Error>>> = Arc::default();
         let walk = self.plan_import(root, options.dry_run, &summary, sender);
         let totals = Totals::default();
         let jobs = futures_util::stream::unfold(receiver, |mut r| async move {
             r.recv().await.map(|job| (job, r))
         });
-        let uploads = jobs.for_each_concurrent(concurrency, |job| {
-            let summary = &summary;
-            let options = &options;
-            let totals = totals.clone();
-            async move {
-                let mut upload =
-                    Upload::new(job.target, UploadSource::Path(job.path)).mode(options.mode);
-                if let Some(observer) = &options.progress {
-                    let name = job.relative.display().to_string();
-                    upload = upload.progress(file_progress(observer, name, totals));
-                }
-                let result = {
-                    let _permit = self.client().permit().await;
-                    self.client().transport().upload(upload).await
-                };
-                if let Ok(mut summary) = summary.lock() {
-                    match result {
-                        Ok(_) => {
-                            summary.bytes += job.size;
-                            summary.uploaded.push(job.relative);
+        let uploads = {
+            let (summary, unreachable) = (summary.clone(), unreachable.clone());
+            let (options, client) = (Arc::new(options), self.client().clone());
+            jobs.for_each_concurrent(concurrency, move |job| {
+                let (summary, unreachable) = (summary.clone(), unreachable.clone());
+                let (options, client) = (options.clone(), client.clone());
+                let totals = totals.clone();
+                async move {
+                    if unreachable.lock().map_or(true, |u| u.is_some()) {
+                        return;
+                    }
+                    let mut upload =
+                        Upload::new(job.target, UploadSource::Path(job.path)).mode(options.mode);
+                    if let Some(observer) = &options.progress {
+                        let name = job.relative.display().to_string();
+                        upload = upload.progress(file_progress(observer, name, totals));
+                    }
+                    let result = {
+                        let _permit = client.permit().await;
+                        client.transport().upload(upload).await
+                    };
+                    let result = result.map_err(Error::from);
+                    if let Err(e) = &result
+                        && e.is_unreachable()
+                    {
+                        if let (Err(e), Ok(mut first)) = (result, unreachable.lock()) {
+                            first.get_or_insert(e);
                         }
-                        Err(e) => summary.failed.push((job.relative, e.into())),
+                        return;
+                    }
+                    if let Ok(mut summary) = summary.lock() {
+                        match result {
+                            Ok(_) => {
+                                summary.bytes += job.size;
+                                summary.uploaded.push(job.relative);
+                            }
+                            Err(e) => summary.failed.push((job.relative, e)),
+                        }
                     }
                 }
-            }
-        });
+            })
+        };
         let (walked, ()) = futures_util::future::join(walk, uploads).await;
+        if let Some(e) = unreachable.lock().ok().and_then(|mut u| u.take()) {
+            return Err(e);
+        }
         walked?;
-        summary
-            .into_inner()
-            .map_err(|_| Error::unexpected("an upload task panicked"))
+        let mut summary = summary
+            .lock()
+            .map_err(|_| Error::unexpected("an upload task panicked"))?;
+        Ok(std::mem::take(&mut *summary))
     }
 
     /// Walks the folder, creating containers (unless a dry run) and handing over the

@@ -134,6 +134,13 @@ impl Error {
         matches!(self, Error::AlreadyExists { .. })
     }
 
+    /// Whether no connection could be made to the server, after the transport's bounded
+    /// connect retries ([`fw_transport::Error::Connect`]): it is down, or the key names a
+    /// wrong host or port. Bulk transfers stop on it rather than try every file.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::Transport(source) if matches!(**source, fw_transport::Error::Connect { .. }))
+    }
+
     /// Whether trying again later could succeed (429, 502, 503, 504, connection failures
     /// and timeouts), after the transport's own retries gave up.
     pub fn is_retryable(&self) -> bool {

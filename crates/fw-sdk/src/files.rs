@@ -440,7 +440,7 @@ impl FileDownload {
 /// Refuses a destination that is a folder before anything is fetched: the transfer would
 /// run to its end and only then fail to rename its temporary file into place (Python:
 /// `IsADirectoryError` when it opens the destination).
-async fn check_destination(dest: &Path) -> Result<(), Error> {
+pub(crate) async fn check_destination(dest: &Path) -> Result<(), Error> {
     match tokio::fs::metadata(dest).await {
         Ok(meta) if meta.is_dir() => Err(Error::invalid(format!(
             "cannot download to {}: it is a folder; give the path of the file to write",

@@ -248,6 +248,7 @@ pub use files::{
     check_file_name, sanitize_file_name,
 };
 pub use finder::{Finder, ItemStream, Listable, Users};
+pub use fw_model::SearchReturnType;
 pub use fw_model::{IsVariant, WrongKind};
 pub use fw_transport::{Download, UploadMode};
 pub use kinds::{

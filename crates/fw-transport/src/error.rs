@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use reqwest::Method;
 
 /// Everything that can go wrong between the SDK and the server. Messages name the method
-/// and URL (with any `ticket` value hidden), never the API key; causes are chained as
-/// `source()`, not repeated in the message.
+/// and URL (with any `ticket` value hidden, and a very long one shortened), never the API
+/// key; causes are chained as `source()`. [`Error::Send`] also names its innermost cause,
+/// since "the request failed" alone does not say whether it was the network, the server
+/// closing mid-reply, or a URL too long to send.
 ///
 /// Sorted by whose move it is: [`Error::Config`] and [`Error::Io`] (fix the setup or the
 /// local file), [`Error::Connect`], [`Error::Send`] and [`Error::Timeout`] (the network or
@@ -61,8 +63,10 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// The request could not be sent, or the connection broke before a reply.
-    #[error("could not send {method} {url}")]
+    /// The request could not be sent, or the connection broke before the whole reply came
+    /// (a server that stopped mid-download), or the HTTP library refused the request (a URL
+    /// too long to be one). The message ends with the innermost cause.
+    #[error("{method} {url} failed: {}", innermost_cause(source))]
     Send {
         /// The request's method.
         method: Method,
@@ -208,9 +212,32 @@ impl Error {
     }
 }
 
+/// The text of the last error in a chain of sources: the one that says what happened.
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
+/// How long a URL may be in a message before it is shortened.
+const MESSAGE_URL_CHARS: usize = 300;
+
 /// A URL fit for messages and logs: the value of a `ticket` parameter (a capability that
-/// grants access on its own) is hidden.
+/// grants access on its own) is hidden, and a URL longer than [`MESSAGE_URL_CHARS`] (a
+/// filter of thousands of labels) is cut, with its length said.
 pub(crate) fn redact_url(url: &str) -> String {
+    let redacted = redact_ticket(url);
+    let chars = redacted.chars().count();
+    if chars <= MESSAGE_URL_CHARS {
+        return redacted;
+    }
+    let start: String = redacted.chars().take(MESSAGE_URL_CHARS).collect();
+    format!("{start}… ({chars} characters)")
+}
+
+fn redact_ticket(url: &str) -> String {
     let Some((base, query)) = url.split_once('?') else {
         return url.to_string();
     };
@@ -227,6 +254,33 @@ pub(crate) fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_urls_are_shortened_in_messages() {
+        let url = format!(
+            "http://h/api/subjects?filter=label%3D%7C{}",
+            "s".repeat(140_000)
+        );
+        let shown = redact_url(&url);
+        assert!(
+            shown.starts_with("http://h/api/subjects?filter=label%3D%7Csss"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("… (140040 characters)"), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            MESSAGE_URL_CHARS + "… (140040 characters)".chars().count()
+        );
+    }
+
+    #[test]
+    fn send_errors_name_their_innermost_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let chain = Outer(std::io::Error::other("connection reset by peer"));
+        assert_eq!(innermost_cause(&chain), "connection reset by peer");
+    }
 
     #[test]
     fn tickets_are_hidden_in_urls() {

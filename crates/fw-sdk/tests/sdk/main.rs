@@ -18,4 +18,5 @@ mod metadata;
 mod permissions;
 mod probe;
 mod tree_analyses;
+mod tree_stops;
 mod wire;
