@@ -963,9 +963,12 @@ impl Fetched {
                 file.sync_all()
                     .map_err(|source| io_error("sync", &temp.path, source))?;
             }
-            drop(file);
+            // The file stays open, and a resumable download's lock on it held, until
+            // it is renamed: another download to the same destination that opened the
+            // partial file cannot take it over (and truncate it) before it is in place.
             temp.rename_to(&place)
                 .map_err(|source| io_error("rename into place", &place, source))?;
+            drop(file);
             Ok(size)
         })
         .await
@@ -1137,18 +1140,19 @@ impl Stage<(Written, EarlySync)> {
 /// bytes, fed to `hasher` when there is one; a partial file that cannot be continued
 /// (empty, or not shorter than `expected_size`) is emptied. Returns the file, the number
 /// of bytes kept and the hash so far.
+///
+/// The file is locked for as long as the download holds it (through
+/// [`Fetched::persist`]'s rename): two downloads to one destination at once (two tasks,
+/// two programs) would otherwise write, truncate and rename the same file under each
+/// other, and a verified download could put a truncated file in place. The second one
+/// fails at once with [`std::io::ErrorKind::WouldBlock`].
 fn continue_partial(
     path: &Path,
     expected_size: Option<u64>,
     mut hasher: Option<sha2::Sha384>,
 ) -> std::io::Result<(std::fs::File, u64, Option<sha2::Sha384>)> {
     use std::io::{Read, Seek};
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)?;
+    let mut file = open_partial_locked(path)?;
     let length = file.metadata()?.len();
     if length == 0 || expected_size.is_some_and(|s| length >= s) {
         file.set_len(0)?;
@@ -1170,6 +1174,59 @@ fn continue_partial(
     file.seek(SeekFrom::Start(have))?;
     file.set_len(have)?;
     Ok((file, have, hasher))
+}
+
+/// Opens (or creates) the partial file at `path` and locks it exclusively, or fails with
+/// [`std::io::ErrorKind::WouldBlock`] when another download holds it. A lock taken on a
+/// file that was renamed into place (or removed) between the open and the lock is on
+/// the wrong file: then the name is opened again.
+fn open_partial_locked(path: &Path) -> std::io::Result<std::fs::File> {
+    for _ in 0..8 {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "another download to the same destination is using {}; \
+                         wait for it to end",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if still_named(&file, path) {
+            return Ok(file);
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{} keeps being replaced by another download",
+        path.display()
+    )))
+}
+
+/// Whether `path` still names the open `file` (always true where this cannot be told).
+fn still_named(file: &std::fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 /// Flushes a download being written to the disk in the background every [`EARLY_SYNC`]
@@ -1277,7 +1334,11 @@ impl TempFile {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        let temp_name = format!(".{name}.{}-{unique}.part", std::process::id());
+        // The counter keeps two downloads of one process apart even when the clock
+        // gives them the same instant (File::create would truncate the other's file).
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let count = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp_name = format!(".{name}.{}-{unique}-{count}.part", std::process::id());
         Ok(TempFile {
             path: destination.with_file_name(temp_name),
             persisted: false,

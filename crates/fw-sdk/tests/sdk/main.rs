@@ -8,6 +8,7 @@ mod blocking_drop;
 mod client;
 mod create;
 mod crosswalk;
+mod download_races;
 mod file_names;
 mod files;
 mod finders;
