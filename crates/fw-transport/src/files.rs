@@ -758,10 +758,33 @@ impl Client {
     /// flushed to the disk in the background every 64 MiB, so the final sync of a large
     /// file does not start from gigabytes.
     ///
+    /// A resumable download that continued from bytes on disk and then failed its size or
+    /// hash check is sent once more from the first byte: the bytes kept may be those of
+    /// an older version of the file (replaced on the server since the attempt that broke
+    /// off), which no check could tell before the whole file was there. A second failure
+    /// is the file's own.
+    ///
     /// # Errors
     ///
     /// As [`Client::download`], but for the sync and the rename.
     pub async fn fetch(&self, download: Download) -> Result<Fetched, Error> {
+        let continued = match download.partial_path() {
+            Ok(partial) if download.resume => tokio::fs::metadata(&partial)
+                .await
+                .is_ok_and(|m| m.len() > 0),
+            _ => false,
+        };
+        match self.fetch_once(download.clone()).await {
+            // The failed check removed the partial file: this attempt starts afresh.
+            Err(Error::HashMismatch { .. } | Error::SizeMismatch { .. }) if continued => {
+                self.fetch_once(download).await
+            }
+            other => other,
+        }
+    }
+
+    /// One attempt of [`Client::fetch`].
+    async fn fetch_once(&self, download: Download) -> Result<Fetched, Error> {
         use sha2::Digest;
         let expected_hex = download
             .expected_hash

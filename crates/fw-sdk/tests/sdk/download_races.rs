@@ -125,3 +125,78 @@ async fn a_second_download_dropped_halfway_leaves_the_first_ones_file_whole() {
         "verified downloads left wrong bytes: {bad:?}"
     );
 }
+
+/// A download cut halfway, then the file replaced on the server (new bytes, same size),
+/// then the download run again: the bytes kept are the old version's, the whole-file hash
+/// catches the mix, and the new version is fetched from its first byte (not an error
+/// that looks like a corrupted server).
+#[tokio::test]
+async fn a_file_replaced_since_the_cut_download_arrives_whole_in_its_new_version() {
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    let old = content(6 << 20, 1);
+    let new = content(6 << 20, 2);
+    t.acquisition
+        .upload_bytes("scan.bin", old.clone())
+        .await
+        .unwrap();
+    let dest = site.dir.path().join("scan.bin");
+    let first = t
+        .acquisition
+        .download_file("scan.bin", &dest)
+        .await
+        .unwrap();
+    let partial = first.as_download().partial_path().unwrap();
+    std::fs::write(&partial, &old[..2_500_000]).unwrap(); // what the cut attempt kept
+    t.acquisition
+        .upload_bytes("scan.bin", new.clone())
+        .await
+        .unwrap();
+    let again = t
+        .acquisition
+        .download_file("scan.bin", &dest)
+        .await
+        .unwrap();
+    assert_eq!(again.await.unwrap(), new.len() as u64);
+    assert!(
+        std::fs::read(&dest).unwrap() == new,
+        "the new version, whole"
+    );
+    assert!(!partial.exists());
+}
+
+/// A blob corrupted on the server, with good partial bytes on disk: the resumed attempt
+/// and the fresh one both fail the hash check; the error says so and nothing is left,
+/// neither under the final name nor beside it.
+#[tokio::test]
+async fn a_corrupted_blob_with_a_partial_file_is_a_hash_error_and_leaves_nothing() {
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    for size in [100_000usize, 6 << 20] {
+        let bytes = content(size, 3);
+        let name = format!("c{size}.bin");
+        let made = t
+            .acquisition
+            .upload_bytes(&name, bytes.clone())
+            .await
+            .unwrap();
+        let hash = made[0].hash.clone().unwrap();
+        let hex = hash["v0-sha384-".len()..].to_string();
+        let blob = site.dir.path().join("blobs").join(&hex[..2]).join(&hex);
+        let mut stored = std::fs::read(&blob).unwrap();
+        stored[size - 10] ^= 1;
+        std::fs::write(&blob, stored).unwrap();
+        let folder = site.dir.path().join(format!("out{size}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let dest = folder.join(&name);
+        let download = made[0].download(&dest);
+        let partial = download.as_download().partial_path().unwrap();
+        std::fs::write(&partial, &bytes[..size / 3]).unwrap();
+        let err = download.await.unwrap_err();
+        assert!(
+            matches!(&err, fw_sdk::Error::Transport(e) if matches!(**e, fw_transport::Error::HashMismatch { .. })),
+            "{size}: {err:?}"
+        );
+        assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0, "{size}");
+    }
+}

@@ -425,14 +425,22 @@ async fn an_interrupted_download_resumes_byte_identical() {
     // Only the rest came over the wire: the first report already counts the 400 000.
     assert!(seen.lock().unwrap()[0] > 400_000);
 
-    // The bytes on disk are really used: wrong ones are caught by the whole-file hash.
+    // The bytes on disk are really used: wrong ones are caught by the whole-file hash,
+    // and the file is fetched again from its first byte (two GETs of the file).
     let dest2 = site.dir.path().join("big2.bin");
     let download = file.download(&dest2);
     let partial = download.as_download().partial_path().unwrap();
     std::fs::write(&partial, vec![0u8; 400_000]).unwrap();
-    let err = download.await.unwrap_err();
-    assert!(err.to_string().contains("hash"), "{err}");
-    assert!(!dest2.exists() && !partial.exists());
+    let before = site.requests().len();
+    assert_eq!(download.await.unwrap(), 1_000_000);
+    assert_eq!(std::fs::read(&dest2).unwrap(), bytes, "byte-identical");
+    assert!(!partial.exists());
+    let gets = site
+        .requests_since(before)
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().ends_with("/big.bin"))
+        .count();
+    assert_eq!(gets, 2);
 }
 
 #[tokio::test]
