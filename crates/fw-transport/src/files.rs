@@ -762,7 +762,10 @@ impl Client {
     /// hash check is sent once more from the first byte: the bytes kept may be those of
     /// an older version of the file (replaced on the server since the attempt that broke
     /// off), which no check could tell before the whole file was there. A second failure
-    /// is the file's own.
+    /// is the file's own. Likewise, kept bytes that reach the end of the file (a program
+    /// killed between the last byte and the rename, when no size was expected to tell)
+    /// get a 416 for the range past the end: they are dropped and the file fetched whole,
+    /// instead of every later attempt failing the same way.
     ///
     /// # Errors
     ///
@@ -777,6 +780,17 @@ impl Client {
         match self.fetch_once(download.clone()).await {
             // The failed check removed the partial file: this attempt starts afresh.
             Err(Error::HashMismatch { .. } | Error::SizeMismatch { .. }) if continued => {
+                self.fetch_once(download).await
+            }
+            Err(e) if continued && e.status() == Some(416) => {
+                if let Ok(partial) = download.partial_path() {
+                    match tokio::fs::remove_file(&partial).await {
+                        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(io_error("remove", &partial, source));
+                        }
+                        _ => {}
+                    }
+                }
                 self.fetch_once(download).await
             }
             other => other,

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 #[path = "transport/pipeline.rs"]
 mod pipeline;
+#[path = "transport/resume_edges.rs"]
+mod resume_edges;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
