@@ -1,12 +1,27 @@
 //! Probes of the download pipeline: several downloads of one file to one destination at
 //! once must each end whole or with an error, and never leave a wrong file in place.
 
-use crate::common::{site, tree};
+use crate::common::{Site, site, tree};
 
 fn content(size: usize, seed: u8) -> Vec<u8> {
     (0..size)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
         .collect()
+}
+
+/// A site with a 12 MiB `big.bin` of pattern `seed` on an acquisition: the site, the
+/// file and its bytes.
+async fn uploaded(seed: u8) -> (Site, fw_sdk::File, Vec<u8>) {
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    let bytes = content(12 << 20, seed);
+    let made = t
+        .acquisition
+        .upload_bytes("big.bin", bytes.clone())
+        .await
+        .unwrap();
+    let file = made[0].clone();
+    (site, file, bytes)
 }
 
 /// Eight tasks download the same 12 MiB file to the same destination at once, three
@@ -15,15 +30,7 @@ fn content(size: usize, seed: u8) -> Vec<u8> {
 /// beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_downloads_to_one_destination_leave_the_whole_file() {
-    let site = site().await;
-    let t = tree(&site.fw).await;
-    let bytes = content(12 << 20, 5);
-    let made = t
-        .acquisition
-        .upload_bytes("big.bin", bytes.clone())
-        .await
-        .unwrap();
-    let file = made[0].clone();
+    let (site, file, bytes) = uploaded(5).await;
     let folder = site.dir.path().join("out");
     std::fs::create_dir_all(&folder).unwrap();
     let dest = folder.join("big.bin");
@@ -78,15 +85,7 @@ async fn concurrent_downloads_to_one_destination_leave_the_whole_file() {
 /// these 40 rounds left a verified download truncated to 6-8 MiB of 12 MiB.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_download_dropped_halfway_leaves_the_first_ones_file_whole() {
-    let site = site().await;
-    let t = tree(&site.fw).await;
-    let bytes = content(12 << 20, 9);
-    let made = t
-        .acquisition
-        .upload_bytes("big.bin", bytes.clone())
-        .await
-        .unwrap();
-    let file = made[0].clone();
+    let (site, file, bytes) = uploaded(9).await;
     let folder = site.dir.path().join("out");
     std::fs::create_dir_all(&folder).unwrap();
     let dest = folder.join("big.bin");
