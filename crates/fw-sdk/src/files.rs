@@ -397,12 +397,15 @@ impl FileDownload {
     }
 
     /// Whether the bytes of a broken attempt are kept and continued from (default: yes).
+    /// Only with a hash to check: without [`verify`](FileDownload::verify), or for an
+    /// entry with no `v0-sha384` hash, every attempt starts from byte 0.
     pub fn resume(mut self, resume: bool) -> Self {
         self.download.resume = resume;
         self
     }
 
     /// Whether the hash is checked (default: yes, when the entry has a `v0-sha384` hash).
+    /// Without it, a download does not resume (see [`resume`](FileDownload::resume)).
     pub fn verify(mut self, verify: bool) -> Self {
         if !verify {
             self.download.expected_hash = None;
@@ -423,6 +426,10 @@ impl FileDownload {
 
     async fn send(self) -> Result<u64, Error> {
         let mut download = self.download;
+        // Kept bytes are continued only when the hash can tell whether they belong to the
+        // file as it is now: without one, a version uploaded since the broken attempt
+        // would be joined to the old bytes and pass unnoticed.
+        download.resume &= download.expected_hash.is_some();
         if let Some(observer) = &self.observer {
             let totals = Totals::default();
             totals.size.store(

@@ -164,6 +164,40 @@ async fn a_file_replaced_since_the_cut_download_arrives_whole_in_its_new_version
     assert!(!partial.exists());
 }
 
+/// As above with `verify(false)`: nothing can tell the kept bytes from the new version's,
+/// so the download starts from byte 0 instead of continuing them (it used to end `Ok`
+/// with 3 MB of the old version joined to the rest of the new one).
+#[tokio::test]
+async fn without_verification_kept_bytes_are_not_continued() {
+    let site = site().await;
+    let t = tree(&site.fw).await;
+    let old = content(6 << 20, 1);
+    let new = content(6 << 20, 2);
+    t.acquisition
+        .upload_bytes("mid.bin", old.clone())
+        .await
+        .unwrap();
+    let dest = site.dir.path().join("mid.bin");
+    let first = t.acquisition.download_file("mid.bin", &dest).await.unwrap();
+    let partial = first.as_download().partial_path().unwrap();
+    std::fs::write(&partial, &old[..3_000_000]).unwrap();
+    t.acquisition
+        .upload_bytes("mid.bin", new.clone())
+        .await
+        .unwrap();
+    let unverified = t
+        .acquisition
+        .download_file("mid.bin", &dest)
+        .await
+        .unwrap()
+        .verify(false);
+    assert_eq!(unverified.await.unwrap(), new.len() as u64);
+    assert!(
+        std::fs::read(&dest).unwrap() == new,
+        "the new version, whole"
+    );
+}
+
 /// A blob corrupted on the server, with good partial bytes on disk: the resumed attempt
 /// and the fresh one both fail the hash check; the error says so and nothing is left,
 /// neither under the final name nor beside it.
