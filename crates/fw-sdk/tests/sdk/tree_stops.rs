@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fw_sdk::{Error, ImportOptions, TransferProgress, TreeOptions, TypeFilter};
+use fw_sdk::{
+    Client, Error, ImportOptions, ProgressObserver, TransferProgress, TreeOptions, TypeFilter,
+};
+use fw_server::Running;
 
 use crate::common::{Site, files_under, site, tree};
 
@@ -78,29 +81,17 @@ async fn a_server_gone_mid_tree_ends_the_download_with_one_error() {
             .unwrap();
     }
     let Site { running, dir, fw } = site;
-    let (started, first_bytes) = tokio::sync::mpsc::channel::<()>(1);
-    let options = TreeOptions {
-        concurrency: 1,
-        progress: Some(Arc::new(move |_: &TransferProgress| {
-            let _ = started.try_send(());
-        })),
-        ..Default::default()
-    };
     let out = dir.path().join("tree");
     let project = t.project.clone();
-    let download = tokio::spawn(async move { project.download_tree(&out, options).await });
-    let mut first_bytes = first_bytes;
-    first_bytes.recv().await.expect("a first file starts");
-    drop(fw);
-    tokio::time::timeout(Duration::from_secs(10), running.stop())
-        .await
-        .expect("stop hangs")
-        .unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(60), download)
-        .await
-        .expect("download_tree hangs")
-        .unwrap();
-    let err = result.expect_err("the tree cannot be complete");
+    let err = stopped_midway(running, fw, move |progress| async move {
+        let options = TreeOptions {
+            concurrency: 1,
+            progress: Some(progress),
+            ..Default::default()
+        };
+        project.download_tree(&out, options).await.map(|_| ())
+    })
+    .await;
     assert!(err.is_unreachable(), "{err:?}");
     // Fewer than all, and nothing half-written under a final name: every `.dat` whole.
     let written: Vec<(String, Vec<u8>)> = files_under(&dir.path().join("tree"))
@@ -125,27 +116,42 @@ async fn a_server_gone_mid_import_ends_the_import_with_one_error() {
         std::fs::write(acquisition.join(format!("f{i:02}.dat")), vec![i; 64 * 1024]).unwrap();
     }
     let Site { running, dir, fw } = site;
-    let (started, mut first_bytes) = tokio::sync::mpsc::channel::<()>(1);
-    let options = ImportOptions {
-        concurrency: 1,
-        progress: Some(Arc::new(move |_: &TransferProgress| {
-            let _ = started.try_send(());
-        })),
-        ..Default::default()
-    };
     let project = t.project.clone();
-    let import = tokio::spawn(async move { project.import_folder(&root, options).await });
+    let err = stopped_midway(running, fw, move |progress| async move {
+        let options = ImportOptions {
+            concurrency: 1,
+            progress: Some(progress),
+            ..Default::default()
+        };
+        project.import_folder(&root, options).await.map(|_| ())
+    })
+    .await;
+    assert!(err.is_unreachable(), "{err:?}");
+    drop(dir);
+}
+
+/// Runs a transfer made by `transfer` (given a progress observer) on a task of its own,
+/// stops the server once its first bytes have moved, and returns the error the transfer
+/// ends with (it must end, within a minute, and not succeed).
+async fn stopped_midway<F, Fut>(running: Running, fw: Client, transfer: F) -> Error
+where
+    F: FnOnce(ProgressObserver) -> Fut,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let (started, mut first_bytes) = tokio::sync::mpsc::channel::<()>(1);
+    let progress: ProgressObserver = Arc::new(move |_: &TransferProgress| {
+        let _ = started.try_send(());
+    });
+    let task = tokio::spawn(transfer(progress));
     first_bytes.recv().await.expect("a first file starts");
     drop(fw);
     tokio::time::timeout(Duration::from_secs(10), running.stop())
         .await
         .expect("stop hangs")
         .unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(60), import)
+    let result = tokio::time::timeout(Duration::from_secs(60), task)
         .await
-        .expect("import_folder hangs")
+        .expect("the transfer hangs")
         .unwrap();
-    let err = result.expect_err("the import cannot be complete");
-    assert!(err.is_unreachable(), "{err:?}");
-    drop(dir);
+    result.expect_err("the transfer cannot be complete")
 }
