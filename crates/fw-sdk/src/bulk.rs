@@ -9,8 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{self, Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
@@ -425,9 +424,9 @@ async fn download_tree(
             async move {
                 let job = match job {
                     Ok(job) => job,
-                    Err(e) => return state.stop_with(e),
+                    Err(e) => return state.stop.set(e),
                 };
-                if state.unreachable.load(Ordering::Relaxed) {
+                if state.stop.is_set() {
                     return;
                 }
                 let outcome = match fetch(&client, &job, &options, totals).await {
@@ -435,10 +434,7 @@ async fn download_tree(
                         Ok(()) => return,
                         Err(_) => Err(Error::unexpected("the download stopped")),
                     },
-                    Err(e) if e.is_unreachable() => {
-                        state.unreachable.store(true, Ordering::Relaxed);
-                        return state.stop_with(e);
-                    }
+                    Err(e) if e.is_unreachable() => return state.stop.set(e),
                     other => other,
                 };
                 if let Ok(mut summary) = state.summary.lock() {
@@ -495,7 +491,7 @@ async fn download_tree(
             }
         }
     }
-    if let Some(e) = state.stop.lock().map_err(|_| poisoned())?.take() {
+    if let Some(e) = state.stop.take() {
         return Err(e);
     }
     Ok(summary)
@@ -506,22 +502,33 @@ async fn download_tree(
 struct TreeState {
     summary: Mutex<TreeSummary>,
     /// The error that ends the whole tree: a failed listing, or an unreachable server.
-    stop: Mutex<Option<Error>>,
-    /// Set when a download finds the server unreachable: the files not yet started are
-    /// then left alone instead of each retrying its own connection.
-    unreachable: AtomicBool,
+    stop: Stop,
     /// The folders that got new names, and their parents up to `dest_dir`: each is synced
     /// once at the end (a rename is durable once its folder is). One entry per folder,
     /// not per file.
     folders: Mutex<BTreeSet<PathBuf>>,
 }
 
-impl TreeState {
-    /// Keeps the first error that ends the tree.
-    fn stop_with(&self, error: Error) {
-        if let Ok(mut stop) = self.stop.lock() {
-            stop.get_or_insert(error);
+/// The first error that ends a whole bulk transfer (a failed listing, an unreachable
+/// server); once it is set, the files not yet started are left alone instead of each
+/// retrying its own connection.
+#[derive(Default)]
+struct Stop(Mutex<Option<Error>>);
+
+impl Stop {
+    /// Keeps the first error.
+    fn set(&self, error: Error) {
+        if let Ok(mut first) = self.0.lock() {
+            first.get_or_insert(error);
         }
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.lock().map_or(true, |first| first.is_some())
+    }
+
+    fn take(&self) -> Option<Error> {
+        self.0.lock().ok().and_then(|mut first| first.take())
     }
 }
 
@@ -818,23 +825,22 @@ impl Container<ProjectKind> {
         // Shared with the upload tasks, owned (not borrowed), so that the future of
         // `import_folder` is `Send + 'static` and can be spawned.
         let summary = Arc::new(Mutex::new(ImportSummary::default()));
-        // The first upload that finds the server unreachable: the files not yet started are
-        // then left alone instead of each retrying its own connection.
-        let unreachable: Arc<Mutex<Option<Error>>> = Arc::default();
+        // Set by the first upload that finds the server unreachable.
+        let stop: Arc<Stop> = Arc::default();
         let walk = self.plan_import(root, options.dry_run, &summary, sender);
         let totals = Totals::default();
         let jobs = futures_util::stream::unfold(receiver, |mut r| async move {
             r.recv().await.map(|job| (job, r))
         });
         let uploads = {
-            let (summary, unreachable) = (summary.clone(), unreachable.clone());
+            let (summary, stop) = (summary.clone(), stop.clone());
             let (options, client) = (Arc::new(options), self.client().clone());
             jobs.for_each_concurrent(concurrency, move |job| {
-                let (summary, unreachable) = (summary.clone(), unreachable.clone());
+                let (summary, stop) = (summary.clone(), stop.clone());
                 let (options, client) = (options.clone(), client.clone());
                 let totals = totals.clone();
                 async move {
-                    if unreachable.lock().map_or(true, |u| u.is_some()) {
+                    if stop.is_set() {
                         return;
                     }
                     let mut upload =
@@ -848,14 +854,10 @@ impl Container<ProjectKind> {
                         client.transport().upload(upload).await
                     };
                     let result = result.map_err(Error::from);
-                    if let Err(e) = &result
-                        && e.is_unreachable()
-                    {
-                        if let (Err(e), Ok(mut first)) = (result, unreachable.lock()) {
-                            first.get_or_insert(e);
-                        }
-                        return;
-                    }
+                    let result = match result {
+                        Err(e) if e.is_unreachable() => return stop.set(e),
+                        other => other,
+                    };
                     if let Ok(mut summary) = summary.lock() {
                         match result {
                             Ok(_) => {
@@ -869,7 +871,7 @@ impl Container<ProjectKind> {
             })
         };
         let (walked, ()) = futures_util::future::join(walk, uploads).await;
-        if let Some(e) = unreachable.lock().ok().and_then(|mut u| u.take()) {
+        if let Some(e) = stop.take() {
             return Err(e);
         }
         walked?;
